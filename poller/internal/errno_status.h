@@ -1,0 +1,58 @@
+// Copyright 2026 The poller Authors.
+//
+// errno_status.h: the one place where an operating-system error number becomes an absl::Status.
+//
+// Every backend reports a failed system call through ErrnoToStatus(), so the same errno always
+// maps to the same status code everywhere, and every message has the same actionable shape:
+//
+//   "epoll_ctl(EPOLL_CTL_ADD) fd 7: EEXIST (File exists)"
+//
+// that is, the operation, the handle it was applied to (when there is one), the errno name and its
+// description.
+
+#ifndef POLLER_INTERNAL_ERRNO_STATUS_H_
+#define POLLER_INTERNAL_ERRNO_STATUS_H_
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace poller::internal {
+
+// The status code for an errno value:
+//
+//   EEXIST                          -> kAlreadyExists
+//   ENOENT                          -> kNotFound
+//   EBADF, EINVAL, ENOTSOCK, ELOOP  -> kInvalidArgument
+//   ENOMEM, ENOSPC, EMFILE, ENFILE  -> kResourceExhausted
+//   EPERM, EACCES                   -> kPermissionDenied
+//   EAGAIN/EWOULDBLOCK, EBUSY       -> kUnavailable
+//   EINTR                           -> kAborted
+//   ENOSYS, EOPNOTSUPP              -> kUnimplemented
+//   ETIMEDOUT                       -> kDeadlineExceeded
+//   0 -> kOk; anything else         -> kUnknown
+absl::StatusCode ErrnoToStatusCode(int error_number);
+
+// The symbolic name of an errno value ("EEXIST"), or an empty view for one poller never expects
+// (messages then say "errno N").
+absl::string_view ErrnoName(int error_number);
+
+// An error status for `error_number` raised by `operation` on `handle`, e.g.
+// ErrnoToStatus(EEXIST, "epoll_ctl(EPOLL_CTL_ADD)", 7) is
+// AlreadyExistsError("epoll_ctl(EPOLL_CTL_ADD) fd 7: EEXIST (File exists)").
+// `error_number` must not be 0.
+absl::Status ErrnoToStatus(int error_number, absl::string_view operation, int64_t handle);
+
+// The same, for an operation that is not applied to a handle (epoll_create1, eventfd, ...).
+absl::Status ErrnoToStatus(int error_number, absl::string_view operation);
+
+// The same with a chosen status code, for the few calls where an errno means something more
+// specific than its general meaning (EPERM from epoll_ctl means "this file cannot be polled", an
+// InvalidArgument). `explanation` is appended to the message.
+absl::Status ErrnoToStatus(absl::StatusCode code, int error_number, absl::string_view operation,
+                           int64_t handle, absl::string_view explanation);
+
+}  // namespace poller::internal
+
+#endif  // POLLER_INTERNAL_ERRNO_STATUS_H_

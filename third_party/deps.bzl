@@ -1,0 +1,96 @@
+"""poller_deps(): the external repositories poller needs, under their usual Bazel names.
+
+Call it from your WORKSPACE after declaring any of these yourself:
+
+    load("@poller//third_party:deps.bzl", "poller_deps")
+    poller_deps()
+
+A repository you already declared (for example Abseil from source with http_archive) is left alone,
+so poller and your code share one copy. The ones you did not declare are backed by Debian's
+packages (see system_library.bzl): headers in /usr/include, libraries in the system library path.
+"""
+
+load("//third_party:system_library.bzl", "system_library")
+
+_INCLUDE = "/usr/include/"
+
+# Abseil 20220623 as Debian ships it (libabsl-dev): one shared library per component. A shared
+# library records its own dependencies, so each target names only the libraries it adds.
+_ABSL_TARGETS = {
+    "absl/algorithm:algorithm": "",
+    "absl/algorithm:container": "",
+    "absl/base:base": "libs=absl_base,absl_spinlock_wait,absl_raw_logging_internal,absl_log_severity",
+    "absl/base:core_headers": "",
+    "absl/base:log_severity": "libs=absl_log_severity",
+    "absl/cleanup:cleanup": "",
+    "absl/container:btree": "",
+    "absl/container:fixed_array": "",
+    "absl/container:flat_hash_map": "libs=absl_raw_hash_set,absl_hash,absl_city,absl_low_level_hash",
+    "absl/container:flat_hash_set": "libs=absl_raw_hash_set,absl_hash,absl_city,absl_low_level_hash",
+    "absl/container:inlined_vector": "",
+    "absl/container:node_hash_map": "libs=absl_raw_hash_set,absl_hash,absl_city,absl_low_level_hash",
+    "absl/debugging:failure_signal_handler": "libs=absl_failure_signal_handler,absl_examine_stack",
+    "absl/debugging:stacktrace": "libs=absl_stacktrace",
+    "absl/debugging:symbolize": "libs=absl_symbolize",
+    "absl/flags:flag": "libs=absl_flags_internal,absl_flags_marshalling,absl_flags_reflection,absl_flags_config,absl_flags_program_name,absl_flags_private_handle_accessor,absl_flags_commandlineflag,absl_flags_commandlineflag_internal;deps=//absl/strings",
+    "absl/flags:parse": "libs=absl_flags_parse,absl_flags_usage,absl_flags_usage_internal;deps=//absl/flags:flag",
+    "absl/flags:usage": "libs=absl_flags_usage,absl_flags_usage_internal;deps=//absl/flags:flag",
+    "absl/functional:any_invocable": "",
+    "absl/functional:bind_front": "",
+    "absl/functional:function_ref": "",
+    "absl/hash:hash": "libs=absl_hash,absl_city,absl_low_level_hash",
+    "absl/memory:memory": "",
+    "absl/meta:type_traits": "",
+    "absl/numeric:bits": "",
+    "absl/numeric:int128": "libs=absl_int128",
+    "absl/random:random": "libs=absl_random_distributions,absl_random_internal_pool_urbg,absl_random_internal_randen,absl_random_internal_randen_hwaes,absl_random_internal_randen_hwaes_impl,absl_random_internal_randen_slow,absl_random_internal_platform,absl_random_internal_seed_material,absl_random_seed_gen_exception,absl_random_seed_sequences",
+    "absl/status:status": "libs=absl_status;deps=//absl/strings,//absl/strings:cord",
+    "absl/status:statusor": "libs=absl_statusor;deps=//absl/status",
+    "absl/strings:cord": "libs=absl_cord,absl_cord_internal,absl_cordz_functions,absl_cordz_handle,absl_cordz_info",
+    "absl/strings:str_format": "libs=absl_str_format_internal;deps=//absl/strings",
+    "absl/strings:strings": "libs=absl_strings,absl_strings_internal,absl_int128,absl_throw_delegate;deps=//absl/base",
+    "absl/synchronization:synchronization": "libs=absl_synchronization,absl_graphcycles_internal;deps=//absl/time,//absl/base",
+    "absl/time:time": "libs=absl_time,absl_time_zone,absl_civil_time;deps=//absl/strings",
+    "absl/types:optional": "libs=absl_bad_optional_access",
+    "absl/types:span": "",
+    "absl/types:variant": "libs=absl_bad_variant_access",
+    "absl/utility:utility": "",
+}
+
+_GTEST_TARGETS = {
+    ":gtest": "libs=gtest,pthread",
+    ":gtest_main": "libs=gtest_main;deps=//:gtest",
+    ":gmock": "libs=gmock;deps=//:gtest",
+    ":gmock_main": "libs=gmock_main;deps=//:gmock",
+}
+
+_BENCHMARK_TARGETS = {
+    ":benchmark": "libs=benchmark,pthread",
+    ":benchmark_main": "libs=benchmark_main;deps=//:benchmark",
+}
+
+def poller_deps():
+    """Declares poller's external repositories that the caller has not declared already."""
+    existing = native.existing_rules()
+
+    if "com_google_absl" not in existing:
+        system_library(
+            name = "com_google_absl",
+            debian_package = "libabsl-dev",
+            required_files = [_INCLUDE + "absl/status/status.h"],
+            targets = _ABSL_TARGETS,
+        )
+    if "com_google_googletest" not in existing:
+        system_library(
+            name = "com_google_googletest",
+            debian_package = "libgtest-dev libgmock-dev",
+            required_files = [_INCLUDE + "gtest/gtest.h", _INCLUDE + "gmock/gmock.h"],
+            targets = _GTEST_TARGETS,
+        )
+    if "com_github_google_benchmark" not in existing:
+        system_library(
+            name = "com_github_google_benchmark",
+            debian_package = "libbenchmark-dev",
+            required_files = [_INCLUDE + "benchmark/benchmark.h"],
+            targets = _BENCHMARK_TARGETS,
+        )
