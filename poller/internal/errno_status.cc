@@ -16,30 +16,48 @@ struct ErrnoEntry {
   absl::string_view name;
 };
 
-// Only the names poller's system calls can produce, plus their close relatives. A name this table
-// lacks still gives a usable message ("errno 123 (description)").
+// Only the names poller's system calls can produce, plus their close relatives.
+// A name this table lacks still gives a usable message ("errno 123
+// (description)").
 constexpr ErrnoEntry kErrnoNames[] = {
-    {EPERM, "EPERM"},         {ENOENT, "ENOENT"},
-    {ESRCH, "ESRCH"},         {EINTR, "EINTR"},
-    {EIO, "EIO"},             {ENXIO, "ENXIO"},
-    {E2BIG, "E2BIG"},         {EBADF, "EBADF"},
-    {ECHILD, "ECHILD"},       {EAGAIN, "EAGAIN"},
-    {ENOMEM, "ENOMEM"},       {EACCES, "EACCES"},
-    {EFAULT, "EFAULT"},       {EBUSY, "EBUSY"},
-    {EEXIST, "EEXIST"},       {ENODEV, "ENODEV"},
-    {ENOTDIR, "ENOTDIR"},     {EISDIR, "EISDIR"},
-    {EINVAL, "EINVAL"},       {ENFILE, "ENFILE"},
-    {EMFILE, "EMFILE"},       {ENOSPC, "ENOSPC"},
-    {EPIPE, "EPIPE"},         {ERANGE, "ERANGE"},
-    {ENOSYS, "ENOSYS"},       {ELOOP, "ELOOP"},
-    {ENOTSOCK, "ENOTSOCK"},   {EOPNOTSUPP, "EOPNOTSUPP"},
-    {ECONNRESET, "ECONNRESET"}, {ETIMEDOUT, "ETIMEDOUT"},
-    {EOVERFLOW, "EOVERFLOW"}, {ECANCELED, "ECANCELED"},
+    {EPERM, "EPERM"},
+    {ENOENT, "ENOENT"},
+    {ESRCH, "ESRCH"},
+    {EINTR, "EINTR"},
+    {EIO, "EIO"},
+    {ENXIO, "ENXIO"},
+    {E2BIG, "E2BIG"},
+    {EBADF, "EBADF"},
+    {ECHILD, "ECHILD"},
+    {EAGAIN, "EAGAIN"},
+    {ENOMEM, "ENOMEM"},
+    {EACCES, "EACCES"},
+    {EFAULT, "EFAULT"},
+    {EBUSY, "EBUSY"},
+    {EEXIST, "EEXIST"},
+    {ENODEV, "ENODEV"},
+    {ENOTDIR, "ENOTDIR"},
+    {EISDIR, "EISDIR"},
+    {EINVAL, "EINVAL"},
+    {ENFILE, "ENFILE"},
+    {EMFILE, "EMFILE"},
+    {ENOSPC, "ENOSPC"},
+    {EPIPE, "EPIPE"},
+    {ERANGE, "ERANGE"},
+    {ENOSYS, "ENOSYS"},
+    {ELOOP, "ELOOP"},
+    {ENOTSOCK, "ENOTSOCK"},
+    {EOPNOTSUPP, "EOPNOTSUPP"},
+    {ECONNRESET, "ECONNRESET"},
+    {ETIMEDOUT, "ETIMEDOUT"},
+    {EOVERFLOW, "EOVERFLOW"},
+    {ECANCELED, "ECANCELED"},
 };
 
 std::string Describe(int error_number) {
-  // strerror is not thread-safe in every libc; strerror_r comes in two incompatible flavours.
-  // std::strerror with a copy taken at once is what POSIX allows and glibc makes thread-safe.
+  // strerror is not thread-safe in every libc; strerror_r comes in two
+  // incompatible flavours. std::strerror with a copy taken at once is what
+  // POSIX allows and glibc makes thread-safe.
   return std::string(std::strerror(error_number));
 }
 

@@ -1,14 +1,16 @@
 // Copyright 2026 The poller Authors.
 //
-// errno_status.h: the one place where an operating-system error number becomes an absl::Status.
+// errno_status.h: the one place where an operating-system error number becomes
+// an absl::Status.
 //
-// Every backend reports a failed system call through ErrnoToStatus(), so the same errno always
-// maps to the same status code everywhere, and every message has the same actionable shape:
+// Every backend reports a failed system call through ErrnoToStatus(), so the
+// same errno always maps to the same status code everywhere, and every message
+// has the same actionable shape:
 //
 //   "epoll_ctl(EPOLL_CTL_ADD) fd 7: EEXIST (File exists)"
 //
-// that is, the operation, the handle it was applied to (when there is one), the errno name and its
-// description.
+// that is, the operation, the handle it was applied to (when there is one), the
+// errno name and its description.
 
 #ifndef POLLER_INTERNAL_ERRNO_STATUS_H_
 #define POLLER_INTERNAL_ERRNO_STATUS_H_
@@ -34,24 +36,28 @@ namespace poller::internal {
 //   0 -> kOk; anything else         -> kUnknown
 absl::StatusCode ErrnoToStatusCode(int error_number);
 
-// The symbolic name of an errno value ("EEXIST"), or an empty view for one poller never expects
-// (messages then say "errno N").
+// The symbolic name of an errno value ("EEXIST"), or an empty view for one
+// poller never expects (messages then say "errno N").
 absl::string_view ErrnoName(int error_number);
 
 // An error status for `error_number` raised by `operation` on `handle`, e.g.
 // ErrnoToStatus(EEXIST, "epoll_ctl(EPOLL_CTL_ADD)", 7) is
 // AlreadyExistsError("epoll_ctl(EPOLL_CTL_ADD) fd 7: EEXIST (File exists)").
 // `error_number` must not be 0.
-absl::Status ErrnoToStatus(int error_number, absl::string_view operation, int64_t handle);
+absl::Status ErrnoToStatus(int error_number, absl::string_view operation,
+                           int64_t handle);
 
-// The same, for an operation that is not applied to a handle (epoll_create1, eventfd, ...).
+// The same, for an operation that is not applied to a handle (epoll_create1,
+// eventfd, ...).
 absl::Status ErrnoToStatus(int error_number, absl::string_view operation);
 
-// The same with a chosen status code, for the few calls where an errno means something more
-// specific than its general meaning (EPERM from epoll_ctl means "this file cannot be polled", an
-// InvalidArgument). `explanation` is appended to the message.
-absl::Status ErrnoToStatus(absl::StatusCode code, int error_number, absl::string_view operation,
-                           int64_t handle, absl::string_view explanation);
+// The same with a chosen status code, for the few calls where an errno means
+// something more specific than its general meaning (EPERM from epoll_ctl means
+// "this file cannot be polled", an InvalidArgument). `explanation` is appended
+// to the message.
+absl::Status ErrnoToStatus(absl::StatusCode code, int error_number,
+                           absl::string_view operation, int64_t handle,
+                           absl::string_view explanation);
 
 }  // namespace poller::internal
 

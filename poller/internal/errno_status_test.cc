@@ -58,9 +58,9 @@ TEST(ErrnoToStatusTest, UnknownErrnoIsNumbered) {
 }
 
 TEST(ErrnoToStatusTest, ExplicitCodeAndExplanation) {
-  absl::Status status =
-      ErrnoToStatus(absl::StatusCode::kInvalidArgument, EPERM,
-                    "epoll_ctl(EPOLL_CTL_ADD)", 3, "regular files cannot be polled");
+  absl::Status status = ErrnoToStatus(absl::StatusCode::kInvalidArgument, EPERM,
+                                      "epoll_ctl(EPOLL_CTL_ADD)", 3,
+                                      "regular files cannot be polled");
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(status.message(),
               HasSubstr("fd 3: EPERM (Operation not permitted): regular files "

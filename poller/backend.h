@@ -1,0 +1,90 @@
+// Copyright 2026 The poller Authors.
+//
+// -----------------------------------------------------------------------------
+// File: poller/backend.h
+// -----------------------------------------------------------------------------
+//
+// The seam between poller's policy layer (class Poller) and an operating
+// system's queue. Each built-in backend (backends/<name>/) implements this
+// interface, and so can you: wrap yours with Poller::FromBackend() and run the
+// conformance suite against it (tests/conformance/suite.h).
+//
+// A backend translates calls into system calls and nothing more. Poller does
+// the policy, once for every backend, before a backend is called:
+//   - rejects kReservedToken, unknown interest bits, unsupported modes and
+//   calls after Shutdown;
+//   - serializes Wait(): at most one thread is inside Backend::Wait at a time;
+//   - coalesces wakes: Notify() is called once per burst of Wake() calls, and
+//   again only after a
+//     Wait returned with `woken` set;
+//   - loops on early returns, so a backend may return with nothing to report
+//   (for example after
+//     filtering out kernel events) without breaking the timeout promise.
+// A backend must make Add, Modify, Delete and Notify safe to call from any
+// thread while another thread is inside Wait, and take effect for that wait.
+
+#ifndef POLLER_BACKEND_H_
+#define POLLER_BACKEND_H_
+
+#include <cstddef>
+#include <memory>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "poller/poller.h"
+
+namespace poller {
+
+// What one Backend::Wait call saw.
+struct WaitResult {
+  // Events written to the front of the span passed to Wait.
+  size_t count = 0;
+  // The wake source fired (a Notify() since the last wait that reported
+  // `woken`).
+  bool woken = false;
+  // A signal interrupted the wait (EINTR). Poller then returns to its caller
+  // with no events.
+  bool interrupted = false;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // A short lowercase name, e.g. "epoll". Used in messages and in
+  // Poller::Create(name).
+  virtual absl::string_view name() const = 0;
+
+  // Whether Add/Modify accept `mode`. Poller returns Unimplemented for the
+  // others without calling the backend, and the conformance suite skips their
+  // tests, saying why.
+  virtual bool SupportsMode(Mode mode) const = 0;
+
+  // Register, change or remove a handle. Arguments are already checked as
+  // described above. Errors must be the codes Poller documents (AlreadyExists,
+  // NotFound, InvalidArgument, ResourceExhausted...), with messages from
+  // internal::ErrnoToStatus where an errno is involved.
+  virtual absl::Status Add(NativeHandle handle, Token token, Interest interest,
+                           Mode mode) = 0;
+  virtual absl::Status Modify(NativeHandle handle, Token token,
+                              Interest interest, Mode mode) = 0;
+  virtual absl::Status Delete(NativeHandle handle) = 0;
+
+  // Waits up to `timeout` (zero: poll; absl::InfiniteDuration(): no limit;
+  // never rounded down) and writes up to events.size() events. Must not
+  // allocate, and must not report kReservedToken as an event: the wake source
+  // is reported through WaitResult::woken instead.
+  virtual absl::StatusOr<WaitResult> Wait(absl::Span<Event> events,
+                                          absl::Duration timeout) = 0;
+
+  // Makes the current or next Wait return with `woken` set. Called from any
+  // thread.
+  virtual absl::Status Notify() = 0;
+};
+
+}  // namespace poller
+
+#endif  // POLLER_BACKEND_H_

@@ -1,0 +1,15 @@
+// Copyright 2026 The poller Authors.
+
+#include "poller/internal/syscall.h"
+
+namespace poller::internal {
+
+namespace syscall_internal {
+std::atomic<FaultHook> fault_hook{nullptr};
+}  // namespace syscall_internal
+
+void SetFaultHookForTesting(FaultHook hook) {
+  syscall_internal::fault_hook.store(hook, std::memory_order_relaxed);
+}
+
+}  // namespace poller::internal

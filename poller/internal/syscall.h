@@ -1,0 +1,50 @@
+// Copyright 2026 The poller Authors.
+//
+// syscall.h: the seam through which every backend makes its system calls, so
+// that tests can make any chosen call fail with any errno (EINTR, ENOMEM,
+// EMFILE...) without the real condition.
+//
+//   int fd = internal::Syscall("epoll_create1", [] { return
+//   ::epoll_create1(EPOLL_CLOEXEC); });
+//
+// With no hook installed (always, outside tests) the cost is one relaxed atomic
+// load.
+
+#ifndef POLLER_INTERNAL_SYSCALL_H_
+#define POLLER_INTERNAL_SYSCALL_H_
+
+#include <atomic>
+#include <cerrno>
+
+namespace poller::internal {
+
+// Called before each system call with its name (as passed to Syscall()).
+// Returns 0 to make the call, or an errno value to fail it with, without making
+// it.
+using FaultHook = int (*)(const char* syscall_name);
+
+// Installs `hook` for every thread (nullptr removes it). For tests only.
+void SetFaultHookForTesting(FaultHook hook);
+
+namespace syscall_internal {
+extern std::atomic<FaultHook> fault_hook;
+}  // namespace syscall_internal
+
+// Runs `call` (a lambda making one system call that returns -1 and sets errno
+// on failure), unless the test hook fails it: then returns -1 with errno set to
+// the hook's value.
+template <typename Call>
+auto Syscall(const char* name, Call&& call) -> decltype(call()) {
+  FaultHook hook = syscall_internal::fault_hook.load(std::memory_order_relaxed);
+  if (hook != nullptr) {
+    if (int error = hook(name); error != 0) {
+      errno = error;
+      return -1;
+    }
+  }
+  return call();
+}
+
+}  // namespace poller::internal
+
+#endif  // POLLER_INTERNAL_SYSCALL_H_

@@ -1,0 +1,195 @@
+// Copyright 2026 The poller Authors.
+//
+// The policy layer shared by every backend: argument checks, serialized waits,
+// wake coalescing, shutdown and the timeout loop. Backend selection (Create)
+// lives in registry.cc.
+
+#include "poller/poller.h"
+
+#include <chrono>
+#include <mutex>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
+#include "poller/backend.h"
+
+namespace poller {
+namespace {
+
+constexpr std::uint8_t kAllInterestBits = static_cast<std::uint8_t>(
+    Interest::kReadable | Interest::kWritable | Interest::kPriority);
+
+bool IsKnownMode(Mode mode) {
+  switch (mode) {
+    case Mode::kOneshot:
+    case Mode::kLevel:
+    case Mode::kEdge:
+    case Mode::kEdgeOneshot:
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+absl::string_view ModeName(Mode mode) {
+  switch (mode) {
+    case Mode::kOneshot:
+      return "oneshot";
+    case Mode::kLevel:
+      return "level";
+    case Mode::kEdge:
+      return "edge";
+    case Mode::kEdgeOneshot:
+      return "edge-oneshot";
+  }
+  return "unknown-mode";
+}
+
+Events::Events(size_t capacity)
+    : events_(new Event[capacity == 0 ? 1 : capacity]),
+      capacity_(capacity == 0 ? 1 : capacity) {}
+
+Poller::Poller(std::unique_ptr<Backend> backend)
+    : backend_(std::move(backend)) {}
+
+Poller::~Poller() = default;
+
+std::unique_ptr<Poller> Poller::FromBackend(std::unique_ptr<Backend> backend) {
+  if (backend == nullptr) return nullptr;
+  return std::unique_ptr<Poller>(new Poller(std::move(backend)));
+}
+
+absl::string_view Poller::backend_name() const { return backend_->name(); }
+
+bool Poller::SupportsMode(Mode mode) const {
+  return IsKnownMode(mode) && backend_->SupportsMode(mode);
+}
+
+bool Poller::is_shut_down() const {
+  return shut_down_.load(std::memory_order_acquire);
+}
+
+absl::Status Poller::CheckRegistration(absl::string_view operation,
+                                       NativeHandle handle, Token token,
+                                       Interest interest, Mode mode) const {
+  if (is_shut_down()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(operation, " fd ", handle, ": the poller is shut down"));
+  }
+  if (token == kReservedToken) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        operation, " fd ", handle,
+        ": token 0xffffffffffffffff (kReservedToken) is reserved for the "
+        "poller's wake source"));
+  }
+  if ((static_cast<std::uint8_t>(interest) & ~kAllInterestBits) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        operation, " fd ", handle, ": interest has unknown bits 0x",
+        absl::Hex(static_cast<std::uint8_t>(interest))));
+  }
+  if (!IsKnownMode(mode)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        operation, " fd ", handle, ": unknown mode ", static_cast<int>(mode)));
+  }
+  if (!backend_->SupportsMode(mode)) {
+    return absl::UnimplementedError(
+        absl::StrCat(operation, " fd ", handle, ": the ", backend_->name(),
+                     " backend does not support mode ", ModeName(mode)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Poller::Add(NativeHandle handle, Token token, Interest interest,
+                         Mode mode) {
+  absl::Status valid = CheckRegistration("Add", handle, token, interest, mode);
+  if (!valid.ok()) return valid;
+  return backend_->Add(handle, token, interest, mode);
+}
+
+absl::Status Poller::Modify(NativeHandle handle, Token token, Interest interest,
+                            Mode mode) {
+  absl::Status valid =
+      CheckRegistration("Modify", handle, token, interest, mode);
+  if (!valid.ok()) return valid;
+  return backend_->Modify(handle, token, interest, mode);
+}
+
+absl::Status Poller::Delete(NativeHandle handle) {
+  return backend_->Delete(handle);
+}
+
+absl::StatusOr<size_t> Poller::Wait(Events& events, absl::Duration timeout) {
+  events.size_ = 0;
+  if (is_shut_down()) {
+    return absl::CancelledError("Wait: the poller is shut down");
+  }
+  if (timeout < absl::ZeroDuration()) timeout = absl::ZeroDuration();
+  const bool infinite = timeout == absl::InfiniteDuration();
+  const bool poll_only = timeout == absl::ZeroDuration();
+
+  // The deadline is read from the clock only when a finite wait may have to be
+  // resumed.
+  std::chrono::steady_clock::time_point deadline;
+  std::unique_lock<std::timed_mutex> lock(wait_mutex_, std::defer_lock);
+  if (infinite) {
+    lock.lock();
+  } else if (poll_only) {
+    if (!lock.try_lock()) return 0;  // Another thread is polling right now.
+  } else {
+    deadline =
+        std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(timeout);
+    if (!lock.try_lock_until(deadline)) return 0;
+    timeout = absl::FromChrono(deadline - std::chrono::steady_clock::now());
+  }
+
+  absl::Span<Event> buffer(events.events_.get(), events.capacity_);
+  for (;;) {
+    if (is_shut_down()) {
+      return absl::CancelledError("Wait: the poller is shut down");
+    }
+    absl::StatusOr<WaitResult> result = backend_->Wait(buffer, timeout);
+    if (!result.ok()) return result.status();
+    if (result->woken) wake_pending_.store(false, std::memory_order_release);
+    if (is_shut_down()) {
+      return absl::CancelledError("Wait: the poller is shut down");
+    }
+    if (result->count > 0 || result->woken || result->interrupted ||
+        poll_only) {
+      events.size_ = result->count;
+      return result->count;
+    }
+    // Nothing to report yet (a backend may filter out kernel events): wait out
+    // the rest.
+    if (!infinite) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) return 0;
+      timeout = absl::FromChrono(deadline - now);
+    }
+  }
+}
+
+absl::Status Poller::Wake() {
+  if (is_shut_down()) return absl::OkStatus();
+  // The load keeps a burst of wakes from bouncing the cache line between
+  // writers.
+  if (wake_pending_.load(std::memory_order_acquire) ||
+      wake_pending_.exchange(true, std::memory_order_acq_rel)) {
+    return absl::OkStatus();
+  }
+  absl::Status notified = backend_->Notify();
+  if (!notified.ok()) wake_pending_.store(false, std::memory_order_release);
+  return notified;
+}
+
+void Poller::Shutdown() {
+  if (shut_down_.exchange(true, std::memory_order_acq_rel)) return;
+  // Unconditionally: a pending wake may already have been consumed by a waiter
+  // that is now about to block again. A failed signal leaves waiters to see the
+  // flag at their next return.
+  wake_pending_.store(true, std::memory_order_release);
+  (void)backend_->Notify();
+}
+
+}  // namespace poller

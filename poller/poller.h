@@ -1,0 +1,400 @@
+// Copyright 2026 The poller Authors.
+//
+// -----------------------------------------------------------------------------
+// File: poller/poller.h
+// -----------------------------------------------------------------------------
+//
+// poller gives every platform one event queue: register a handle (a socket, a
+// pipe, an eventfd...) with a token of your choosing and an interest, wait for
+// readiness, and wake a waiting thread from another one. Underneath is the
+// operating system's own queue: epoll on Linux, kqueue on the BSDs and macOS,
+// I/O completion ports on Windows, with poll(2) and io_uring as alternatives on
+// Linux (see README.md for the table of backends).
+//
+// Example: an echo loop with the default mode, oneshot, which reports a handle
+// once and then stays silent until Modify() re-arms it.
+//
+//   absl::StatusOr<std::unique_ptr<poller::Poller>> poller =
+//   poller::Poller::Create(); if (!poller.ok()) return poller.status();
+//   absl::Status added = (*poller)->Add(socket_fd, /*token=*/42,
+//   poller::Interest::kReadable); if (!added.ok()) return added; poller::Events
+//   events(/*capacity=*/64); for (;;) {
+//     absl::StatusOr<size_t> count = (*poller)->Wait(events,
+//     absl::InfiniteDuration()); if (!count.ok()) break;  // Cancelled after
+//     Shutdown(). for (const poller::Event& event : events) {
+//       if (event.readable()) EchoSome(socket_fd);
+//       // Oneshot: ask for the next readiness.
+//       (void)(*poller)->Modify(socket_fd, event.token(),
+//       poller::Interest::kReadable);
+//     }
+//   }
+//
+// Threads: every method of Poller may be called from any thread at any time.
+// Wait() calls are serialized: one thread waits in the kernel at a time, and a
+// second caller waits for the first to return (within its own timeout). Add,
+// Modify, Delete, Wake and Shutdown do not wait for a Wait in progress and take
+// effect for it.
+//
+// Errors: every fallible method returns absl::Status with a specific code,
+// documented per method, and a message naming the operation, the handle and the
+// errno name. Nothing aborts on bad input.
+
+#ifndef POLLER_POLLER_H_
+#define POLLER_POLLER_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace poller {
+
+// NativeHandle
+//
+// What the operating system's queue watches: a file descriptor on POSIX
+// systems, a SOCKET on Windows. poller never takes ownership of a handle: the
+// caller opens and closes it.
+#if defined(_WIN32)
+using NativeHandle = std::uintptr_t;  // SOCKET
+#else
+using NativeHandle = int;
+#endif
+
+// Token
+//
+// A 64-bit value chosen by the caller for each registration and returned with
+// each of its events, typically an index or a pointer. Tokens need not be
+// unique, but a program that reuses one for two handles cannot tell their
+// events apart.
+using Token = std::uint64_t;
+
+// kReservedToken
+//
+// The one token value poller keeps for its internal wake source. Passing it to
+// Add or Modify is an InvalidArgument error.
+inline constexpr Token kReservedToken = std::numeric_limits<Token>::max();
+
+// Interest
+//
+// The readiness a registration asks for, as a bit set. kNone keeps a
+// registration while asking for nothing: no readable, writable or priority
+// events are delivered for it, but backends whose kernel always reports hang-up
+// and error conditions (epoll, poll) still deliver those.
+enum class Interest : std::uint8_t {
+  kNone = 0,
+  kReadable = 1 << 0,
+  kWritable = 1 << 1,
+  // Out-of-band or priority data (POLLPRI / EPOLLPRI): TCP urgent data, some
+  // device files.
+  kPriority = 1 << 2,
+};
+
+constexpr Interest operator|(Interest a, Interest b) {
+  return static_cast<Interest>(static_cast<std::uint8_t>(a) |
+                               static_cast<std::uint8_t>(b));
+}
+constexpr Interest operator&(Interest a, Interest b) {
+  return static_cast<Interest>(static_cast<std::uint8_t>(a) &
+                               static_cast<std::uint8_t>(b));
+}
+constexpr Interest& operator|=(Interest& a, Interest b) { return a = a | b; }
+constexpr Interest& operator&=(Interest& a, Interest b) { return a = a & b; }
+
+// True if `set` contains every bit of `bits` (and `bits` is not kNone).
+constexpr bool HasInterest(Interest set, Interest bits) {
+  return bits != Interest::kNone && (set & bits) == bits;
+}
+
+// Mode
+//
+// How often a registration reports readiness.
+enum class Mode : std::uint8_t {
+  // The default. After one event the registration is disarmed: it reports
+  // nothing more until
+  // Modify() re-arms it (with the same or another interest). Safe with several
+  // threads handling
+  // events, and never reports a handle the program is already handling.
+  kOneshot,
+  // Reports the handle on every Wait for as long as it is ready (like poll(2)).
+  kLevel,
+  // Reports the handle when it becomes ready (an edge: new data arrived, buffer
+  // space freed); the
+  // program must then read or write until EAGAIN, or it may not hear of the
+  // handle again.
+  kEdge,
+  // Edge-triggered and disarmed after one event until Modify() re-arms it.
+  kEdgeOneshot,
+};
+
+// A human-readable name: "oneshot", "level", "edge", "edge-oneshot".
+absl::string_view ModeName(Mode mode);
+
+// Readiness
+//
+// What happened to a handle, as reported in an Event.
+enum class Readiness : std::uint8_t {
+  kNone = 0,
+  kReadable = 1 << 0,
+  kWritable = 1 << 1,
+  kPriority = 1 << 2,
+  // The peer closed its end, fully or only for writing (a TCP half-close,
+  // EPOLLRDHUP): reads return end-of-file once buffered data is consumed.
+  kHangUp = 1 << 3,
+  // The handle has a pending error (for a socket, read it with
+  // getsockopt(SO_ERROR)).
+  kError = 1 << 4,
+};
+
+constexpr Readiness operator|(Readiness a, Readiness b) {
+  return static_cast<Readiness>(static_cast<std::uint8_t>(a) |
+                                static_cast<std::uint8_t>(b));
+}
+constexpr Readiness operator&(Readiness a, Readiness b) {
+  return static_cast<Readiness>(static_cast<std::uint8_t>(a) &
+                                static_cast<std::uint8_t>(b));
+}
+constexpr Readiness& operator|=(Readiness& a, Readiness b) { return a = a | b; }
+
+// Event
+//
+// One handle's readiness, as returned by Poller::Wait(). A plain 16-byte value.
+class Event {
+ public:
+  constexpr Event() = default;
+  constexpr Event(Token token, Readiness readiness)
+      : token_(token), readiness_(readiness) {}
+
+  // The token given to Add() or the latest Modify() of the registration.
+  constexpr Token token() const { return token_; }
+  constexpr Readiness readiness() const { return readiness_; }
+
+  constexpr bool readable() const { return Has(Readiness::kReadable); }
+  constexpr bool writable() const { return Has(Readiness::kWritable); }
+  constexpr bool priority() const { return Has(Readiness::kPriority); }
+  constexpr bool hang_up() const { return Has(Readiness::kHangUp); }
+  constexpr bool error() const { return Has(Readiness::kError); }
+
+  friend constexpr bool operator==(const Event& a, const Event& b) {
+    return a.token_ == b.token_ && a.readiness_ == b.readiness_;
+  }
+  friend constexpr bool operator!=(const Event& a, const Event& b) {
+    return !(a == b);
+  }
+
+ private:
+  constexpr bool Has(Readiness bit) const {
+    return (readiness_ & bit) != Readiness::kNone;
+  }
+
+  Token token_ = 0;
+  Readiness readiness_ = Readiness::kNone;
+};
+
+// Events
+//
+// A caller-owned buffer of events with a fixed capacity, filled by
+// Poller::Wait() and reused across waits. Wait() never allocates: the memory is
+// taken once, here. When more handles are ready than the capacity holds, the
+// rest are delivered by the next waits.
+//
+// Not thread-safe: use one Events per waiting thread.
+class Events {
+ public:
+  static constexpr size_t kDefaultCapacity = 256;
+
+  // `capacity` 0 is taken as 1.
+  explicit Events(size_t capacity = kDefaultCapacity);
+
+  Events(Events&&) = default;
+  Events& operator=(Events&&) = default;
+
+  size_t capacity() const { return capacity_; }
+  // How many events the last Wait() delivered.
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+
+  // Requires i < size().
+  const Event& operator[](size_t i) const { return events_[i]; }
+  const Event* begin() const { return events_.get(); }
+  const Event* end() const { return events_.get() + size_; }
+
+  void Clear() { size_ = 0; }
+
+ private:
+  friend class Poller;
+
+  std::unique_ptr<Event[]> events_;
+  size_t capacity_;
+  size_t size_ = 0;
+};
+
+class Backend;
+
+// Poller
+//
+// An event queue. Create one with Create(); it owns the kernel queue and its
+// wake source, and releases both (every descriptor it opened) when destroyed. A
+// Poller must outlive any thread that uses it; destroy it only once no other
+// thread is inside one of its methods.
+class Poller {
+ public:
+  // Creates a poller on the backend this build selected for the platform (see
+  // DefaultBackendName()).
+  //
+  // Errors: ResourceExhausted when the process or system is out of descriptors
+  // or memory; Unavailable when the kernel refuses the backend (e.g. io_uring
+  // disabled by a seccomp policy); Unimplemented for a backend that is only a
+  // stub on this platform.
+  static absl::StatusOr<std::unique_ptr<Poller>> Create();
+
+  // Creates a poller on the named backend ("epoll", "poll", "io_uring",
+  // "kqueue", "iocp"), which must be compiled in (see CompiledBackends()).
+  // Errors: as Create(), and NotFound for a name that is not compiled into this
+  // build.
+  static absl::StatusOr<std::unique_ptr<Poller>> Create(
+      absl::string_view backend);
+
+  // Wraps a backend of your own (see poller/backend.h) in the same policy layer
+  // the built-in ones use: token checks, wake coalescing, shutdown, serialized
+  // waits. Returns null if `backend` is.
+  static std::unique_ptr<Poller> FromBackend(std::unique_ptr<Backend> backend);
+
+  // The names of the backends compiled into this build, the default first.
+  static std::vector<std::string> CompiledBackends();
+
+  // The backend Create() uses: the platform's (epoll on Linux, kqueue on macOS
+  // and the BSDs, IOCP on Windows, poll elsewhere) unless the build chose
+  // another with --//poller:backend=NAME.
+  static absl::string_view DefaultBackendName();
+
+  Poller(const Poller&) = delete;
+  Poller& operator=(const Poller&) = delete;
+  ~Poller();
+
+  // The backend's name, e.g. "epoll".
+  absl::string_view backend_name() const;
+
+  // Whether this backend can register handles in `mode`. Add() and Modify()
+  // with a mode it cannot do fail with Unimplemented.
+  bool SupportsMode(Mode mode) const;
+
+  // Add
+  //
+  // Registers `handle` to report `interest` in `mode`, with `token` in its
+  // events. The handle must stay open until Delete(); see the backend's header
+  // for what closing it first does.
+  //
+  // Errors:
+  //   AlreadyExists      `handle` is already registered in this poller.
+  //   InvalidArgument    `handle` is closed or invalid, is of a kind the
+  //   backend cannot poll (a
+  //                      regular file on epoll), `token` is kReservedToken, or
+  //                      `interest` has bits outside the enum.
+  //   Unimplemented      the backend cannot do `mode` (see SupportsMode()).
+  //   ResourceExhausted  a kernel limit (memory, max_user_watches,
+  //   descriptors). FailedPrecondition Shutdown() was called.
+  // Thread-safe; takes effect for a Wait in progress on another thread.
+  absl::Status Add(NativeHandle handle, Token token, Interest interest,
+                   Mode mode = Mode::kOneshot);
+
+  // Modify
+  //
+  // Replaces the token, interest and mode of a registered handle, and re-arms
+  // it if it is a oneshot registration that already fired. Readiness that is
+  // already there is reported by the next Wait (re-arming a readable socket
+  // reports it again).
+  //
+  // Errors: NotFound if `handle` is not registered in this poller; otherwise as
+  // Add(). Thread-safe; takes effect for a Wait in progress on another thread.
+  absl::Status Modify(NativeHandle handle, Token token, Interest interest,
+                      Mode mode = Mode::kOneshot);
+
+  // Delete
+  //
+  // Removes a registration. Once Delete returns, no Wait that starts afterwards
+  // reports the handle's token. (A Wait already returning on another thread may
+  // still hold an event for it that was taken from the kernel before: handle
+  // events from one thread, or tolerate it.) Allowed after Shutdown(), so
+  // cleanup code can run.
+  //
+  // Errors: NotFound if `handle` is not registered in this poller (including
+  // after the handle was closed, on backends where closing removes it);
+  // InvalidArgument if `handle` is invalid. Thread-safe.
+  absl::Status Delete(NativeHandle handle);
+
+  // Wait
+  //
+  // Waits until at least one registered handle is ready, Wake() or Shutdown()
+  // is called, a signal interrupts the wait, or `timeout` passes; fills
+  // `events` (up to its capacity) and returns how many it holds. The timeout:
+  //   absl::ZeroDuration() (or negative)  polls without blocking;
+  //   absl::InfiniteDuration()            waits with no limit;
+  //   anything else                       waits at least that long unless
+  //   something happens,
+  //                                       never less (it is rounded up, never
+  //                                       down), with sub-millisecond precision
+  //                                       where the kernel has it.
+  // Returns 0 (and OK) on timeout, on Wake(), and when a signal interrupts the
+  // wait (EINTR is not an error: check your signal flags and wait again). Never
+  // allocates.
+  //
+  // Errors: Cancelled once Shutdown() has been called (and from then on, at
+  // once); Internal or the errno's code if the kernel fails the wait (the
+  // message names the call and errno). Thread-safe; concurrent calls are
+  // serialized (see the file comment), each within its timeout.
+  absl::StatusOr<size_t> Wait(Events& events, absl::Duration timeout);
+
+  // Wake
+  //
+  // Makes the Wait in progress, or the next one if none is, return promptly
+  // with no events. A wake is never lost: one that arrives before the Wait,
+  // during it, or from many threads at once still makes a Wait return. Wakes
+  // that arrive before a Wait has returned collapse into that one return and
+  // cost one kernel signal in total, not one each. After Shutdown() it does
+  // nothing.
+  //
+  // Errors: only what the kernel's signal call reports (e.g.
+  // ResourceExhausted), which leaves the poller usable. Thread-safe. Not
+  // async-signal-safe: from a signal handler, set a flag and let a thread that
+  // is not in the handler call Wake().
+  absl::Status Wake();
+
+  // Shutdown
+  //
+  // Closes the queue for use: wakes every waiting thread; from then on Wait
+  // returns Cancelled and Add and Modify return FailedPrecondition. Delete and
+  // the destructor still work. Idempotent. Thread-safe.
+  void Shutdown();
+
+  // Whether Shutdown() has been called.
+  bool is_shut_down() const;
+
+ private:
+  explicit Poller(std::unique_ptr<Backend> backend);
+
+  absl::Status CheckRegistration(absl::string_view operation,
+                                 NativeHandle handle, Token token,
+                                 Interest interest, Mode mode) const;
+
+  const std::unique_ptr<Backend> backend_;
+  // Serializes Wait(): the backends keep one kernel-event buffer and one
+  // waiter's state.
+  std::timed_mutex wait_mutex_;
+  // Set by the first Wake() after a wait returned; reset when a wait sees the
+  // wake. Further wakes in between find it set and skip the kernel.
+  std::atomic<bool> wake_pending_{false};
+  std::atomic<bool> shut_down_{false};
+};
+
+}  // namespace poller
+
+#endif  // POLLER_POLLER_H_

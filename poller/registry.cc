@@ -1,0 +1,117 @@
+// Copyright 2026 The poller Authors.
+//
+// The backends compiled into this build, and which one Create() uses.
+// poller/BUILD decides both (by platform and --//poller:backend); this file
+// only turns its decision into a table.
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "poller/backend.h"
+#include "poller/poller.h"
+
+#if defined(POLLER_HAVE_EPOLL_BACKEND)
+#include "backends/epoll/epoll_backend.h"
+#endif
+#if defined(POLLER_HAVE_POLL_BACKEND)
+#include "backends/poll/poll_backend.h"
+#endif
+#if defined(POLLER_HAVE_IO_URING_BACKEND)
+#include "backends/io_uring/io_uring_backend.h"
+#endif
+#if defined(POLLER_HAVE_KQUEUE_BACKEND)
+#include "backends/kqueue/kqueue_backend.h"
+#endif
+#if defined(POLLER_HAVE_IOCP_BACKEND)
+#include "backends/iocp/iocp_backend.h"
+#endif
+
+#define POLLER_STRINGIFY_INNER(x) #x
+#define POLLER_STRINGIFY(x) POLLER_STRINGIFY_INNER(x)
+
+#if defined(POLLER_BACKEND_OVERRIDE)
+#define POLLER_DEFAULT_BACKEND_NAME POLLER_STRINGIFY(POLLER_BACKEND_OVERRIDE)
+#elif defined(POLLER_PLATFORM_BACKEND)
+#define POLLER_DEFAULT_BACKEND_NAME POLLER_STRINGIFY(POLLER_PLATFORM_BACKEND)
+#else
+#error \
+    "poller/BUILD defines POLLER_PLATFORM_BACKEND; build with Bazel or define it"
+#endif
+
+namespace poller {
+namespace {
+
+using Factory = absl::StatusOr<std::unique_ptr<Backend>> (*)();
+
+struct CompiledBackend {
+  absl::string_view name;
+  Factory create;
+};
+
+constexpr CompiledBackend kCompiledBackends[] = {
+#if defined(POLLER_HAVE_EPOLL_BACKEND)
+    {EpollBackend::kName, &EpollBackend::Create},
+#endif
+#if defined(POLLER_HAVE_IO_URING_BACKEND)
+    {IoUringBackend::kName, &IoUringBackend::Create},
+#endif
+#if defined(POLLER_HAVE_KQUEUE_BACKEND)
+    {KqueueBackend::kName, &KqueueBackend::Create},
+#endif
+#if defined(POLLER_HAVE_IOCP_BACKEND)
+    {IocpBackend::kName, &IocpBackend::Create},
+#endif
+#if defined(POLLER_HAVE_POLL_BACKEND)
+    {PollBackend::kName, &PollBackend::Create},
+#endif
+};
+
+constexpr absl::string_view kDefaultBackend = POLLER_DEFAULT_BACKEND_NAME;
+
+constexpr bool IsCompiled(absl::string_view name) {
+  for (const CompiledBackend& backend : kCompiledBackends) {
+    if (backend.name == name) return true;
+  }
+  return false;
+}
+
+static_assert(
+    IsCompiled(kDefaultBackend),
+    "--//poller:backend names a backend this platform does not compile; "
+    "see poller/BUILD for each platform's backends");
+
+}  // namespace
+
+absl::string_view Poller::DefaultBackendName() { return kDefaultBackend; }
+
+std::vector<std::string> Poller::CompiledBackends() {
+  std::vector<std::string> names;
+  names.emplace_back(kDefaultBackend);
+  for (const CompiledBackend& backend : kCompiledBackends) {
+    if (backend.name != kDefaultBackend) names.emplace_back(backend.name);
+  }
+  return names;
+}
+
+absl::StatusOr<std::unique_ptr<Poller>> Poller::Create() {
+  return Create(kDefaultBackend);
+}
+
+absl::StatusOr<std::unique_ptr<Poller>> Poller::Create(
+    absl::string_view backend) {
+  for (const CompiledBackend& compiled : kCompiledBackends) {
+    if (compiled.name != backend) continue;
+    absl::StatusOr<std::unique_ptr<Backend>> created = compiled.create();
+    if (!created.ok()) return created.status();
+    return FromBackend(*std::move(created));
+  }
+  return absl::NotFoundError(
+      absl::StrCat("Poller::Create: no backend named \"", backend,
+                   "\" is compiled into this build; compiled: ",
+                   absl::StrJoin(CompiledBackends(), ", ")));
+}
+
+}  // namespace poller
