@@ -94,3 +94,57 @@ def poller_deps():
             required_files = [_INCLUDE + "benchmark/benchmark.h"],
             targets = _BENCHMARK_TARGETS,
         )
+
+# The peers //bench:compare measures poller against, from Debian's packages: libevent 2.1
+# (libevent-dev), libev 4.33 (libev-dev), libuv 1.44 (libuv1-dev) and Boost.Asio 1.74
+# (libboost-dev, header-only). Only //bench depends on them.
+_LIBEVENT_TARGETS = {
+    # Static: Debian's libev.so also exports libevent's event_* names (its compatibility layer),
+    # and whichever shared library loads first would win; symbols in the binary always do.
+    ":libevent": "libs=:libevent_pthreads.a,:libevent_core.a,pthread",
+}
+
+_LIBEV_TARGETS = {
+    ":libev": "libs=ev",
+}
+
+_LIBUV_TARGETS = {
+    ":libuv": "libs=uv,pthread",
+}
+
+_BOOST_TARGETS = {
+    ":asio": "libs=pthread",
+}
+
+def poller_bench_deps():
+    """Declares the benchmark peers' repositories that the caller has not declared already."""
+    existing = native.existing_rules()
+
+    if "libevent" not in existing:
+        system_library(
+            name = "libevent",
+            debian_package = "libevent-dev",
+            required_files = [_INCLUDE + "event2/event.h", _INCLUDE + "event2/thread.h"],
+            targets = _LIBEVENT_TARGETS,
+        )
+    if "libev" not in existing:
+        system_library(
+            name = "libev",
+            debian_package = "libev-dev",
+            required_files = [_INCLUDE + "ev.h"],
+            targets = _LIBEV_TARGETS,
+        )
+    if "libuv" not in existing:
+        system_library(
+            name = "libuv",
+            debian_package = "libuv1-dev",
+            required_files = [_INCLUDE + "uv.h"],
+            targets = _LIBUV_TARGETS,
+        )
+    if "boost" not in existing:
+        system_library(
+            name = "boost",
+            debian_package = "libboost-dev",
+            required_files = [_INCLUDE + "boost/asio.hpp"],
+            targets = _BOOST_TARGETS,
+        )

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs //examples:echo_demo with a small load on each compiled backend and checks its promises:
+# exit 0, "errors: 0", every message echoed; --json prints the same as JSON; a backend that is
+# not compiled is refused with a non-zero exit.
+set -euo pipefail
+
+demo="${TEST_SRCDIR:-.}/${TEST_WORKSPACE:-poller}/examples/echo_demo"
+[[ -x "$demo" ]] || demo="$(dirname "$0")/echo_demo"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# The compiled backends, from the refusal message of a name that cannot exist.
+refusal="$("$demo" --backend=no-such-backend --clients=1 --messages=1 2>&1)" && \
+  fail "--backend=no-such-backend exited 0"
+backends="$(sed -n 's/.*compiled: \(.*\)$/\1/p' <<<"$refusal" | tr -d ',' | tr -d '"')"
+[[ -n "$backends" ]] || fail "no list of compiled backends in: $refusal"
+echo "compiled backends: $backends"
+
+for backend in $backends; do
+  out="$("$demo" --backend="$backend" --clients=20 --messages=50 --message_size=3000)" || \
+    fail "$backend: exit $? with output: $out"
+  grep -q "^  errors: 0$" <<<"$out" || fail "$backend: no 'errors: 0' in: $out"
+  grep -q "messages:    1000 " <<<"$out" || fail "$backend: not 1000 messages in: $out"
+  grep -q "$backend backend" <<<"$out" || fail "$backend: backend not named in: $out"
+  echo "ok: $backend"
+done
+
+json="$("$demo" --clients=5 --messages=10 --json)" || fail "--json exited non-zero: $json"
+grep -q '"errors": 0' <<<"$json" || fail "--json has no \"errors\": 0: $json"
+grep -q '"messages": 50,' <<<"$json" || fail "--json has no \"messages\": 50: $json"
+python3 -c 'import json,sys; json.loads(sys.argv[1])' "$json" 2>/dev/null || \
+  ! command -v python3 >/dev/null || fail "--json is not JSON: $json"
+echo "1 passed, 0 failed"
