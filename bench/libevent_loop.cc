@@ -66,8 +66,10 @@ class LibeventLoop final : public EventLoop {
 
   int RunOnce(bool block) override {
     calls_ = 0;
-    if (event_base_loop(base_, EVLOOP_ONCE | (block ? 0 : EVLOOP_NONBLOCK)) <
-        0) {
+    // EVLOOP_NO_EXIT_ON_EMPTY: a base whose only event is the (never added)
+    // wake event would otherwise return at once instead of sleeping.
+    if (event_base_loop(base_, block ? EVLOOP_ONCE | EVLOOP_NO_EXIT_ON_EMPTY
+                                     : EVLOOP_ONCE | EVLOOP_NONBLOCK) < 0) {
       return -1;
     }
     return calls_;

@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""Plots //bench:compare's JSON: ns per round of the libev benchmark against registered handles.
+
+    python3 bench/plot.py bench.json docs/bench.png
+
+One line per implementation (raw, each poller backend, each peer), one panel per number of active
+writers. Needs matplotlib (Debian: apt-get install python3-matplotlib).
+"""
+
+import json
+import sys
+
+
+def main(argv):
+    if len(argv) != 3:
+        sys.exit(__doc__)
+    source, target = argv[1], argv[2]
+    with open(source) as f:
+        data = json.load(f)
+    rows = [r for r in data["results"] if r["case"] == "libev"]
+    if not rows:
+        sys.exit(f"{source}: no 'libev' case in the results")
+
+    try:
+        import matplotlib
+    except ImportError:
+        sys.exit("matplotlib is missing: apt-get install python3-matplotlib, then run this with "
+                 "Debian's /usr/bin/python3")
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    actives = sorted({r["params"]["active"] for r in rows})
+    impls = []
+    for r in rows:
+        if r["impl"] not in impls:
+            impls.append(r["impl"])
+    figure, axes = plt.subplots(1, len(actives), figsize=(6 * len(actives), 4.5), squeeze=False)
+    for axis, active in zip(axes[0], actives):
+        for impl in impls:
+            points = sorted(
+                (r["params"]["pipes"], r["ns_per_op"] / 1e3)
+                for r in rows
+                if r["impl"] == impl and r["params"]["active"] == active
+            )
+            style = {"marker": "."}
+            if impl == "raw":
+                style = {"linewidth": 2.5, "color": "black", "linestyle": "--", "marker": "."}
+            elif impl.startswith("poller/"):
+                style = {"linewidth": 2.5, "marker": "o"}
+            axis.plot([p[0] for p in points], [p[1] for p in points], label=impl, **style)
+        writes = rows[0]["params"]["writes"]
+        axis.set_title(f"{active} active writer{'s' if active > 1 else ''}, {writes} writes per round")
+        axis.set_xscale("log")
+        axis.set_xlabel("registered pipes")
+        axis.set_ylabel("µs per round (median)")
+        axis.set_ylim(bottom=0)
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend(fontsize=8)
+    machine = data.get("machine", "")
+    figure.suptitle(f"libev benchmark: time per round vs registered handles\n{machine}", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(target, dpi=100)
+    print(f"wrote {target}")
+
+
+if __name__ == "__main__":
+    main(sys.argv)
