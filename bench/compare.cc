@@ -62,8 +62,8 @@ ABSL_FLAG(std::string, impls, "",
           "Comma-separated implementations to run (default: all), e.g. "
           "raw,poller/epoll,libevent. raw is always run: ratios need it.");
 ABSL_FLAG(std::string, cases, "",
-          "Comma-separated cases to run (default: all): pingpong, libev, "
-          "wake, churn, idle, memory.");
+          "Comma-separated cases to run (default: all): pingpong, "
+          "pingpong_deferred, libev, wake, churn, idle, memory.");
 ABSL_FLAG(int, pingpong_round_trips, 30000, "Case 1: round trips per run.");
 ABSL_FLAG(std::string, libev_pipes, "100,1000,8000", "Case 2: pipes (P).");
 ABSL_FLAG(std::string, libev_active, "1,100", "Case 2: active writers (A).");
@@ -89,6 +89,12 @@ std::vector<Implementation> AllImplementations() {
                    },
                    false});
   }
+#if defined(POLLER_HAVE_EPOLL_BACKEND)
+  // The epoll backend with kernel oneshot (EPOLLONESHOT, one EPOLL_CTL_MOD per
+  // re-arm) instead of its default user-space oneshot, for comparison.
+  all.push_back(
+      {"poller/epoll-kernel-oneshot", NewPollerEpollKernelOneshotLoop, false});
+#endif
   all.push_back({"libevent", NewLibeventLoop, true});
   all.push_back({"libev", NewLibevLoop, true});
   all.push_back({"libuv", NewLibuvLoop, true});
@@ -266,6 +272,69 @@ double PingPong(const Implementation& implementation, Trigger trigger,
   loop.reset();
   ::close(state.fds[0]);
   ::close(state.fds[1]);
+  return result;
+}
+
+// Case 1b: oneshot with a deferred re-arm, the worst case of a oneshot done in
+// user space: the handler only records the event (as a program handing the
+// handle to a worker would), the loop waits once more (without blocking) while
+// the handle is still readable and disarmed, and only then is the byte read
+// and the handle re-armed. A correct oneshot reports nothing in that extra
+// wait. Result: ns per round trip.
+
+struct DeferredState {
+  std::int64_t events = 0;
+  int pending = -1;
+};
+
+void DeferredHandler(void* context, std::uint32_t index) {
+  auto* state = static_cast<DeferredState*>(context);
+  if (state->pending >= 0) Die("oneshot: a disarmed handle was reported");
+  state->pending = static_cast<int>(index);
+  ++state->events;
+}
+
+double PingPongDeferred(const Implementation& implementation,
+                        std::int64_t round_trips) {
+  std::unique_ptr<EventLoop> loop = MakeLoop(implementation, {2, false});
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+                   fds) != 0) {
+    Die("socketpair");
+  }
+  DeferredState state;
+  loop->SetHandler(DeferredHandler, &state);
+  Check(loop->Add(fds[0], 0, Trigger::kOneshot), implementation, "Add");
+  Check(loop->Add(fds[1], 1, Trigger::kOneshot), implementation, "Add");
+  auto run = [&](std::int64_t trips) {
+    state.events = 0;
+    std::int64_t remaining = 2 * trips - 1;
+    const Clock::time_point start = Clock::now();
+    char byte = 'd';
+    if (::write(fds[0], &byte, 1) != 1) Die("deferred write");
+    while (state.events < 2 * trips) {
+      if (loop->RunOnce(true) < 0) Die("deferred wait");
+      if (state.pending < 0) continue;
+      const int index = state.pending;
+      // The handle is still readable and disarmed: nothing may come.
+      if (loop->RunOnce(false) < 0) Die("deferred wait");
+      state.pending = -1;
+      if (::read(fds[index], &byte, 1) != 1) Die("deferred read");
+      Check(loop->Rearm(fds[index], static_cast<std::uint32_t>(index)),
+            implementation, "Rearm");
+      if (remaining-- > 0 && ::write(fds[index], &byte, 1) != 1) {
+        Die("deferred write");
+      }
+    }
+    return NanosecondsSince(start) / static_cast<double>(trips);
+  };
+  run(std::max<std::int64_t>(round_trips / 10, 100));
+  const double result = run(round_trips);
+  loop->Remove(fds[0], 0);
+  loop->Remove(fds[1], 1);
+  loop.reset();
+  ::close(fds[0]);
+  ::close(fds[1]);
   return result;
 }
 
@@ -713,7 +782,7 @@ class Suite {
     std::printf("\n%s\n", ParamsKey(figures_[first]).c_str());
     for (size_t i = first; i < figures_.size(); ++i) {
       const Figure& figure = figures_[i];
-      std::string line = absl::StrFormat("  %-14s", figure.implementation);
+      std::string line = absl::StrFormat("  %-28s", figure.implementation);
       if (!std::isnan(figure.ns_per_op)) {
         absl::StrAppendFormat(&line, " %12.1f ns", figure.ns_per_op);
       }
@@ -856,6 +925,17 @@ int main(int argc, char** argv) {
                    return PingPong(implementation, trigger, round_trips);
                  });
     }
+  }
+
+  if (run_case("pingpong_deferred")) {
+    const std::int64_t round_trips =
+        scaled(absl::GetFlag(FLAGS_pingpong_round_trips), 5);
+    suite.Time(
+        "pingpong_deferred",
+        {{"mode", "\"oneshot\""}, {"round_trips", absl::StrCat(round_trips)}},
+        [&](const Implementation& implementation) {
+          return PingPongDeferred(implementation, round_trips);
+        });
   }
 
   if (run_case("libev")) {

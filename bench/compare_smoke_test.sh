@@ -15,7 +15,8 @@ data = json.load(open(sys.argv[1]))
 rows = data["results"]
 impls = sorted({r["impl"] for r in rows})
 cases = sorted({r["case"] for r in rows})
-expected_cases = ["churn", "idle", "libev", "memory", "pingpong", "wake_burst", "wake_round_trip"]
+expected_cases = ["churn", "idle", "libev", "memory", "pingpong", "pingpong_deferred", "wake_burst",
+                  "wake_round_trip"]
 assert cases == expected_cases, cases
 for needed in ["raw", "libevent", "libev", "libuv", "asio"]:
     assert needed in impls, (needed, impls)

@@ -95,6 +95,9 @@ std::vector<Implementation> AllImplementations();
 std::unique_ptr<EventLoop> NewRawLoop(const LoopOptions& options);
 std::unique_ptr<EventLoop> NewPollerLoop(const std::string& backend,
                                          const LoopOptions& options);
+// poller's epoll backend with OneshotStrategy::kKernel (Linux only).
+std::unique_ptr<EventLoop> NewPollerEpollKernelOneshotLoop(
+    const LoopOptions& options);
 std::unique_ptr<EventLoop> NewLibeventLoop(const LoopOptions& options);
 std::unique_ptr<EventLoop> NewLibevLoop(const LoopOptions& options);
 std::unique_ptr<EventLoop> NewLibuvLoop(const LoopOptions& options);

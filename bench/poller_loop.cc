@@ -10,6 +10,10 @@
 #include "bench/event_loop.h"
 #include "poller/poller.h"
 
+#if defined(POLLER_HAVE_EPOLL_BACKEND)
+#include "backends/epoll/epoll_backend.h"
+#endif
+
 namespace poller_bench {
 namespace {
 
@@ -66,5 +70,17 @@ std::unique_ptr<EventLoop> NewPollerLoop(const std::string& backend,
   if (!poller.ok()) return nullptr;
   return std::make_unique<PollerLoop>(*std::move(poller));
 }
+
+#if defined(POLLER_HAVE_EPOLL_BACKEND)
+std::unique_ptr<EventLoop> NewPollerEpollKernelOneshotLoop(const LoopOptions&) {
+  poller::EpollBackend::Options options;
+  options.oneshot = poller::EpollBackend::OneshotStrategy::kKernel;
+  absl::StatusOr<std::unique_ptr<poller::Backend>> backend =
+      poller::EpollBackend::Create(options);
+  if (!backend.ok()) return nullptr;
+  return std::make_unique<PollerLoop>(
+      poller::Poller::FromBackend(*std::move(backend)));
+}
+#endif
 
 }  // namespace poller_bench

@@ -12,6 +12,7 @@ import sys
 
 UNITS = {
     "pingpong": ("ns per round trip", 1),
+    "pingpong_deferred": ("ns per round trip", 1),
     "libev": ("µs per round", 1e3),
     "wake_round_trip": ("ns per wake, waiter asleep", 1),
     "wake_burst": ("ns per Wake() call in a burst", 1),
