@@ -12,7 +12,9 @@
 // then --repetitions more; in each repetition every implementation runs once,
 // in turn, so drift in the machine's load touches them all alike. A figure is
 // the median of the repetitions; ratio_to_raw divides it by raw's median of
-// the same case and parameters from this same run.
+// the same case and parameters from this same run. Single-threaded cases also
+// report the measuring thread's CPU time (cpu_ns_per_op, cpu_ratio_to_raw),
+// which a busy shared machine disturbs far less than the wall clock.
 
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -109,6 +111,30 @@ using Clock = std::chrono::steady_clock;
 double NanosecondsSince(Clock::time_point start) {
   return std::chrono::duration<double, std::nano>(Clock::now() - start).count();
 }
+
+// CPU time of the calling thread, user and kernel: on a shared machine it
+// counts this thread's own work, not the time others held the core.
+double ThreadCpuNanoseconds() {
+  timespec now;
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) * 1e9 +
+         static_cast<double>(now.tv_nsec);
+}
+
+// Set by the single-threaded cases next to their wall-clock figure: CPU ns per
+// op of the measuring thread (NAN where a case has none).
+double last_cpu_ns_per_op = NAN;
+
+// Times a section both ways.
+struct Stopwatch {
+  Clock::time_point wall = Clock::now();
+  double cpu = ThreadCpuNanoseconds();
+  // Wall ns per op; records CPU ns per op in last_cpu_ns_per_op.
+  double PerOp(double ops) const {
+    last_cpu_ns_per_op = (ThreadCpuNanoseconds() - cpu) / ops;
+    return NanosecondsSince(wall) / ops;
+  }
+};
 
 [[noreturn]] void Die(const std::string& why) {
   std::fprintf(stderr, "compare: %s\n", why.c_str());
@@ -245,13 +271,13 @@ double PingPongRun(EventLoop& loop, PingPongState& state,
                    std::int64_t round_trips) {
   state.events = 0;
   state.remaining = 2 * round_trips - 1;
-  const Clock::time_point start = Clock::now();
+  const Stopwatch stopwatch;
   char byte = 'p';
   if (::write(state.fds[0], &byte, 1) != 1) Die("ping-pong write");
   while (state.events < 2 * round_trips) {
     if (loop.RunOnce(true) < 0) Die("ping-pong wait");
   }
-  return NanosecondsSince(start) / static_cast<double>(round_trips);
+  return stopwatch.PerOp(static_cast<double>(round_trips));
 }
 
 double PingPong(const Implementation& implementation, Trigger trigger,
@@ -309,7 +335,7 @@ double PingPongDeferred(const Implementation& implementation,
   auto run = [&](std::int64_t trips) {
     state.events = 0;
     std::int64_t remaining = 2 * trips - 1;
-    const Clock::time_point start = Clock::now();
+    const Stopwatch stopwatch;
     char byte = 'd';
     if (::write(fds[0], &byte, 1) != 1) Die("deferred write");
     while (state.events < 2 * trips) {
@@ -326,7 +352,7 @@ double PingPongDeferred(const Implementation& implementation,
         Die("deferred write");
       }
     }
-    return NanosecondsSince(start) / static_cast<double>(trips);
+    return stopwatch.PerOp(static_cast<double>(trips));
   };
   run(std::max<std::int64_t>(round_trips / 10, 100));
   const double result = run(round_trips);
@@ -394,9 +420,9 @@ double LibevBench(const Implementation& implementation,
     } while (state.seen != state.fired);
   };
   round();  // Warm-up: lets lazy libraries apply their registrations.
-  const Clock::time_point start = Clock::now();
+  const Stopwatch stopwatch;
   for (int i = 0; i < rounds; ++i) round();
-  const double result = NanosecondsSince(start) / rounds;
+  const double result = stopwatch.PerOp(rounds);
   for (std::uint32_t i = 0; i < count; ++i) loop->Remove(pipes[i].read_fd, i);
   loop->RunOnce(false);
   return result;
@@ -544,7 +570,7 @@ BurstResult WakeBurst(const Implementation& implementation, int burst) {
 double Churn(const Implementation& implementation, std::vector<int>& fds) {
   const auto count = static_cast<std::uint32_t>(fds.size());
   std::unique_ptr<EventLoop> loop = MakeLoop(implementation, {count, false});
-  const Clock::time_point start = Clock::now();
+  const Stopwatch stopwatch;
   for (std::uint32_t i = 0; i < count; ++i) {
     Check(loop->Add(fds[i], i, Trigger::kOneshot), implementation, "Add");
   }
@@ -557,7 +583,7 @@ double Churn(const Implementation& implementation, std::vector<int>& fds) {
     Check(loop->Remove(fds[i], i), implementation, "Remove");
   }
   loop->RunOnce(false);
-  return NanosecondsSince(start) / count;
+  return stopwatch.PerOp(count);
 }
 
 // ---------------------------------------------------------------------------
@@ -572,11 +598,11 @@ double Idle(const Implementation& implementation, std::vector<int>& fds,
     Check(loop->Add(fds[i], i, Trigger::kLevel), implementation, "Add");
   }
   for (int i = 0; i < 100; ++i) loop->RunOnce(false);
-  const Clock::time_point start = Clock::now();
+  const Stopwatch stopwatch;
   for (int i = 0; i < waits; ++i) {
     if (loop->RunOnce(false) != 0) Die(implementation.name + ": idle event");
   }
-  const double result = NanosecondsSince(start) / waits;
+  const double result = stopwatch.PerOp(waits);
   for (std::uint32_t i = 0; i < count; ++i) loop->Remove(fds[i], i);
   loop->RunOnce(false);
   return result;
@@ -711,6 +737,7 @@ class Suite {
             std::vector<std::pair<std::string, std::string>> params, bool print,
             const std::function<double(const Implementation&)>& run) {
     std::vector<std::vector<double>> samples(implementations_.size());
+    std::vector<std::vector<double>> cpu_samples(implementations_.size());
     for (int repetition = -1; repetition < repetitions_; ++repetition) {
       // Each repetition starts with the next implementation, so none always
       // runs first (right after the previous case's setup).
@@ -718,12 +745,19 @@ class Suite {
       for (size_t turn = 0; turn < count; ++turn) {
         const size_t i = (turn + static_cast<size_t>(repetition + 1)) % count;
         WatchdogArm(absl::StrCat(case_name, " on ", implementations_[i].name));
+        last_cpu_ns_per_op = NAN;
         const double value = run(implementations_[i]);
         WatchdogDisarm();
-        if (repetition >= 0) samples[i].push_back(value);
+        if (repetition >= 0) {
+          samples[i].push_back(value);
+          if (!std::isnan(last_cpu_ns_per_op)) {
+            cpu_samples[i].push_back(last_cpu_ns_per_op);
+          }
+        }
       }
     }
     double raw = NAN;
+    double raw_cpu = NAN;
     size_t first = figures_.size();
     for (size_t i = 0; i < implementations_.size(); ++i) {
       Figure figure;
@@ -733,10 +767,20 @@ class Suite {
       figure.ns_per_op = Median(samples[i]);
       figure.samples = samples[i];
       if (figure.implementation == "raw") raw = figure.ns_per_op;
+      if (!cpu_samples[i].empty()) {
+        figure.extra.emplace_back("cpu_ns_per_op", Median(cpu_samples[i]));
+        if (figure.implementation == "raw") {
+          raw_cpu = figure.extra.back().second;
+        }
+      }
       figures_.push_back(std::move(figure));
     }
     for (size_t i = first; i < figures_.size(); ++i) {
       figures_[i].ratio_to_raw = figures_[i].ns_per_op / raw;
+      if (!figures_[i].extra.empty() && !std::isnan(raw_cpu)) {
+        figures_[i].extra.emplace_back(
+            "cpu_ratio_to_raw", figures_[i].extra.front().second / raw_cpu);
+      }
     }
     if (print) Print(first);
   }
