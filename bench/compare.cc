@@ -62,7 +62,8 @@ ABSL_FLAG(std::string, backend, "",
           "Only this poller backend (default: every compiled backend).");
 ABSL_FLAG(std::string, impls, "",
           "Comma-separated implementations to run (default: all), e.g. "
-          "raw,poller/epoll,libevent. raw is always run: ratios need it.");
+          "raw,poller/epoll,libevent. raw is always run: ratios need it. "
+          "raw-pwait2 (raw waiting with epoll_pwait2) runs only if named.");
 ABSL_FLAG(std::string, cases, "",
           "Comma-separated cases to run (default: all): pingpong, "
           "pingpong_deferred, libev, wake, churn, idle, memory.");
@@ -84,6 +85,7 @@ namespace poller_bench {
 std::vector<Implementation> AllImplementations() {
   std::vector<Implementation> all;
   all.push_back({"raw", NewRawLoop, false});
+  all.push_back({"raw-pwait2", NewRawPwait2Loop, false, true});
   for (const std::string& backend : poller::Poller::CompiledBackends()) {
     all.push_back({"poller/" + backend,
                    [backend](const LoopOptions& options) {
@@ -932,9 +934,10 @@ int main(int argc, char** argv) {
         implementation.name != "poller/" + only_backend) {
       continue;
     }
-    if (implementation.name != "raw" && !wanted_impls.empty() &&
-        std::find(wanted_impls.begin(), wanted_impls.end(),
-                  implementation.name) == wanted_impls.end()) {
+    const bool named = std::find(wanted_impls.begin(), wanted_impls.end(),
+                                 implementation.name) != wanted_impls.end();
+    if (implementation.on_request && !named) continue;
+    if (implementation.name != "raw" && !wanted_impls.empty() && !named) {
       continue;
     }
     implementations.push_back(std::move(implementation));

@@ -86,6 +86,8 @@ struct Implementation {
   // Whether the library does the same system calls as the raw loop for a
   // level/oneshot registration (see the README's notes).
   bool is_peer = false;
+  // Run only when named in --impls.
+  bool on_request = false;
 };
 
 // "raw" first, then "poller/<backend>" for every compiled backend, then the
@@ -93,6 +95,11 @@ struct Implementation {
 std::vector<Implementation> AllImplementations();
 
 std::unique_ptr<EventLoop> NewRawLoop(const LoopOptions& options);
+// The raw loop waiting with epoll_pwait2 (what poller's epoll backend calls)
+// instead of epoll_wait: a diagnostic, run only when named in --impls.
+std::unique_ptr<EventLoop> NewRawPwait2Loop(const LoopOptions& options);
+std::unique_ptr<EventLoop> NewRawLoopWith(const LoopOptions& options,
+                                          bool pwait2);
 std::unique_ptr<EventLoop> NewPollerLoop(const std::string& backend,
                                          const LoopOptions& options);
 // poller's epoll backend with OneshotStrategy::kKernel (Linux only).

@@ -7,6 +7,7 @@
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -22,7 +23,8 @@ constexpr std::uint64_t kWakeData = ~std::uint64_t{0};
 
 class RawLoop final : public EventLoop {
  public:
-  RawLoop(int epoll_fd, int wake_fd) : epoll_fd_(epoll_fd), wake_fd_(wake_fd) {}
+  RawLoop(int epoll_fd, int wake_fd, bool pwait2)
+      : epoll_fd_(epoll_fd), wake_fd_(wake_fd), pwait2_(pwait2) {}
   ~RawLoop() override {
     ::close(wake_fd_);
     ::close(epoll_fd_);
@@ -45,7 +47,19 @@ class RawLoop final : public EventLoop {
   }
 
   int RunOnce(bool block) override {
-    int count = ::epoll_wait(epoll_fd_, events_, kMaxEvents, block ? -1 : 0);
+    int count;
+    if (pwait2_) {
+#if defined(SYS_epoll_pwait2)
+      timespec zero{};
+      count = static_cast<int>(::syscall(SYS_epoll_pwait2, epoll_fd_, events_,
+                                         kMaxEvents, block ? nullptr : &zero,
+                                         nullptr, 0));
+#else
+      return -1;
+#endif
+    } else {
+      count = ::epoll_wait(epoll_fd_, events_, kMaxEvents, block ? -1 : 0);
+    }
     if (count < 0) return -1;
     for (int i = 0; i < count; ++i) {
       if (events_[i].data.u64 == kWakeData) {
@@ -87,13 +101,22 @@ class RawLoop final : public EventLoop {
 
   const int epoll_fd_;
   const int wake_fd_;
+  const bool pwait2_;
   std::atomic<bool> wake_pending_{false};
   epoll_event events_[kMaxEvents];
 };
 
 }  // namespace
 
-std::unique_ptr<EventLoop> NewRawLoop(const LoopOptions&) {
+std::unique_ptr<EventLoop> NewRawLoop(const LoopOptions& options) {
+  return NewRawLoopWith(options, /*pwait2=*/false);
+}
+
+std::unique_ptr<EventLoop> NewRawPwait2Loop(const LoopOptions& options) {
+  return NewRawLoopWith(options, /*pwait2=*/true);
+}
+
+std::unique_ptr<EventLoop> NewRawLoopWith(const LoopOptions&, bool pwait2) {
   int epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd < 0) return nullptr;
   int wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -101,7 +124,7 @@ std::unique_ptr<EventLoop> NewRawLoop(const LoopOptions&) {
     ::close(epoll_fd);
     return nullptr;
   }
-  auto loop = std::make_unique<RawLoop>(epoll_fd, wake_fd);
+  auto loop = std::make_unique<RawLoop>(epoll_fd, wake_fd, pwait2);
   if (!loop->RegisterWake()) return nullptr;
   return loop;
 }

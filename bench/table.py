@@ -4,7 +4,8 @@
     python3 bench/table.py bench.json
 
 One row per case and parameters, one column per implementation: the median, and its ratio to raw
-measured in the same run. The memory case gets its own table.
+measured in the same run. First the wall clock, then the measuring thread's CPU time (single-
+threaded cases only). The memory case gets its own table.
 """
 
 import json
@@ -42,6 +43,16 @@ def main(argv):
             continue
         key = (r["case"], json.dumps(r["params"]))
         groups.setdefault(key, {})[r["impl"]] = r
+    table(groups, impls, "ns_per_op", "ratio_to_raw", "wall clock")
+    print()
+    table({k: v for k, v in groups.items() if any("cpu_ns_per_op" in r for r in v.values())},
+          impls, "cpu_ns_per_op", "cpu_ratio_to_raw", "CPU time of the measuring thread")
+    memory_table(rows)
+
+
+def table(groups, impls, value_key, ratio_key, title):
+    print(f"**{title}**: median, (ratio to raw)")
+    print()
     print("| case | parameters | unit | " + " | ".join(impls) + " |")
     print("|---" * (3 + len(impls)) + "|")
     for (case, params), by_impl in groups.items():
@@ -54,16 +65,19 @@ def main(argv):
         cells = []
         for impl in impls:
             r = by_impl.get(impl)
-            if r is None or r["ns_per_op"] is None:
+            if r is None or r.get(value_key) is None:
                 cells.append("–")
                 continue
-            cell = fmt(r["ns_per_op"], scale)
+            cell = fmt(r[value_key], scale)
             if impl != "raw":
-                cell += f" ({r['ratio_to_raw']:.2f}×)"
+                cell += f" ({r[ratio_key]:.2f}×)"
             if case == "wake_burst" and "write_syscalls_per_burst" in r:
                 cell += f", {r['write_syscalls_per_burst']:.0f} write(2)"
             cells.append(cell)
         print(f"| {case} | {text} | {unit} | " + " | ".join(cells) + " |")
+
+
+def memory_table(rows):
     memory = [r for r in rows if r["case"] == "memory"]
     if memory:
         print()
