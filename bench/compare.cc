@@ -1088,7 +1088,13 @@ int main(int argc, char** argv) {
   const double seconds =
       std::chrono::duration<double>(Clock::now() - suite_start).count();
   std::printf("\ncompare: done in %.1f s\n", seconds);
-  const std::string json_path = absl::GetFlag(FLAGS_json);
+  std::string json_path = absl::GetFlag(FLAGS_json);
+  // `bazel run` starts the binary in its runfiles; a relative path means the
+  // directory the command was typed in.
+  if (const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY");
+      cwd != nullptr && !json_path.empty() && json_path[0] != '/') {
+    json_path = absl::StrCat(cwd, "/", json_path);
+  }
   if (!json_path.empty()) {
     const std::string header = absl::StrCat(
         "\"machine\": \"", machine, "\", \"repetitions\": ", repetitions,
