@@ -52,6 +52,8 @@
 //                handle on every Wait: use kOneshot, or Modify the interest to
 //                kNone, for that. (poller.h promises only that a program that
 //                does not drain "may not hear of the handle again".)
+//                The conformance test EdgeReportsOncePerChange is declared
+//                unsupported for this backend (tests/conformance/poll_test.cc).
 //
 // Semantics that differ from other backends
 //   - kNone interest still reports hang-up and error: poll(2) always reports
