@@ -78,6 +78,27 @@ Readiness FromPollMask(unsigned mask) {
   return readiness;
 }
 
+bool Has(Readiness set, Readiness bit) {
+  return (set & bit) != Readiness::kNone;
+}
+
+Readiness Without(Readiness set, Readiness bit) {
+  return static_cast<Readiness>(static_cast<std::uint8_t>(set) &
+                                ~static_cast<std::uint8_t>(bit));
+}
+
+// io_uring may complete a poll with the wake-up's own mask instead of polling
+// the file again, and a TCP socket's data wake-up names POLLPRI too: every
+// plain byte would look urgent. A poll(2) of the one descriptor says whether
+// urgent data is really there (only for completions that claim it).
+bool StillPriority(int fd) {
+  pollfd entry{fd, POLLPRI, 0};
+  const int ready =
+      internal::Syscall("poll", [&] { return ::poll(&entry, 1, 0); });
+  // If the check itself fails, keep what the kernel said.
+  return ready != 0 && (ready < 0 || (entry.revents & POLLPRI) != 0);
+}
+
 absl::Status Unavailable(int error, absl::string_view why) {
   return absl::UnavailableError(absl::StrCat(
       internal::ErrnoToStatus(error, "io_uring_queue_init").message(), ": ",
@@ -374,10 +395,11 @@ absl::StatusOr<WaitResult> IoUringBackend::Wait(absl::Span<Event> events,
     Readiness readiness = Readiness::kError;
     if (cqe->res >= 0) {
       readiness = FromPollMask(static_cast<unsigned>(cqe->res));
+      if (Has(readiness, Readiness::kPriority) && !StillPriority(fd)) {
+        readiness = Without(readiness, Readiness::kPriority);
+      }
       if (PriorityOnly(registration.interest)) {
-        readiness = static_cast<Readiness>(
-            static_cast<std::uint8_t>(readiness) &
-            ~static_cast<std::uint8_t>(Readiness::kReadable));
+        readiness = Without(readiness, Readiness::kReadable);
       }
       if (readiness == Readiness::kNone) {
         // Only the filtered-out POLLIN: keep (or renew) the request.

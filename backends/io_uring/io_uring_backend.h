@@ -40,7 +40,10 @@
 //   also asks for POLLIN (filtered out of the events), whatever the mode:
 //   Linux does not complete an io_uring poll for POLLPRI alone when TCP urgent
 //   data arrives (seen on 6.18; poll(2) and epoll are woken). Oneshot and level
-//   are then kept by cancelling or renewing that request after each event. A
+//   are then kept by cancelling or renewing that request after each event.
+//   A completion that claims POLLPRI is confirmed with a zero-timeout poll(2)
+//   of that descriptor: io_uring may report the wake-up's mask rather than poll
+//   the file again, and a TCP socket's wake-up for plain data names POLLPRI. A
 //   poll request that fails (a negative result other than cancellation) reports
 //   kError for its token and stays disarmed until Modify.
 //
