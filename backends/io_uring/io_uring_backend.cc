@@ -145,16 +145,16 @@ IoUringBackend::~IoUringBackend() {
 
 bool IoUringBackend::SupportsMode(Mode) const { return true; }
 
-io_uring_sqe* IoUringBackend::GetSqeLocked() {
-  io_uring_sqe* sqe = io_uring_get_sqe(ring_.get());
-  if (sqe != nullptr) return sqe;
+io_uring_sqe* IoUringBackend::GetEntryLocked() {
+  io_uring_sqe* entry = io_uring_get_sqe(ring_.get());
+  if (entry != nullptr) return entry;
   (void)SubmitLocked("io_uring_submit");
   return io_uring_get_sqe(ring_.get());
 }
 
 absl::Status IoUringBackend::ArmLocked(int fd, Registration& registration) {
-  io_uring_sqe* sqe = GetSqeLocked();
-  if (sqe == nullptr) {
+  io_uring_sqe* entry = GetEntryLocked();
+  if (entry == nullptr) {
     return internal::ErrnoToStatus(
         absl::StatusCode::kResourceExhausted, EBUSY, "io_uring_get_sqe", fd,
         "the submission queue is full and the kernel takes no more");
@@ -164,29 +164,29 @@ absl::Status IoUringBackend::ArmLocked(int fd, Registration& registration) {
       next_generation_ == kMaxGeneration ? 1 : next_generation_ + 1;
   const unsigned mask = PollMask(registration.interest);
   if (registration.mode == Mode::kEdge || PriorityOnly(registration.interest)) {
-    io_uring_prep_poll_multishot(sqe, fd, mask);
+    io_uring_prep_poll_multishot(entry, fd, mask);
   } else {
-    io_uring_prep_poll_add(sqe, fd, mask);
+    io_uring_prep_poll_add(entry, fd, mask);
   }
-  io_uring_sqe_set_data64(sqe, UserData(fd, registration.generation));
+  io_uring_sqe_set_data64(entry, UserData(fd, registration.generation));
   registration.armed = true;
   return absl::OkStatus();
 }
 
 absl::Status IoUringBackend::DisarmLocked(int fd, Registration& registration) {
   if (!registration.armed) return absl::OkStatus();
-  io_uring_sqe* sqe = GetSqeLocked();
-  if (sqe == nullptr) {
+  io_uring_sqe* entry = GetEntryLocked();
+  if (entry == nullptr) {
     return internal::ErrnoToStatus(
         absl::StatusCode::kResourceExhausted, EBUSY, "io_uring_get_sqe", fd,
         "the submission queue is full and the kernel takes no more");
   }
-  io_uring_prep_poll_remove(sqe, UserData(fd, registration.generation));
-  io_uring_sqe_set_data64(sqe, kCancelUserData);
+  io_uring_prep_poll_remove(entry, UserData(fd, registration.generation));
+  io_uring_sqe_set_data64(entry, kCancelUserData);
   // The removal's own result is of no interest: skip its completion where the
   // kernel can (5.17+), halving the completions Modify and Delete cost.
   if (ring_->features & IORING_FEAT_CQE_SKIP) {
-    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    entry->flags |= IOSQE_CQE_SKIP_SUCCESS;
   }
   // Whatever completion of the old generation is still in flight is now stale.
   registration.armed = false;
@@ -331,17 +331,17 @@ absl::StatusOr<WaitResult> IoUringBackend::Wait(absl::Span<Event> events,
 
   // Blocks without the lock: other threads submit meanwhile, and their
   // completions end this wait.
-  io_uring_cqe* cqe = nullptr;
+  io_uring_cqe* completion = nullptr;
   int waited;
   const char* operation;
   if (timeout <= absl::ZeroDuration()) {
     operation = "io_uring_peek_cqe";
-    waited = UringCall(operation,
-                       [&] { return io_uring_peek_cqe(ring_.get(), &cqe); });
+    waited = UringCall(
+        operation, [&] { return io_uring_peek_cqe(ring_.get(), &completion); });
   } else if (timeout == absl::InfiniteDuration()) {
     operation = "io_uring_wait_cqe";
-    waited = UringCall(operation,
-                       [&] { return io_uring_wait_cqe(ring_.get(), &cqe); });
+    waited = UringCall(
+        operation, [&] { return io_uring_wait_cqe(ring_.get(), &completion); });
   } else {
     struct timespec timespec;
     internal::TimeoutToTimespec(timeout, &timespec);
@@ -350,7 +350,8 @@ absl::StatusOr<WaitResult> IoUringBackend::Wait(absl::Span<Event> events,
     kernel_timespec.tv_nsec = timespec.tv_nsec;
     operation = "io_uring_wait_cqe_timeout";
     waited = UringCall(operation, [&] {
-      return io_uring_wait_cqe_timeout(ring_.get(), &cqe, &kernel_timespec);
+      return io_uring_wait_cqe_timeout(ring_.get(), &completion,
+                                       &kernel_timespec);
     });
   }
   if (waited < 0) {
@@ -366,10 +367,10 @@ absl::StatusOr<WaitResult> IoUringBackend::Wait(absl::Span<Event> events,
   ++wait_serial_;
   unsigned head;
   unsigned consumed = 0;
-  io_uring_for_each_cqe(ring_.get(), head, cqe) {
+  io_uring_for_each_cqe(ring_.get(), head, completion) {
     if (result.count == events.size()) break;  // The rest wait in the queue.
     ++consumed;
-    const std::uint64_t user_data = io_uring_cqe_get_data64(cqe);
+    const std::uint64_t user_data = io_uring_cqe_get_data64(completion);
     if (user_data == kWakeUserData) {
       result.woken = true;
       continue;
@@ -384,17 +385,17 @@ absl::StatusOr<WaitResult> IoUringBackend::Wait(absl::Span<Event> events,
       continue;
     }
     Registration& registration = found->second;
-    const bool more = (cqe->flags & IORING_CQE_F_MORE) != 0;
+    const bool more = (completion->flags & IORING_CQE_F_MORE) != 0;
     if (!more) registration.armed = false;
 
-    if (cqe->res == -ECANCELED) {
+    if (completion->res == -ECANCELED) {
       // Cancelled by the kernel, not by us: ask again, report nothing.
       if (!registration.armed) (void)ArmLocked(fd, registration);
       continue;
     }
     Readiness readiness = Readiness::kError;
-    if (cqe->res >= 0) {
-      readiness = FromPollMask(static_cast<unsigned>(cqe->res));
+    if (completion->res >= 0) {
+      readiness = FromPollMask(static_cast<unsigned>(completion->res));
       if (Has(readiness, Readiness::kPriority) && !StillPriority(fd)) {
         readiness = Without(readiness, Readiness::kPriority);
       }
@@ -443,15 +444,15 @@ absl::StatusOr<WaitResult> IoUringBackend::Wait(absl::Span<Event> events,
 
 absl::Status IoUringBackend::Notify() {
   std::lock_guard<std::mutex> lock(mutex_);
-  io_uring_sqe* sqe = GetSqeLocked();
-  if (sqe == nullptr) {
+  io_uring_sqe* entry = GetEntryLocked();
+  if (entry == nullptr) {
     return internal::ErrnoToStatus(
         absl::StatusCode::kResourceExhausted, EBUSY, "io_uring_get_sqe",
         ring_fd_, "the submission queue is full and the kernel takes no more");
   }
   // Completes at once, which ends the blocked wait.
-  io_uring_prep_nop(sqe);
-  io_uring_sqe_set_data64(sqe, kWakeUserData);
+  io_uring_prep_nop(entry);
+  io_uring_sqe_set_data64(entry, kWakeUserData);
   return SubmitLocked("io_uring_submit(NOP)");
 }
 

@@ -137,7 +137,7 @@ class IoUringBackend final : public Backend {
 
   // A free submission entry, flushing the queue to the kernel if it is full;
   // null if the kernel takes none.
-  io_uring_sqe* GetSqeLocked();
+  io_uring_sqe* GetEntryLocked();
   // Queues a poll request for `registration` under a new generation.
   absl::Status ArmLocked(int fd, Registration& registration);
   // Queues the cancellation of `registration`'s request, if one is in flight.

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstring>
 #include <memory>
+#include <thread>
 
 #include "gtest/gtest.h"
 #include "poller/internal/syscall.h"
@@ -123,6 +124,27 @@ TEST(IoUringBackendTest, PriorityOnlyIgnoresPlainDataWithoutSpinning) {
     ASSERT_TRUE(seen.ok());
     ASSERT_EQ(seen->count(1), 1u);
     EXPECT_EQ(seen->at(1), Readiness::kPriority);
+  }
+}
+
+// Completions of a poll request run as task work of the thread that submitted
+// it; the kernel must still deliver them once that thread is gone.
+TEST(IoUringBackendTest, AddFromAThreadThatHasExitedStillReports) {
+  std::unique_ptr<Poller> poller = NewPollerOrSkip();
+  SKIP_IF_UNAVAILABLE(poller);
+  testing::Pipe pipe = testing::MakePipe();
+  std::thread adder([&] {
+    EXPECT_TRUE(
+        poller->Add(pipe.read_end.get(), 1, Interest::kReadable, Mode::kEdge)
+            .ok());
+  });
+  adder.join();
+  for (int round = 0; round < 3; ++round) {
+    WriteBytes(pipe.write_end.get());
+    Events events(8);
+    auto seen = WaitOnce(*poller, events, absl::Seconds(5));
+    ASSERT_TRUE(seen.ok());
+    EXPECT_EQ(seen->count(1), 1u) << "round " << round;
   }
 }
 

@@ -15,12 +15,12 @@
 //   pollfd array built from it. The array is rebuilt inside Wait only when a
 //   generation counter says the table changed; Add grows a spare array ahead of
 //   time, so a rebuild swaps buffers instead of allocating and Wait never
-//   allocates (memory: about 48 bytes per registration in the table plus 24 in
-//   the two arrays). Add, Modify and Delete made while a thread is blocked in
-//   poll() signal the wake source once, so the waiter returns, rebuilds and
-//   polls again with the change; Notify() also sets a flag, which is how a
-//   wake is told apart from a table change. Results are matched to the table
-//   under the lock, each slot checked against a per-registration serial
+//   allocates (memory: about 48 bytes per registration in the table and 24
+//   in each of the two arrays). Add, Modify and Delete made while a thread is
+//   blocked in poll() signal the wake source once, so the waiter returns,
+//   rebuilds and polls again with the change; Notify() also sets a flag, which
+//   is how a wake is told apart from a table change. Results are matched to the
+//   table under the lock, each slot checked against a per-registration serial
 //   number, so an event of a registration changed or deleted during the wait
 //   is dropped, never reported under a stale token or interest (poll(2) is
 //   stateless: the next poll sees the readiness again if it is still there).
