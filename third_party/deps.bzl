@@ -72,6 +72,11 @@ _BENCHMARK_TARGETS = {
     ":benchmark_main": "libs=benchmark_main;deps=//:benchmark",
 }
 
+# liburing 2.3 as Debian ships it (liburing-dev), for the io_uring backend.
+_LIBURING_TARGETS = {
+    ":liburing": "libs=uring",
+}
+
 def poller_deps():
     """Declares poller's external repositories that the caller has not declared already."""
     existing = native.existing_rules()
@@ -96,4 +101,11 @@ def poller_deps():
             debian_package = "libbenchmark-dev",
             required_files = [_INCLUDE + "benchmark/benchmark.h"],
             targets = _BENCHMARK_TARGETS,
+        )
+    if "liburing" not in existing:
+        system_library(
+            name = "liburing",
+            debian_package = "liburing-dev",
+            required_files = [_INCLUDE + "liburing.h"],
+            targets = _LIBURING_TARGETS,
         )
