@@ -6,6 +6,7 @@
 
 #include "poller/poller.h"
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 #include <utility>
@@ -132,16 +133,37 @@ absl::StatusOr<size_t> Poller::Wait(Events& events, absl::Duration timeout) {
   // The deadline is read from the clock only when a finite wait may have to be
   // resumed.
   std::chrono::steady_clock::time_point deadline;
-  std::unique_lock<std::timed_mutex> lock(wait_mutex_, std::defer_lock);
-  if (infinite) {
-    lock.lock();
-  } else if (poll_only) {
-    if (!lock.try_lock()) return 0;  // Another thread is polling right now.
-  } else {
+  if (!infinite && !poll_only) {
     deadline =
         std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(timeout);
-    if (!lock.try_lock_until(deadline)) return 0;
-    timeout = absl::FromChrono(deadline - std::chrono::steady_clock::now());
+  }
+  {
+    std::unique_lock<std::mutex> lock(waiter_mutex_);
+    auto idle = [this] { return !waiter_active_; };
+    if (infinite) {
+      waiter_done_.wait(lock, idle);
+    } else if (poll_only) {
+      if (waiter_active_) return 0;  // Another thread is waiting right now.
+    } else if (!waiter_done_.wait_until(lock, deadline, idle)) {
+      return 0;  // Another thread waited for all of our timeout.
+    }
+    waiter_active_ = true;
+  }
+  // Lets the next waiter in, however this function returns.
+  struct WaiterRelease {
+    Poller* poller;
+    ~WaiterRelease() {
+      {
+        std::lock_guard<std::mutex> lock(poller->waiter_mutex_);
+        poller->waiter_active_ = false;
+      }
+      poller->waiter_done_.notify_one();
+    }
+  } release{this};
+  if (!infinite && !poll_only) {
+    timeout =
+        std::max(absl::ZeroDuration(),
+                 absl::FromChrono(deadline - std::chrono::steady_clock::now()));
   }
 
   absl::Span<Event> buffer(events.events_.get(), events.capacity_);

@@ -43,6 +43,7 @@
 #define POLLER_POLLER_H_
 
 #include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -387,8 +388,12 @@ class Poller {
 
   const std::unique_ptr<Backend> backend_;
   // Serializes Wait(): the backends keep one kernel-event buffer and one
-  // waiter's state.
-  std::timed_mutex wait_mutex_;
+  // waiter's state. (A flag and a condition variable rather than
+  // std::timed_mutex, whose pthread_mutex_clocklock ThreadSanitizer does not
+  // understand.)
+  std::mutex waiter_mutex_;
+  std::condition_variable waiter_done_;
+  bool waiter_active_ = false;
   // Set by the first Wake() after a wait returned; reset when a wait sees the
   // wake. Further wakes in between find it set and skip the kernel.
   std::atomic<bool> wake_pending_{false};

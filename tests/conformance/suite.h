@@ -1,0 +1,122 @@
+// Copyright 2026 The poller Authors.
+//
+// -----------------------------------------------------------------------------
+// File: tests/conformance/suite.h
+// -----------------------------------------------------------------------------
+//
+// The conformance suite: the executable specification of poller/poller.h. Every
+// backend, poller's own and yours, runs the same tests through the public
+// Poller API. To run it against a backend, depend on
+// `@poller//tests/conformance:suite` in a cc_test and write one line:
+//
+//   #include "tests/conformance/suite.h"
+//
+//   POLLER_CONFORMANCE_SUITE(MyBackend, [] {
+//     return poller::Poller::FromBackend(std::make_unique<MyBackend>());
+//   });
+//
+// The factory returns absl::StatusOr<std::unique_ptr<poller::Poller>> (or a
+// plain std::unique_ptr<poller::Poller>). If it returns Unavailable (the kernel
+// refuses the backend here), every test skips with that reason instead of
+// failing.
+//
+// What a backend does not do, it declares:
+//   - modes: through Backend::SupportsMode. Tests of an unsupported mode skip,
+//   saying so, and the
+//     suite checks that Add/Modify in that mode fail with Unimplemented.
+//   - anything else: name the tests in `unsupported`
+//   (POLLER_CONFORMANCE_SUITE_WITH_OPTIONS):
+//     they skip with "declared unsupported by the backend". Use it sparingly
+//     and document why in your backend's header.
+//
+// Each failure message starts with the rule of poller.h that was broken ("rule:
+// ...").
+
+#ifndef POLLER_TESTS_CONFORMANCE_SUITE_H_
+#define POLLER_TESTS_CONFORMANCE_SUITE_H_
+
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "absl/status/statusor.h"
+#include "gtest/gtest.h"
+#include "poller/poller.h"
+
+namespace poller::conformance {
+
+using PollerFactory = std::function<absl::StatusOr<std::unique_ptr<Poller>>()>;
+
+// A backend to test.
+struct BackendUnderTest {
+  // Shown in test names: Epoll/ConformanceTest.LevelKeepsReporting/0.
+  std::string name;
+  PollerFactory factory;
+  // Names of tests (without suite or instance prefix, e.g.
+  // "SubMillisecondTimeoutPrecision") this backend declares it cannot pass;
+  // they are skipped with a message.
+  std::set<std::string> unsupported;
+  // Whether Wait(timeout) is precise to well under a millisecond (epoll_pwait2,
+  // ppoll, kevent, io_uring). A backend that only has millisecond timeouts sets
+  // this false.
+  bool sub_millisecond_timeouts = true;
+
+  friend void PrintTo(const BackendUnderTest& backend, std::ostream* out) {
+    *out << backend.name;
+  }
+};
+
+class ConformanceTest : public ::testing::TestWithParam<BackendUnderTest> {
+ protected:
+  // Creates `poller_` (skipping the test if the backend is Unavailable here)
+  // and skips tests the backend declared unsupported.
+  void SetUp() override;
+
+  // Another poller of the same backend (fails the test if it cannot be
+  // created).
+  std::unique_ptr<Poller> NewPoller();
+
+  // Skips the test unless the backend supports `mode`; checks the Unimplemented
+  // promise if not.
+  void RequireMode(Mode mode);
+
+  std::unique_ptr<Poller> poller_;
+};
+
+// Wraps factories returning a plain unique_ptr.
+template <typename Factory>
+PollerFactory MakeFactory(Factory factory) {
+  return [factory]() -> absl::StatusOr<std::unique_ptr<Poller>> {
+    return factory();
+  };
+}
+
+}  // namespace poller::conformance
+
+// Instantiates the whole suite for one backend. `name` is an identifier (e.g.
+// Epoll).
+#define POLLER_CONFORMANCE_SUITE(instance_name, factory)              \
+  POLLER_CONFORMANCE_SUITE_WITH_OPTIONS(                              \
+      instance_name, (::poller::conformance::BackendUnderTest{        \
+                         #instance_name,                              \
+                         ::poller::conformance::MakeFactory(factory), \
+                         {},                                          \
+                         true}))
+
+// The same, with a BackendUnderTest you filled in (unsupported tests, timeout
+// precision). (GoogleTest pastes the suite name into identifiers, so the
+// instantiation is written inside the suite's namespace.)
+#define POLLER_CONFORMANCE_SUITE_WITH_OPTIONS(instance_name,                 \
+                                              backend_under_test)            \
+  namespace poller::conformance {                                            \
+  INSTANTIATE_TEST_SUITE_P(                                                  \
+      instance_name, ConformanceTest, ::testing::Values(backend_under_test), \
+      [](const ::testing::TestParamInfo<BackendUnderTest>& info) {           \
+        return info.param.name;                                              \
+      });                                                                    \
+  }
+
+#endif  // POLLER_TESTS_CONFORMANCE_SUITE_H_
