@@ -1,6 +1,6 @@
 #!/bin/sh
 # The compiler of the cross-check toolchains (see BUILD): runs clang-14 with macOS's headers or
-# mingw-w64's g++, adding Abseil's headers from a folder that holds only them. The headers are
+# mingw-w64's g++, adding Abseil's and GoogleTest's headers from a folder that holds only them. The headers are
 # installed by tools/cross_compile_check.sh into $POLLER_CROSS_CACHE (which that script passes to
 # Bazel with --action_env).
 set -eu
@@ -30,10 +30,10 @@ case "$target" in
       -isystem "$zig/libc/include/$libc_arch-macos.13-none" \
       -isystem "$zig/libc/include/any-macos.13-any" \
       -isystem "$zig/libc/include/any-macos-any" \
-      -isystem "$cache/absl-include" "$@"
+      -isystem "$cache/portable-include" "$@"
     ;;
   windows-x86_64)
-    exec x86_64-w64-mingw32-g++-posix -isystem "$cache/absl-include" "$@"
+    exec x86_64-w64-mingw32-g++-posix -isystem "$cache/portable-include" "$@"
     ;;
   analysis-only)
     echo "cross_cc.sh: no headers for this platform on this machine: its toolchain is only for" \

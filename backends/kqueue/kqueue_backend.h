@@ -43,6 +43,17 @@
 //   could inherit the queue; macOS and FreeBSD do not pass a kqueue to a forked
 //   child anyway).
 //
+// Threads
+//   Add, Modify and Delete hold the table's mutex across their kevent call, so
+//   the table and the kernel agree. Wait holds it while it turns kernel events
+//   into poller events, not while it blocks. Events whose descriptor is no
+//   longer in the table are dropped, so once Delete has returned no Wait
+//   reports the handle, even one that took the kernel event before.
+//
+// Memory
+//   About 40 bytes per registration in the table (a flat_hash_map, which grows
+//   in Add, never in Wait), plus the kernel's knote per filter.
+//
 // Semantics that differ from epoll
 //   - Readable and writable are separate filters, so one change of readiness
 //     may come as two kernel events. Within one Wait they are merged into one
@@ -55,9 +66,12 @@
 //     that descriptor during the Wait, the sibling is left enabled (the Modify
 //     may already have re-armed it), so in that race a registration can report
 //     a second Event before the next Modify; it never loses one.
-//   - Priority interest is EVFILT_READ (kqueue has no priority filter): the
-//     handle is reported readable; on macOS, sockets with out-of-band data are
-//     also reported kPriority (EV_OOBAND). On the BSDs kPriority never appears.
+//   - Priority interest is EVFILT_READ (kqueue has no priority filter), so a
+//     handle with only priority interest is also reported (readable) for
+//     ordinary data. On macOS the filter is created with EV_OOBAND, so TCP
+//     urgent data fires it and is reported kPriority. The BSDs have no such
+//     flag: kPriority never appears there, and the conformance suite's
+//     PriorityData test is declared unsupported on them.
 //   - kNone interest reports nothing at all, not even hang-up (epoll reports
 //     hang-up and error regardless). It keeps a disabled EVFILT_READ filter so
 //     the kernel still knows the descriptor (see closing, below).
@@ -78,6 +92,10 @@
 //     a child after fork().
 //   - Tokens are carried in `udata`, a pointer: on 32-bit systems the backend
 //     takes the token from its table instead.
+//   - Where the headers lack EV_DISPATCH (none of the systems above, in their
+//     current releases), oneshot uses EV_ONESHOT, which deletes a filter once
+//     it fires: Add of such a descriptor after its only filter fired is then
+//     taken for a stale entry and succeeds instead of AlreadyExists.
 
 #ifndef POLLER_BACKENDS_KQUEUE_KQUEUE_BACKEND_H_
 #define POLLER_BACKENDS_KQUEUE_KQUEUE_BACKEND_H_
@@ -151,10 +169,11 @@ class KqueueBackend final : public Backend {
   // Whether the kernel still holds a filter of `registration` (false once its
   // descriptor was closed). Requires mutex_.
   bool StillRegistered(int fd, const Registration& registration);
-  // Sends the changes that turn `old_filters` (in `old_mode`) into
-  // `registration`'s and records the result in it. Requires mutex_.
-  absl::Status Apply(const char* operation, int fd, std::uint8_t old_filters,
-                     Mode old_mode, Registration& registration);
+  // Sends the changes that turn the kernel's filters for `old` into those of
+  // `registration`, and records in it which filters the kernel then holds.
+  // Requires mutex_.
+  absl::Status Apply(const char* operation, int fd, const Registration& old,
+                     Registration& registration);
   absl::Status ReservedHandle(const char* operation, NativeHandle handle,
                               bool adding) const;
 
