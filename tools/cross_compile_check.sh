@@ -11,10 +11,10 @@
 #   only them (symlinks into /usr/include), never the rest of Linux's /usr/include.
 #
 # By default Bazel itself builds //poller for //platforms:macos_x86_64, :macos_arm64 and
-# :windows_x86_64 with the compile-only toolchains in //toolchains (so the selection in poller/BUILD
-# picks the files: kqueue backend + waker, poller.cc, registry.cc, the poller/internal helpers and
-# the conformance suite with its kqueue instance for macOS; the IOCP stub, poller.cc and
-# registry.cc for Windows), with the build's own flags
+# :windows_x86_64 with the compile-only toolchains in //toolchains, so the selection in poller/BUILD
+# picks the files: for macOS the kqueue backend and its waker, the poll backend, poller.cc,
+# registry.cc, the poller/internal helpers, and the conformance suite with its kqueue and poll
+# instances; for Windows the IOCP stub, poller.cc and registry.cc. The build's own flags apply
 # (-std=c++17 -Wall -Wextra -Werror). Then `bazel cquery` checks the backend every platform selects
 # (kqueue on macOS and the four BSDs, IOCP on Windows, epoll on Linux, poll elsewhere) and that the
 # --//poller:backend setting overrides it. Nothing is linked or run.
@@ -114,14 +114,14 @@ if ((use_bazel)); then
     --action_env=POLLER_CROSS_CACHE="$cache"
     --jobs=2
   )
-  # What each platform builds: the library, and on macOS the conformance suite and its kqueue
-  # instance too (compiled, not linked: the toolchains cannot link; "compilation_outputs" is the
-  # test's object file alone).
+  # What each platform builds: the library, and on macOS the conformance suite and its kqueue and
+  # poll instances too (compiled, not linked: the toolchains cannot link; "compilation_outputs" is
+  # a test's own object file alone).
   builds=(
     "macos_x86_64 default //poller //tests/conformance:suite //tests/conformance:test_handles"
-    "macos_x86_64 compilation_outputs //tests/conformance:kqueue_test"
+    "macos_x86_64 compilation_outputs //tests/conformance:kqueue_test //tests/conformance:poll_test"
     "macos_arm64 default //poller //tests/conformance:suite //tests/conformance:test_handles"
-    "macos_arm64 compilation_outputs //tests/conformance:kqueue_test"
+    "macos_arm64 compilation_outputs //tests/conformance:kqueue_test //tests/conformance:poll_test"
     "windows_x86_64 default //poller"
   )
   for build in "${builds[@]}"; do
@@ -151,7 +151,8 @@ if ((use_bazel)); then
       want="POLLER_PLATFORM_BACKEND=$backend"
       [[ "$override" == auto ]] || want="POLLER_BACKEND_OVERRIDE=$override"
       if ! (cd "$root" && ./bazelw cquery //poller "${bazel_flags[@]}" --platforms="$label" \
-        --//poller:backend="$override" --output=build) >"$work/cquery.out" 2>"$work/cquery.log"; then
+        --//poller:backend="$override" --output=build) \
+        >"$work/cquery.out" 2>"$work/cquery.log"; then
         grep -v -E '^(Loading|Analyzing|INFO|\[)' "$work/cquery.log" >&2 || true
         say "FAILED: bazel cquery //poller --platforms=$label"
         failures=$((failures + 1))
@@ -193,7 +194,8 @@ compile() {  # label compiler flags... -- files...
   for file in "$@"; do
     object="$objects/$label/${file//\//_}.o"
     mkdir -p "$(dirname "$object")"
-    if ! "$compiler" "${common[@]}" "${flags[@]}" -c "$root/$file" -o "$object" 2>"$object.log"; then
+    if ! "$compiler" "${common[@]}" "${flags[@]}" -c "$root/$file" -o "$object" \
+      2>"$object.log"; then
       say "FAILED: $file for $label:"
       cat "$object.log" >&2
       failures=$((failures + 1))
@@ -206,6 +208,9 @@ compile() {  # label compiler flags... -- files...
 kqueue_files=(
   backends/kqueue/kqueue_backend.cc
   backends/kqueue/kqueue_waker.cc
+  backends/poll/pipe_waker.cc
+  backends/poll/poll_backend.cc
+  backends/poll/pollable_file.cc
   poller/poller.cc
   poller/registry.cc
   poller/internal/errno_status.cc
@@ -213,6 +218,7 @@ kqueue_files=(
   poller/internal/syscall.cc
   poller/internal/timeout.cc
   tests/conformance/kqueue_test.cc
+  tests/conformance/poll_test.cc
   tests/conformance/suite.cc
   tests/conformance/test_handles.cc
 )
@@ -227,7 +233,8 @@ for arch in x86_64:x86_64 arm64:aarch64; do
     -isystem "$zig_lib/libc/include/$libc-macos.13-none" \
     -isystem "$zig_lib/libc/include/any-macos.13-any" \
     -isystem "$zig_lib/libc/include/any-macos-any" \
-    -DPOLLER_HAVE_KQUEUE_BACKEND=1 -DPOLLER_PLATFORM_BACKEND=kqueue \
+    -DPOLLER_HAVE_KQUEUE_BACKEND=1 -DPOLLER_HAVE_POLL_BACKEND=1 \
+    -DPOLLER_PLATFORM_BACKEND=kqueue \
     -- "${kqueue_files[@]}"
 done
 
