@@ -10,6 +10,7 @@ so poller and your code share one copy. The ones you did not declare are backed 
 packages (see system_library.bzl): headers in /usr/include, libraries in the system library path.
 """
 
+load("//third_party:platforms_compat.bzl", "platforms_compat")
 load("//third_party:system_library.bzl", "system_library")
 
 _INCLUDE = "/usr/include/"
@@ -80,6 +81,10 @@ _LIBURING_TARGETS = {
 def poller_deps():
     """Declares poller's external repositories that the caller has not declared already."""
     existing = native.existing_rules()
+
+    # Which OS constraint values @platforms has: //platforms defines the missing ones.
+    if "poller_platforms_compat" not in existing:
+        platforms_compat(name = "poller_platforms_compat")
 
     if "com_google_absl" not in existing:
         system_library(
