@@ -76,13 +76,16 @@
 //     registration silently. If one is, the registration lives on and keeps
 //     reporting the old token, Delete(number) fails with InvalidArgument
 //     (EBADF) because the number names nothing, and a new descriptor that gets
-//     the same number can be added beside it (both report). Only closing the
-//     last duplicate ends it. Always Delete before close.
+//     the same number can be added beside it (the kernel then holds both; the
+//     table names the new one, so Wait drops the ghost's events, which still
+//     cost wake-ups). Only closing the last duplicate ends it. Always Delete
+//     before close.
 //   - fork() with a live poller: parent and child share one epoll instance and
-//     one wake eventfd. A Wait in the child takes events (and oneshot arms)
-//     from the parent; Add, Modify and Delete in the child change the parent's
-//     registrations (a Delete in the child removes the parent's); a Wake in
-//     either wakes the other's Wait. In the child, do not use an inherited
+//     one wake eventfd (the table is copied). A Wait in the child sees the
+//     parent's events (and takes edge-triggered ones from it); Add, Modify and
+//     Delete in the child change the shared kernel registrations (a Delete in
+//     the child removes the parent's); a Wake in either wakes the other's
+//     Wait. In the child, do not use an inherited
 //     poller: destroy it (closing the child's copies touches nothing of the
 //     parent's) and Create a new one. A child that execs loses them anyway
 //     (every descriptor is close-on-exec).
