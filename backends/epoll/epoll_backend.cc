@@ -236,7 +236,16 @@ absl::Status EpollBackend::Delete(NativeHandle handle) {
       }) == 0) {
     return absl::OkStatus();
   }
-  return internal::ErrnoToStatus(errno, OperationName(EPOLL_CTL_DEL), handle);
+  const int error = errno;
+  // The kernel checks the kind of file before the operation, so deleting a
+  // regular file fails as adding one does, not with NotFound.
+  if (error == EPERM) {
+    return internal::ErrnoToStatus(
+        absl::StatusCode::kInvalidArgument, error, OperationName(EPOLL_CTL_DEL),
+        handle,
+        "this kind of file cannot be polled (a regular file or directory?)");
+  }
+  return internal::ErrnoToStatus(error, OperationName(EPOLL_CTL_DEL), handle);
 }
 
 void EpollBackend::Silence(NativeHandle handle, Registration& registration) {

@@ -68,6 +68,29 @@
 //   InvalidArgument).
 //   - The same descriptor may be registered in several pollers; each reports
 //   independently.
+//
+// Pitfalls (each pinned down by tests/faults/pitfalls_test.cc)
+//   - Closing a registered descriptor without Delete: epoll keys a
+//     registration by the open file, not the number. If no duplicate (dup,
+//     dup2, fork, SCM_RIGHTS) of it is open, the close removes the
+//     registration silently. If one is, the registration lives on and keeps
+//     reporting the old token, Delete(number) fails with InvalidArgument
+//     (EBADF) because the number names nothing, and a new descriptor that gets
+//     the same number can be added beside it (the kernel then holds both; the
+//     table names the new one, so Wait drops the ghost's events, which still
+//     cost wake-ups). Only closing the last duplicate ends it. Always Delete
+//     before close.
+//   - fork() with a live poller: parent and child share one epoll instance and
+//     one wake eventfd (the table is copied). A Wait in the child sees the
+//     parent's events (and takes edge-triggered ones from it); Add, Modify and
+//     Delete in the child change the shared kernel registrations (a Delete in
+//     the child removes the parent's); a Wake in either wakes the other's
+//     Wait. In the child, do not use an inherited
+//     poller: destroy it (closing the child's copies touches nothing of the
+//     parent's) and Create a new one. A child that execs loses them anyway
+//     (every descriptor is close-on-exec).
+//   - The same handle in two pollers: two independent registrations, each with
+//     its own token, mode and oneshot arm; Delete from one leaves the other.
 
 #ifndef POLLER_BACKENDS_EPOLL_EPOLL_BACKEND_H_
 #define POLLER_BACKENDS_EPOLL_EPOLL_BACKEND_H_
