@@ -26,6 +26,19 @@
 
 namespace {
 
+// libFuzzer treats this section as coverage: one counter per hashed state of
+// the model (see poller::fuzz::FeatureObserver), so inputs that reach new
+// combinations of mode, interest, readiness and wake are kept even when they
+// run no new line of poller.
+constexpr size_t kModelCounters = 1 << 14;
+__attribute__((section("__libfuzzer_extra_counters")))
+std::uint8_t model_counters[kModelCounters];
+
+void ObserveModelState(std::uint32_t feature) {
+  std::uint8_t& counter = model_counters[feature % kModelCounters];
+  if (counter < 255) ++counter;
+}
+
 std::vector<std::string>& Backends() {
   static std::vector<std::string> backends;
   return backends;
@@ -51,7 +64,8 @@ extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
   const absl::Span<const std::uint8_t> program(data, size);
   for (const std::string& backend : Backends()) {
-    const absl::Status status = poller::fuzz::RunProgram(backend, program);
+    const absl::Status status =
+        poller::fuzz::RunProgram(backend, program, ObserveModelState);
     // A backend this kernel refuses is not a finding.
     if (status.ok() || status.code() == absl::StatusCode::kUnavailable) {
       continue;

@@ -223,8 +223,10 @@ struct Slot {
 
 class Interpreter {
  public:
-  explicit Interpreter(std::unique_ptr<Poller> poller)
-      : poller_(std::move(poller)), events_(kEventCapacity) {}
+  Interpreter(std::unique_ptr<Poller> poller, const FeatureObserver& observe)
+      : poller_(std::move(poller)),
+        events_(kEventCapacity),
+        observe_(observe) {}
 
   ~Interpreter() {
     poller_.reset();
@@ -237,7 +239,9 @@ class Interpreter {
     const size_t count = OperationCount(program);
     for (size_t i = 0; i < count; ++i) {
       step_ = i;
-      absl::Status status = Execute(Decode(program, i));
+      const Operation operation = Decode(program, i);
+      if (observe_) ObserveOperation(operation);
+      absl::Status status = Execute(operation);
       if (!status.ok()) return status;
     }
     return absl::OkStatus();
@@ -252,6 +256,53 @@ class Interpreter {
     Slot* slot = nullptr;
     size_t index = 0;
   };
+
+  // A feature: the operation and the state of the slot it names.
+  void ObserveOperation(const Operation& operation) {
+    std::uint32_t feature = operation.opcode;
+    auto mix = [&feature](std::uint32_t value) {
+      feature = feature * 0x9e3779b1u + value;
+    };
+    mix(shut_down_);
+    mix(wake_pending_);
+    if (!slots_.empty() && operation.a != kInvalidSlot) {
+      const Slot& slot = slots_[operation.a % slots_.size()];
+      mix(static_cast<std::uint32_t>(slot.kind));
+      mix(slot.open);
+      mix(slot.peer_closed);
+      mix(slot.buffered_writes > 0);
+      mix(slot.registered);
+      if (slot.registered) {
+        mix(static_cast<std::uint32_t>(slot.mode));
+        mix(static_cast<std::uint32_t>(slot.interest));
+        mix(slot.armed);
+        mix(slot.edge_due);
+      }
+    }
+    if (operation.opcode == kAdd || operation.opcode == kModify) {
+      mix(operation.b == kReservedTokenByte);
+      mix(operation.c);
+    }
+    observe_(feature);
+  }
+
+  // A feature: one registration's fate in one Wait.
+  void ObserveWaitOutcome(const Slot& slot, bool reported, bool woken) {
+    std::uint32_t feature = 0x5157u;
+    for (std::uint32_t value :
+         {static_cast<std::uint32_t>(slot.kind),
+          static_cast<std::uint32_t>(slot.mode),
+          static_cast<std::uint32_t>(slot.interest),
+          static_cast<std::uint32_t>(slot.armed),
+          static_cast<std::uint32_t>(slot.edge_due),
+          static_cast<std::uint32_t>(slot.peer_closed),
+          static_cast<std::uint32_t>(slot.buffered_bytes > 0),
+          static_cast<std::uint32_t>(reported),
+          static_cast<std::uint32_t>(woken)}) {
+      feature = feature * 0x9e3779b1u + value;
+    }
+    observe_(feature);
+  }
 
   Target Resolve(std::uint8_t slot_byte) {
     Target target;
@@ -672,6 +723,7 @@ class Interpreter {
             " bytes buffered", slot.edge_due ? ", edge due" : "",
             ") must be reported but was not"));
       }
+      if (observe_) ObserveWaitOutcome(slot, reported[index], woken);
       if (reported[index]) {
         if (slot.mode == Mode::kOneshot || slot.mode == Mode::kEdgeOneshot) {
           slot.armed = false;
@@ -687,6 +739,7 @@ class Interpreter {
 
   std::unique_ptr<Poller> poller_;
   Events events_;
+  const FeatureObserver observe_;
   std::vector<Slot> slots_;
   bool shut_down_ = false;
   bool wake_pending_ = false;
@@ -698,11 +751,19 @@ class Interpreter {
 
 absl::Status RunProgram(absl::string_view backend,
                         absl::Span<const std::uint8_t> program) {
-  return RunProgram([backend] { return Poller::Create(backend); }, program);
+  return RunProgram(backend, program, nullptr);
+}
+
+absl::Status RunProgram(absl::string_view backend,
+                        absl::Span<const std::uint8_t> program,
+                        const FeatureObserver& observe) {
+  return RunProgram([backend] { return Poller::Create(backend); }, program,
+                    observe);
 }
 
 absl::Status RunProgram(const PollerFactory& factory,
-                        absl::Span<const std::uint8_t> program) {
+                        absl::Span<const std::uint8_t> program,
+                        const FeatureObserver& observe) {
   const int descriptors_before = OpenDescriptorCount();
   absl::Status result;
   std::string backend;
@@ -711,7 +772,7 @@ absl::Status RunProgram(const PollerFactory& factory,
     if (!poller.ok()) return poller.status();
     if (*poller == nullptr) return absl::InternalError("the factory gave null");
     backend = std::string((*poller)->backend_name());
-    Interpreter interpreter(*std::move(poller));
+    Interpreter interpreter(*std::move(poller), observe);
     result = interpreter.Run(program);
   }
   const int descriptors_after = OpenDescriptorCount();

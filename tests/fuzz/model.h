@@ -108,10 +108,18 @@ absl::Status RunProgram(absl::string_view backend,
                         absl::Span<const std::uint8_t> program);
 
 // The same on a poller from `factory` (e.g. Poller::FromBackend of a backend
-// of your own).
+// of your own). `observe`, if set, is called with a hash of the model's state
+// around each operation and of each registration's fate in each Wait: the
+// fuzz target feeds these to libFuzzer as extra coverage, so it also explores
+// the model's states, not only poller's code paths.
 using PollerFactory = std::function<absl::StatusOr<std::unique_ptr<Poller>>()>;
+using FeatureObserver = std::function<void(std::uint32_t feature)>;
 absl::Status RunProgram(const PollerFactory& factory,
-                        absl::Span<const std::uint8_t> program);
+                        absl::Span<const std::uint8_t> program,
+                        const FeatureObserver& observe = nullptr);
+absl::Status RunProgram(absl::string_view backend,
+                        absl::Span<const std::uint8_t> program,
+                        const FeatureObserver& observe);
 
 // One line per operation: the program as RunProgram reads it, for reproducers
 // and for reviewing the corpus.
