@@ -215,10 +215,39 @@ struct Slot {
     return (HasInterest(wanted, Interest::kReadable) && maybe_readable()) ||
            (HasInterest(wanted, Interest::kWritable) && writable());
   }
-  // Whether it may be reported at all: also hang-up or error alone.
-  bool MaybeReady(Interest wanted) const {
-    return Ready(wanted) || peer_closed;
+
+  // Readable and writable (Readiness bits 1 and 2) for certain, and maybe.
+  std::uint8_t DefiniteBits() const {
+    return (readable() ? 1 : 0) | (writable() ? 2 : 0);
   }
+  std::uint8_t PossibleBits() const {
+    return (maybe_readable() ? 1 : 0) | (writable() ? 2 : 0);
+  }
+
+  // An event's readiness is a snapshot taken at some moment between the
+  // registration's last report (or arming) and the Wait that reports it: the
+  // header does not say when, and io_uring takes it when the kernel completes
+  // the poll request, possibly before the Wait. So an event may carry a bit
+  // that held at any moment of that interval (`seen_bits`), and must carry
+  // the bits that held throughout it (those not in `lost_bits`).
+  void StartInterval() {
+    seen_bits = PossibleBits();
+    lost_bits = static_cast<std::uint8_t>(~DefiniteBits() & 3);
+  }
+  void NoteChange() {
+    seen_bits |= PossibleBits();
+    lost_bits |= static_cast<std::uint8_t>(~DefiniteBits() & 3);
+  }
+  // Whether it may be reported at all: ready at some moment of the interval,
+  // or hang-up or error alone.
+  bool MaybeReady(Interest wanted) const {
+    return (HasInterest(wanted, Interest::kReadable) && (seen_bits & 1)) ||
+           (HasInterest(wanted, Interest::kWritable) && (seen_bits & 2)) ||
+           peer_closed;
+  }
+
+  std::uint8_t seen_bits = 0;
+  std::uint8_t lost_bits = 0;
 };
 
 class Interpreter {
@@ -443,6 +472,7 @@ class Interpreter {
     // Readiness already there is reported by the next Wait (poller.h, Modify;
     // taken to hold for Add as well).
     slot.edge_due = slot.Ready(interest);
+    slot.StartInterval();
     return absl::OkStatus();
   }
 
@@ -498,6 +528,7 @@ class Interpreter {
     }
     receiver.buffered_bytes += bytes;
     ++receiver.buffered_writes;
+    receiver.NoteChange();
     // New data is a new edge for readable interest.
     if (receiver.registered &&
         HasInterest(receiver.interest, Interest::kReadable)) {
@@ -534,6 +565,7 @@ class Interpreter {
     }
     slot.buffered_bytes = 0;
     slot.buffered_writes = 0;
+    slot.NoteChange();
     return absl::OkStatus();
   }
 
@@ -561,6 +593,7 @@ class Interpreter {
     Slot& peer = slots_[slot.peer];
     if (peer.open) {
       peer.peer_closed = true;
+      peer.NoteChange();
       // End-of-file is new readiness: an edge for readable interest.
       if (peer.registered && HasInterest(peer.interest, Interest::kReadable) &&
           peer.can_read()) {
@@ -611,10 +644,11 @@ class Interpreter {
       return "unknown readiness bits";
     }
     if (Has(readiness, Readiness::kReadable) &&
-        !(want_read && slot.maybe_readable())) {
+        !(want_read && (slot.seen_bits & 1))) {
       return "readable without readable interest and data or end-of-file";
     }
-    if (!Has(readiness, Readiness::kReadable) && want_read && slot.readable()) {
+    if (!Has(readiness, Readiness::kReadable) && want_read && slot.readable() &&
+        !(slot.lost_bits & 1)) {
       return "not readable, though data or a socket's end-of-file is there";
     }
     if (Has(readiness, Readiness::kWritable) !=
@@ -729,9 +763,11 @@ class Interpreter {
           slot.armed = false;
         }
         slot.edge_due = false;
+        slot.StartInterval();
       } else if (!woken) {
         // The edge was seen (or the handle was no longer ready): it is spent.
         slot.edge_due = false;
+        slot.StartInterval();
       }
     }
     return absl::OkStatus();

@@ -56,8 +56,12 @@
 //     always (the program keeps buffers far from full); hang-up and error are
 //     allowed, never required, once the peer closed; priority never.
 //   - Events of one Wait with enough capacity: every registration that must
-//     be reported is, with its exact token and readable/writable bits; none is
-//     reported twice, and no token of a deleted registration appears.
+//     be reported is, with its exact token; none is reported twice, and no
+//     token of a deleted registration appears. An event's readable/writable
+//     bits are a snapshot from some moment between the registration's last
+//     report (or arming) and this Wait (io_uring takes it when the kernel
+//     completes the poll request): each bit it carries held at some moment of
+//     that interval, and every bit that held throughout it is carried.
 //       level         ready -> reported.
 //       oneshot       armed and ready -> reported, then disarmed until Modify.
 //       edge          must be reported after an edge: Add or Modify while
