@@ -647,15 +647,21 @@ class Interpreter {
         !(want_read && (slot.seen_bits & 1))) {
       return "readable without readable interest and data or end-of-file";
     }
-    if (!Has(readiness, Readiness::kReadable) && want_read && slot.readable() &&
-        !(slot.lost_bits & 1)) {
+    // An edge event may name only the change that caused it (io_uring's
+    // multishot poll reports the wake-up's mask: new data is readable alone).
+    const bool complete =
+        slot.mode == Mode::kLevel || slot.mode == Mode::kOneshot;
+    if (complete && !Has(readiness, Readiness::kReadable) && want_read &&
+        slot.readable() && !(slot.lost_bits & 1)) {
       return "not readable, though data or a socket's end-of-file is there";
     }
-    if (Has(readiness, Readiness::kWritable) !=
-        (want_write && slot.writable())) {
-      return want_write && slot.writable()
-                 ? "not writable, though writable interest and space"
-                 : "writable without writable interest or on a read end";
+    if (Has(readiness, Readiness::kWritable) &&
+        !(want_write && slot.writable())) {
+      return "writable without writable interest or on a read end";
+    }
+    if (complete && !Has(readiness, Readiness::kWritable) && want_write &&
+        slot.writable()) {
+      return "not writable, though writable interest and space";
     }
     if ((Has(readiness, Readiness::kHangUp) ||
          Has(readiness, Readiness::kError)) &&

@@ -61,7 +61,10 @@
 //     bits are a snapshot from some moment between the registration's last
 //     report (or arming) and this Wait (io_uring takes it when the kernel
 //     completes the poll request): each bit it carries held at some moment of
-//     that interval, and every bit that held throughout it is carried.
+//     that interval, and (level and oneshot) every bit that held throughout
+//     it is carried. An edge event may carry only the change that caused it
+//     (io_uring's multishot poll reports new data as readable alone, though
+//     the socket is also writable): "Readiness: what happened to a handle".
 //       level         ready -> reported.
 //       oneshot       armed and ready -> reported, then disarmed until Modify.
 //       edge          must be reported after an edge: Add or Modify while
