@@ -194,6 +194,10 @@ struct Slot {
   // Edge modes: an edge happened that the next Wait must report if the handle
   // is still ready.
   bool edge_due = false;
+  // Readable (1) and writable (2) at some moment, and not at some moment,
+  // since the last report or arming (see StartInterval).
+  std::uint8_t seen_bits = 0;
+  std::uint8_t lost_bits = 0;
 
   bool can_read() const { return kind != Kind::kPipeWrite; }
   bool can_write() const { return kind != Kind::kPipeRead; }
@@ -245,9 +249,6 @@ struct Slot {
            (HasInterest(wanted, Interest::kWritable) && (seen_bits & 2)) ||
            peer_closed;
   }
-
-  std::uint8_t seen_bits = 0;
-  std::uint8_t lost_bits = 0;
 };
 
 class Interpreter {
