@@ -10,13 +10,17 @@ so poller and your code share one copy. The ones you did not declare are backed 
 packages (see system_library.bzl): headers in /usr/include, libraries in the system library path.
 """
 
+load("//third_party:platforms_compat.bzl", "platforms_compat")
 load("//third_party:system_library.bzl", "system_library")
 
 _INCLUDE = "/usr/include/"
 
+# The target tables are public so that a workspace which declares these repositories itself with
+# system_library (examples/consumer does) exposes the same targets poller uses.
+
 # Abseil 20220623 as Debian ships it (libabsl-dev): one shared library per component. A shared
 # library records its own dependencies, so each target names only the libraries it adds.
-_ABSL_TARGETS = {
+ABSL_TARGETS = {
     "absl/algorithm:algorithm": "",
     "absl/algorithm:container": "",
     "absl/base:base": "libs=absl_base,absl_spinlock_wait,absl_raw_logging_internal,absl_log_severity",
@@ -57,7 +61,7 @@ _ABSL_TARGETS = {
     "absl/utility:utility": "",
 }
 
-_GTEST_TARGETS = {
+GTEST_TARGETS = {
     ":gtest": "libs=gtest,pthread",
     ":gtest_main": "libs=gtest_main;deps=//:gtest",
     ":gmock": "libs=gmock;deps=//:gtest",
@@ -69,23 +73,32 @@ _BENCHMARK_TARGETS = {
     ":benchmark_main": "libs=benchmark_main;deps=//:benchmark",
 }
 
+# liburing 2.3 as Debian ships it (liburing-dev), for the io_uring backend.
+_LIBURING_TARGETS = {
+    ":liburing": "libs=uring",
+}
+
 def poller_deps():
     """Declares poller's external repositories that the caller has not declared already."""
     existing = native.existing_rules()
+
+    # Which OS constraint values @platforms has: //platforms defines the missing ones.
+    if "poller_platforms_compat" not in existing:
+        platforms_compat(name = "poller_platforms_compat")
 
     if "com_google_absl" not in existing:
         system_library(
             name = "com_google_absl",
             debian_package = "libabsl-dev",
             required_files = [_INCLUDE + "absl/status/status.h"],
-            targets = _ABSL_TARGETS,
+            targets = ABSL_TARGETS,
         )
     if "com_google_googletest" not in existing:
         system_library(
             name = "com_google_googletest",
             debian_package = "libgtest-dev libgmock-dev",
             required_files = [_INCLUDE + "gtest/gtest.h", _INCLUDE + "gmock/gmock.h"],
-            targets = _GTEST_TARGETS,
+            targets = GTEST_TARGETS,
         )
     if "com_github_google_benchmark" not in existing:
         system_library(
@@ -93,4 +106,11 @@ def poller_deps():
             debian_package = "libbenchmark-dev",
             required_files = [_INCLUDE + "benchmark/benchmark.h"],
             targets = _BENCHMARK_TARGETS,
+        )
+    if "liburing" not in existing:
+        system_library(
+            name = "liburing",
+            debian_package = "liburing-dev",
+            required_files = [_INCLUDE + "liburing.h"],
+            targets = _LIBURING_TARGETS,
         )

@@ -17,25 +17,17 @@
 namespace poller {
 namespace {
 
-std::uint32_t ToEpollEvents(Interest interest, Mode mode) {
+bool IsOneshot(Mode mode) {
+  return mode == Mode::kOneshot || mode == Mode::kEdgeOneshot;
+}
+
+std::uint32_t InterestEvents(Interest interest) {
   std::uint32_t events = 0;
-  if (HasInterest(interest, Interest::kReadable))
+  if (HasInterest(interest, Interest::kReadable)) {
     events |= EPOLLIN | EPOLLRDHUP;
+  }
   if (HasInterest(interest, Interest::kWritable)) events |= EPOLLOUT;
   if (HasInterest(interest, Interest::kPriority)) events |= EPOLLPRI;
-  switch (mode) {
-    case Mode::kOneshot:
-      events |= EPOLLONESHOT;
-      break;
-    case Mode::kLevel:
-      break;
-    case Mode::kEdge:
-      events |= EPOLLET;
-      break;
-    case Mode::kEdgeOneshot:
-      events |= EPOLLET | EPOLLONESHOT;
-      break;
-  }
   return events;
 }
 
@@ -47,6 +39,13 @@ Readiness FromEpollEvents(std::uint32_t events) {
   if (events & (EPOLLHUP | EPOLLRDHUP)) readiness |= Readiness::kHangUp;
   if (events & EPOLLERR) readiness |= Readiness::kError;
   return readiness;
+}
+
+// The kernel's data word: the generation above the descriptor. The wake source
+// uses kReservedToken, whose descriptor half (0xffffffff) no real descriptor
+// has.
+std::uint64_t KernelData(NativeHandle handle, std::uint32_t generation) {
+  return (std::uint64_t{generation} << 32) | static_cast<std::uint32_t>(handle);
 }
 
 const char* OperationName(int operation) {
@@ -63,9 +62,15 @@ const char* OperationName(int operation) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Backend>> EpollBackend::Create() {
+  return Create(Options());
+}
+
+absl::StatusOr<std::unique_ptr<Backend>> EpollBackend::Create(Options options) {
   internal::ScopedFd epoll_fd(internal::Syscall(
       "epoll_create1", [] { return ::epoll_create1(EPOLL_CLOEXEC); }));
-  if (!epoll_fd.valid()) return internal::ErrnoToStatus(errno, "epoll_create1");
+  if (!epoll_fd.valid()) {
+    return internal::ErrnoToStatus(errno, "epoll_create1");
+  }
 
   absl::StatusOr<internal::EventFdWaker> waker =
       internal::EventFdWaker::Create();
@@ -82,13 +87,14 @@ absl::StatusOr<std::unique_ptr<Backend>> EpollBackend::Create() {
                                    wake_fd);
   }
   return std::unique_ptr<Backend>(
-      new EpollBackend(std::move(epoll_fd), *std::move(waker)));
+      new EpollBackend(std::move(epoll_fd), *std::move(waker), options));
 }
 
 EpollBackend::EpollBackend(internal::ScopedFd epoll_fd,
-                           internal::EventFdWaker waker)
+                           internal::EventFdWaker waker, Options options)
     : epoll_fd_(std::move(epoll_fd)),
       waker_(std::move(waker)),
+      options_(options),
       kernel_events_(new epoll_event[kMaxKernelEvents]) {}
 
 bool EpollBackend::SupportsMode(Mode) const { return true; }
@@ -107,11 +113,20 @@ absl::Status EpollBackend::WakerIsNotRegistered(int operation) const {
 }
 
 absl::Status EpollBackend::Control(int operation, NativeHandle handle,
-                                   Token token, Interest interest, Mode mode) {
-  if (handle == waker_.fd()) return WakerIsNotRegistered(operation);
+                                   const Registration& registration) {
   epoll_event event{};
-  event.events = ToEpollEvents(interest, mode);
-  event.data.u64 = token;
+  if (registration.kernel_quiet) {
+    event.events = EPOLLONESHOT;
+  } else {
+    event.events = InterestEvents(registration.interest);
+    if (registration.mode == Mode::kEdge ||
+        (registration.mode == Mode::kEdgeOneshot &&
+         registration.kernel_oneshot)) {
+      event.events |= EPOLLET;
+    }
+    if (registration.kernel_oneshot) event.events |= EPOLLONESHOT;
+  }
+  event.data.u64 = KernelData(handle, registration.generation);
   if (internal::Syscall("epoll_ctl", [&] {
         return ::epoll_ctl(epoll_fd_.get(), operation, handle, &event);
       }) == 0) {
@@ -134,22 +149,103 @@ absl::Status EpollBackend::Control(int operation, NativeHandle handle,
 
 absl::Status EpollBackend::Add(NativeHandle handle, Token token,
                                Interest interest, Mode mode) {
-  return Control(EPOLL_CTL_ADD, handle, token, interest, mode);
+  if (handle == waker_.fd()) return WakerIsNotRegistered(EPOLL_CTL_ADD);
+  if (handle < 0) {
+    return internal::ErrnoToStatus(EBADF, OperationName(EPOLL_CTL_ADD), handle);
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (static_cast<size_t>(handle) >= registrations_.size()) {
+    registrations_.resize(
+        std::max(static_cast<size_t>(handle) + 1, registrations_.size() * 2));
+  }
+  Registration& registration = registrations_[handle];
+  Registration added;
+  added.token = token;
+  added.generation = registration.generation + 1;
+  added.interest = interest;
+  added.mode = mode;
+  added.registered = true;
+  added.armed = true;
+  added.kernel_oneshot =
+      IsOneshot(mode) && options_.oneshot == OneshotStrategy::kKernel;
+  // The kernel decides AlreadyExists: a table entry can be stale when a
+  // descriptor was closed without Delete and its number reused.
+  absl::Status status = Control(EPOLL_CTL_ADD, handle, added);
+  if (status.ok()) registration = added;
+  return status;
 }
 
 absl::Status EpollBackend::Modify(NativeHandle handle, Token token,
                                   Interest interest, Mode mode) {
-  return Control(EPOLL_CTL_MOD, handle, token, interest, mode);
+  if (handle == waker_.fd()) return WakerIsNotRegistered(EPOLL_CTL_MOD);
+  if (handle < 0) {
+    return internal::ErrnoToStatus(EBADF, OperationName(EPOLL_CTL_MOD), handle);
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (static_cast<size_t>(handle) >= registrations_.size() ||
+      !registrations_[handle].registered) {
+    // Not ours: let the kernel say whether the descriptor is invalid or just
+    // not registered.
+    Registration none;
+    absl::Status status = Control(EPOLL_CTL_MOD, handle, none);
+    if (status.ok()) {  // Cannot happen: every registration passes through Add.
+      return absl::InternalError(
+          absl::StrCat(OperationName(EPOLL_CTL_MOD), " fd ", handle,
+                       ": registered in the kernel but not in poller"));
+    }
+    return status;
+  }
+  Registration& registration = registrations_[handle];
+  if (IsOneshot(mode) && registration.mode == mode &&
+      registration.interest == interest && !registration.kernel_oneshot) {
+    // The lazy re-arm: the kernel registration is level-triggered and still
+    // asks for this interest, so nothing needs to change there.
+    registration.token = token;
+    registration.armed = true;
+    return absl::OkStatus();
+  }
+  Registration changed = registration;
+  changed.token = token;
+  changed.interest = interest;
+  changed.mode = mode;
+  changed.armed = true;
+  changed.kernel_quiet = false;
+  changed.kernel_oneshot =
+      IsOneshot(mode) && (registration.kernel_oneshot ||
+                          options_.oneshot == OneshotStrategy::kKernel);
+  absl::Status status = Control(EPOLL_CTL_MOD, handle, changed);
+  if (status.ok()) {
+    registration = changed;
+  } else if (status.code() == absl::StatusCode::kNotFound ||
+             status.code() == absl::StatusCode::kInvalidArgument) {
+    registration.registered =
+        false;  // Closed without Delete: the kernel forgot it.
+  }
+  return status;
 }
 
 absl::Status EpollBackend::Delete(NativeHandle handle) {
   if (handle == waker_.fd()) return WakerIsNotRegistered(EPOLL_CTL_DEL);
+  std::lock_guard<std::mutex> lock(mutex_);
+  const bool known = handle >= 0 &&
+                     static_cast<size_t>(handle) < registrations_.size() &&
+                     registrations_[handle].registered;
+  if (known) registrations_[handle].registered = false;
   if (internal::Syscall("epoll_ctl", [&] {
         return ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, handle, nullptr);
       }) == 0) {
     return absl::OkStatus();
   }
   return internal::ErrnoToStatus(errno, OperationName(EPOLL_CTL_DEL), handle);
+}
+
+void EpollBackend::Silence(NativeHandle handle, Registration& registration) {
+  registration.kernel_oneshot = true;
+  registration.kernel_quiet = true;
+  absl::Status status = Control(EPOLL_CTL_MOD, handle, registration);
+  // A descriptor closed without Delete: its kernel registration is gone
+  // already.
+  if (!status.ok()) registration.registered = false;
 }
 
 int EpollBackend::KernelWait(int max_events, absl::Duration timeout) {
@@ -189,14 +285,36 @@ absl::StatusOr<WaitResult> EpollBackend::Wait(absl::Span<Event> events,
         errno, use_epoll_pwait2_ ? "epoll_pwait2" : "epoll_wait",
         epoll_fd_.get());
   }
+  if (count == 0) return result;
+
+  std::lock_guard<std::mutex> lock(mutex_);
   for (int i = 0; i < count; ++i) {
     const epoll_event& kernel_event = kernel_events_[i];
     if (kernel_event.data.u64 == kReservedToken) {
       result.woken = true;
       continue;
     }
+    const auto handle = static_cast<NativeHandle>(
+        static_cast<std::uint32_t>(kernel_event.data.u64));
+    const auto generation =
+        static_cast<std::uint32_t>(kernel_event.data.u64 >> 32);
+    if (static_cast<size_t>(handle) >= registrations_.size()) continue;
+    Registration& registration = registrations_[handle];
+    // Deleted, or deleted and added again, since the kernel queued this event.
+    if (!registration.registered || registration.generation != generation) {
+      continue;
+    }
+    if (IsOneshot(registration.mode)) {
+      if (!registration.armed) {
+        if (!registration.kernel_quiet) Silence(handle, registration);
+        continue;
+      }
+      registration.armed = false;
+      // A kernel oneshot disabled itself by firing.
+      if (registration.kernel_oneshot) registration.kernel_quiet = true;
+    }
     events[result.count++] =
-        Event(kernel_event.data.u64, FromEpollEvents(kernel_event.events));
+        Event(registration.token, FromEpollEvents(kernel_event.events));
   }
   return result;
 }

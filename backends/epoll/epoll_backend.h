@@ -7,30 +7,63 @@
 // The Linux backend: one epoll instance and one eventfd.
 //
 // Strategy
-//   Add/Modify/Delete are EPOLL_CTL_ADD/MOD/DEL with the token in
-//   epoll_event.data.u64, so the kernel holds all the state and the backend
-//   keeps no per-registration bookkeeping (0 bytes per registration in user
-//   space; the kernel's epitem is about 128 bytes). Modes: kOneshot =
-//   EPOLLONESHOT, kLevel = level-triggered, kEdge = EPOLLET, kEdgeOneshot =
-//   EPOLLET | EPOLLONESHOT. Readable interest adds EPOLLRDHUP, so a TCP
-//   half-close is reported as hang-up.
-//   Wake: an eventfd registered EPOLLIN | EPOLLET under kReservedToken. Each
-//   signal is a new edge, so the eventfd is never read on the wait path; Poller
-//   coalesces wakes so a burst costs one write(2). Wait: epoll_pwait2
-//   (Linux 5.11+) for nanosecond timeouts, falling back for good to epoll_wait
-//   with milliseconds rounded up when the kernel or a seccomp filter refuses
-//   it. At most 1024 events are taken from the kernel per call.
+//   Add/Modify/Delete are EPOLL_CTL_ADD/MOD/DEL. The kernel's epoll_event.data
+//   carries the descriptor and a generation number, not the token: the token,
+//   interest, mode and an "armed" flag live in a table indexed by descriptor,
+//   which lets oneshot cost no system call per event (below) and lets Wait drop
+//   events of a registration that was deleted while they were in flight. Modes:
+//   kLevel = level-triggered, kEdge = EPOLLET; readable interest adds
+//   EPOLLRDHUP, so a TCP half-close is reported as hang-up. Wake: an eventfd
+//   registered EPOLLIN | EPOLLET. Each signal is a new edge, so the eventfd is
+//   never read on the wait path; Poller coalesces wakes so a burst costs one
+//   write(2). Wait: epoll_pwait2 (Linux 5.11+) for nanosecond timeouts, falling
+//   back for good to epoll_wait with milliseconds rounded up when the kernel or
+//   a seccomp filter refuses it. At most 1024 events are taken from the kernel
+//   per call.
+//
+// Oneshot without a system call per event (OneshotStrategy::kLazy, the default)
+//   Kernel oneshot (EPOLLONESHOT) costs an EPOLL_CTL_MOD for every re-arm:
+//   three system calls per request/response round trip where a level-triggered
+//   loop needs two. So oneshot and edge-oneshot registrations are
+//   level-triggered in the kernel and disarmed in user space: a delivery clears
+//   the armed flag, and a Modify with the same interest and mode only sets it
+//   again (and changes the token) without entering the kernel. (Edge-oneshot
+//   behaves the same as oneshot: epoll re-checks readiness when either is
+//   re-armed, so their kernel forms differ only within one arm, where a oneshot
+//   delivers once anyway.) The worst case is a handle that becomes or stays
+//   ready while disarmed, e.g. a program that hands the handle to a worker and
+//   waits again before the worker re-arms it: the level registration would wake
+//   every Wait. The first time that happens, Wait silences the kernel
+//   registration (EPOLL_CTL_MOD to EPOLLONESHOT with no interest), and that
+//   registration then uses kernel oneshot for good: each re-arm is one
+//   EPOLL_CTL_MOD, as with kOneshot strategy kKernel. So the worst case costs
+//   what kernel oneshot costs, plus one MOD and one spurious wake-up once per
+//   registration; bench/ measures both (README, "oneshot-deferred-rearm").
+//   OneshotStrategy::kKernel uses EPOLLONESHOT throughout (kept for comparison
+//   and for programs that always re-arm from another thread).
+//
+// Memory
+//   24 bytes per descriptor number up to the highest one registered (the table
+//   is a vector indexed by descriptor, as libev's is; it grows in Add, never in
+//   Wait), plus what the kernel keeps per registration (an epitem, about 128
+//   bytes of kernel memory).
+//
+// Threads
+//   The table is guarded by a mutex. Wait holds it while it turns kernel events
+//   into poller events, not while it blocks, so Add/Modify/Delete from other
+//   threads never wait for a blocked Wait. Once Delete has returned, no Wait
+//   reports the handle, even one that took the kernel event before Delete ran.
 //
 // Semantics that differ from other backends
 //   - kNone interest still reports hang-up and error: epoll always reports
 //   EPOLLHUP/EPOLLERR.
-//   - Closing a descriptor removes its registration only when every duplicate
-//   (dup, fork) of it
-//     is closed too: until then events keep coming for the old token. Call
-//     Delete before close.
-//   - After close, Delete of the number fails (EBADF -> InvalidArgument): the
-//   kernel has no way
-//     to name the registration any more.
+//   - Closing a descriptor removes its kernel registration only when every
+//   duplicate (dup, fork)
+//     of it is closed too: until then events keep coming for the old token.
+//     Call Delete before close. After a close without Delete, Modify may still
+//     report success (a re-arm does not enter the kernel), Delete reports
+//     InvalidArgument (EBADF: the kernel cannot name the registration any
+//     more), and Add of a new descriptor with the same number works.
 //   - Regular files and directories cannot be registered (EPERM ->
 //   InvalidArgument).
 //   - The same descriptor may be registered in several pollers; each reports
@@ -41,7 +74,10 @@
 
 #include <sys/epoll.h>
 
+#include <cstdint>
 #include <memory>
+#include <mutex>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "poller/backend.h"
@@ -54,9 +90,20 @@ class EpollBackend final : public Backend {
  public:
   static constexpr absl::string_view kName = "epoll";
 
+  // How oneshot and edge-oneshot registrations are disarmed (see the file
+  // comment).
+  enum class OneshotStrategy {
+    kLazy,    // In user space; the kernel is told only when needed.
+    kKernel,  // EPOLLONESHOT: one EPOLL_CTL_MOD per re-arm.
+  };
+  struct Options {
+    OneshotStrategy oneshot = OneshotStrategy::kLazy;
+  };
+
   // Errors: ResourceExhausted when out of descriptors or memory (EMFILE,
   // ENFILE, ENOMEM).
   static absl::StatusOr<std::unique_ptr<Backend>> Create();
+  static absl::StatusOr<std::unique_ptr<Backend>> Create(Options options);
 
   absl::string_view name() const override { return kName; }
   bool SupportsMode(Mode mode) const override;
@@ -72,16 +119,47 @@ class EpollBackend final : public Backend {
  private:
   static constexpr int kMaxKernelEvents = 1024;
 
-  EpollBackend(internal::ScopedFd epoll_fd, internal::EventFdWaker waker);
+  // What the backend knows of one descriptor number.
+  struct Registration {
+    Token token = 0;
+    // Bumped by every Add of this descriptor number, and carried in the kernel
+    // event, so events of an earlier registration of the same number are
+    // recognized and dropped.
+    std::uint32_t generation = 0;
+    Interest interest = Interest::kNone;
+    Mode mode = Mode::kOneshot;
+    bool registered = false;
+    // Oneshot modes: the next event may be delivered.
+    bool armed = false;
+    // The kernel registration uses EPOLLONESHOT (strategy kKernel, or a lazy
+    // registration that was found ready while disarmed).
+    bool kernel_oneshot = false;
+    // The kernel registration currently reports nothing: a kernel oneshot that
+    // fired, or one silenced by Wait. Re-arming it needs EPOLL_CTL_MOD.
+    bool kernel_quiet = false;
+  };
+  static_assert(sizeof(Registration) <= 24, "the header promises 24 bytes");
+
+  EpollBackend(internal::ScopedFd epoll_fd, internal::EventFdWaker waker,
+               Options options);
 
   absl::Status WakerIsNotRegistered(int operation) const;
-  absl::Status Control(int operation, NativeHandle handle, Token token,
-                       Interest interest, Mode mode);
+  // EPOLL_CTL_ADD/MOD for `registration` at `handle`, with errors mapped to
+  // poller's codes.
+  absl::Status Control(int operation, NativeHandle handle,
+                       const Registration& registration);
+  // Makes the kernel registration report nothing (see the file comment).
+  void Silence(NativeHandle handle, Registration& registration);
   // epoll_pwait2, or epoll_wait once the kernel has refused epoll_pwait2.
   int KernelWait(int max_events, absl::Duration timeout);
 
   internal::ScopedFd epoll_fd_;
   internal::EventFdWaker waker_;
+  const Options options_;
+
+  std::mutex mutex_;
+  // Indexed by descriptor; guarded by mutex_.
+  std::vector<Registration> registrations_;
   // Only touched inside Wait, which Poller serializes.
   std::unique_ptr<epoll_event[]> kernel_events_;
   bool use_epoll_pwait2_ = true;

@@ -2,8 +2,12 @@
 
 #include "backends/iocp/iocp_backend.h"
 
-#include <windows.h>  // Proves the platform has IOCP, so the stub is built only where it can be.
-#include <winsock2.h>  // Before windows.h, which would otherwise pull in the old winsock.h.
+// winsock2.h must come before windows.h, which would otherwise pull in the old
+// winsock.h; the blank line keeps clang-format from sorting them.
+#include <winsock2.h>
+
+// Proves the platform has IOCP, so the stub is built only where it can be.
+#include <windows.h>
 
 namespace poller {
 

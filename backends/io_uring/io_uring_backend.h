@@ -1,0 +1,163 @@
+// Copyright 2026 The poller Authors.
+//
+// -----------------------------------------------------------------------------
+// File: backends/io_uring/io_uring_backend.h
+// -----------------------------------------------------------------------------
+//
+// A Linux alternative to epoll: readiness through io_uring poll requests
+// (liburing). Needs Linux 5.13 or later; Poller::Create("io_uring").
+//
+// Strategy
+//   One ring (256 submission entries, 4096 completion entries; the kernel
+//   queues completions beyond that rather than drop them). Each registration
+//   is one poll request in flight; its user_data is the descriptor (low 32
+//   bits) and a generation (high 32 bits) that changes every time the backend
+//   arms a request, and the backend keeps a table fd -> {token, interest, mode,
+//   generation}. A completion is reported only if its generation is the one in
+//   the table, under the table's lock: a completion still in flight for a
+//   request that Modify or Delete cancelled (IORING_OP_POLL_REMOVE) is ignored,
+//   so once Delete returns no event carries the old token, and an event always
+//   carries the latest Modify's token and interest.
+//
+// Modes
+//   kEdge        a multishot poll (IORING_POLL_ADD_MULTI): the kernel posts a
+//                completion on each wake-up of the file that matches the
+//                interest (new data, freed buffer space), like EPOLLET, and one
+//                at once if the file is ready when armed. When a completion
+//                says no more will come (no IORING_CQE_F_MORE, e.g. after the
+//                completion queue overflowed) the backend re-arms it, which can
+//                report a still-ready handle once more.
+//   kLevel       a single-shot poll, re-armed after each delivery. The re-arm
+//                is submitted at the start of the next Wait, and a single-shot
+//                poll on a file that is still ready completes at once, so a
+//                handle is reported on every Wait while it is ready, once per
+//                Wait.
+//   kOneshot     a single-shot poll, not re-armed until Modify.
+//   kEdgeOneshot the same as kOneshot: arming checks the current readiness,
+//                as EPOLL_CTL_MOD does for EPOLLET | EPOLLONESHOT.
+//   Readable interest adds POLLRDHUP (TCP half-close is hang-up). Priority
+//   interest without readable interest is polled with a multishot request that
+//   also asks for POLLIN (filtered out of the events), whatever the mode:
+//   Linux does not complete an io_uring poll for POLLPRI alone when TCP urgent
+//   data arrives (seen on 6.18; poll(2) and epoll are woken). Oneshot and level
+//   are then kept by cancelling or renewing that request after each event.
+//   A completion that claims POLLPRI is confirmed with a zero-timeout poll(2)
+//   of that descriptor: io_uring may report the wake-up's mask rather than poll
+//   the file again, and a TCP socket's wake-up for plain data names POLLPRI. A
+//   poll request that fails (a negative result other than cancellation) reports
+//   kError for its token and stays disarmed until Modify.
+//
+// Wake and threads
+//   Notify() submits an IORING_OP_NOP with a reserved user_data: it completes
+//   at once and ends the blocked wait, with no extra descriptor. Poller
+//   coalesces wakes, so a burst costs one io_uring_enter. Submission is
+//   guarded by a std::mutex (with the table), so Add, Modify, Delete and
+//   Notify may come from any thread; the waiter takes it to submit pending
+//   re-arms and to read completions, never while blocked in the kernel.
+//   Wait: io_uring_wait_cqe_timeout with a __kernel_timespec (nanosecond
+//   timeouts, IORING_FEAT_EXT_ARG: no timeout request is queued); zero timeout
+//   only peeks. EINTR -> WaitResult::interrupted. Cost per Wait: O(ready), as
+//   with epoll; see README's benchmark table for numbers.
+//
+// Semantics that differ from other backends
+//   - Create() returns Unavailable, with the reason, when io_uring is refused
+//     (ENOSYS: not built in; EPERM: io_uring_disabled sysctl or a seccomp
+//     filter such as Docker's default profile) or the kernel is older than
+//     5.13 (no multishot poll or IORING_FEAT_EXT_ARG).
+//   - An armed poll request holds a reference to the open file: a socket closed
+//     without Delete is not released (no FIN is sent) until its registration
+//     fires (oneshot), is modified or deleted, or the poller is destroyed. Call
+//     Delete before close. As with poll, Add of a new file that reuses a closed
+//     number replaces the stale registration, and Modify or Delete of a closed
+//     number drop it and fail with InvalidArgument, as epoll reports.
+//   - Completions for a poll request are delivered through the thread that
+//     submitted it (task work): a thread that called Add and then blocks
+//     elsewhere is briefly interrupted by the kernel to post the completion.
+//   - kNone interest still reports hang-up and error (the kernel always polls
+//     for POLLHUP/POLLERR).
+//   - Regular files, directories and O_PATH descriptors cannot be registered
+//     (InvalidArgument), as with epoll; neither can the ring itself.
+
+#ifndef POLLER_BACKENDS_IO_URING_IO_URING_BACKEND_H_
+#define POLLER_BACKENDS_IO_URING_IO_URING_BACKEND_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "backends/poll/pollable_file.h"
+#include "poller/backend.h"
+
+// liburing's ring; its header stays out of this one.
+struct io_uring;
+struct io_uring_sqe;
+
+namespace poller {
+
+class IoUringBackend final : public Backend {
+ public:
+  static constexpr absl::string_view kName = "io_uring";
+
+  // Errors: Unavailable when the kernel refuses io_uring or is too old (see
+  // above); ResourceExhausted when out of descriptors or locked memory.
+  static absl::StatusOr<std::unique_ptr<Backend>> Create();
+
+  ~IoUringBackend() override;
+
+  absl::string_view name() const override { return kName; }
+  bool SupportsMode(Mode mode) const override;
+  absl::Status Add(NativeHandle handle, Token token, Interest interest,
+                   Mode mode) override;
+  absl::Status Modify(NativeHandle handle, Token token, Interest interest,
+                      Mode mode) override;
+  absl::Status Delete(NativeHandle handle) override;
+  absl::StatusOr<WaitResult> Wait(absl::Span<Event> events,
+                                  absl::Duration timeout) override;
+  absl::Status Notify() override;
+
+ private:
+  struct Registration {
+    Token token;
+    Interest interest;
+    Mode mode;
+    // A poll request of `generation` is in flight and ours.
+    bool armed;
+    std::uint32_t generation;
+    FileIdentity identity;
+    // The Wait (wait_serial_) that last reported it, and at which index, so
+    // completions within one Wait merge into one event.
+    std::uint64_t reported_in_wait = 0;
+    size_t event_index = 0;
+  };
+
+  explicit IoUringBackend(std::unique_ptr<io_uring> ring);
+
+  // A free submission entry, flushing the queue to the kernel if it is full;
+  // null if the kernel takes none.
+  io_uring_sqe* GetEntryLocked();
+  // Queues a poll request for `registration` under a new generation.
+  absl::Status ArmLocked(int fd, Registration& registration);
+  // Queues the cancellation of `registration`'s request, if one is in flight.
+  absl::Status DisarmLocked(int fd, Registration& registration);
+  // Hands queued requests to the kernel.
+  absl::Status SubmitLocked(const char* operation);
+  // Cancels and forgets a registration (a closed or replaced file).
+  void DropLocked(int fd);
+
+  const std::unique_ptr<io_uring> ring_;
+  const int ring_fd_;
+
+  std::mutex mutex_;
+  // Guarded by mutex_, as are the submission queue and the completion queue's
+  // head.
+  absl::flat_hash_map<int, Registration> registrations_;
+  std::uint32_t next_generation_ = 1;
+  std::uint64_t wait_serial_ = 0;
+};
+
+}  // namespace poller
+
+#endif  // POLLER_BACKENDS_IO_URING_IO_URING_BACKEND_H_

@@ -1,0 +1,295 @@
+// Copyright 2026 The poller Authors.
+
+#include "backends/poll/poll_backend.h"
+
+#include <time.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "poller/internal/errno_status.h"
+#include "poller/internal/syscall.h"
+#include "poller/internal/timeout.h"
+
+namespace poller {
+namespace {
+
+// Room for this many registrations is taken at Create, so small pollers never
+// grow.
+constexpr size_t kInitialCapacity = 64;
+
+short ToPollEvents(Interest interest) {  // NOLINT(runtime/int)
+  short events = 0;                      // NOLINT(runtime/int)
+  if (HasInterest(interest, Interest::kReadable)) {
+    events |= POLLIN;
+#if defined(POLLRDHUP)
+    events |= POLLRDHUP;
+#endif
+  }
+  if (HasInterest(interest, Interest::kWritable)) events |= POLLOUT;
+  if (HasInterest(interest, Interest::kPriority)) events |= POLLPRI;
+  return events;
+}
+
+Readiness FromPollEvents(short revents) {  // NOLINT(runtime/int)
+  Readiness readiness = Readiness::kNone;
+  if (revents & POLLIN) readiness |= Readiness::kReadable;
+  if (revents & POLLOUT) readiness |= Readiness::kWritable;
+  if (revents & POLLPRI) readiness |= Readiness::kPriority;
+  if (revents & POLLHUP) readiness |= Readiness::kHangUp;
+#if defined(POLLRDHUP)
+  if (revents & POLLRDHUP) readiness |= Readiness::kHangUp;
+#endif
+  if (revents & POLLERR) readiness |= Readiness::kError;
+  return readiness;
+}
+
+bool IsOneshot(Mode mode) {
+  return mode == Mode::kOneshot || mode == Mode::kEdgeOneshot;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Backend>> PollBackend::Create() {
+  absl::StatusOr<Waker> waker = Waker::Create();
+  if (!waker.ok()) return waker.status();
+  return std::unique_ptr<Backend>(new PollBackend(*std::move(waker)));
+}
+
+PollBackend::PollBackend(Waker waker) : waker_(std::move(waker)) {
+  pollfds_.reserve(kInitialCapacity + 1);
+  slots_.reserve(kInitialCapacity + 1);
+  spare_pollfds_.reserve(kInitialCapacity + 1);
+  spare_slots_.reserve(kInitialCapacity + 1);
+}
+
+bool PollBackend::SupportsMode(Mode) const { return true; }
+
+void PollBackend::ReserveLocked(size_t registrations) {
+  const size_t needed = registrations + 1;  // And the waker.
+  if (pollfds_.capacity() >= needed || spare_pollfds_.capacity() >= needed) {
+    return;
+  }
+  const size_t capacity = std::max(needed, 2 * spare_pollfds_.capacity());
+  spare_pollfds_.reserve(capacity);
+  spare_slots_.reserve(capacity);
+}
+
+void PollBackend::ChangedLocked() {
+  ++generation_;
+  if (waiting_ && !change_signalled_) {
+    // A failed signal leaves the waiter on its old array until it returns
+    // for another reason; the change still applies from then on.
+    change_signalled_ = waker_.Signal().ok();
+  }
+}
+
+void PollBackend::RebuildLocked() {
+  // Capacity was reserved by Add: swap, never allocate.
+  if (pollfds_.capacity() < registrations_.size() + 1) {
+    std::swap(pollfds_, spare_pollfds_);
+    std::swap(slots_, spare_slots_);
+  }
+  pollfds_.clear();
+  slots_.clear();
+  pollfds_.push_back(pollfd{waker_.fd(), POLLIN, 0});
+  slots_.push_back(Slot{-1, 0});
+  for (const auto& [fd, registration] : registrations_) {
+    if (!registration.armed) continue;
+    pollfds_.push_back(pollfd{fd, ToPollEvents(registration.interest), 0});
+    slots_.push_back(Slot{fd, registration.serial});
+  }
+  built_generation_ = generation_;
+  if (next_slot_ >= pollfds_.size()) next_slot_ = 1;
+}
+
+absl::Status PollBackend::Add(NativeHandle handle, Token token,
+                              Interest interest, Mode mode) {
+  if (handle == waker_.fd()) {
+    return internal::ErrnoToStatus(absl::StatusCode::kAlreadyExists, EEXIST,
+                                   "Add", handle,
+                                   "it is the poller's own wake descriptor");
+  }
+  FileIdentity identity;
+  absl::Status inspected = InspectPollableFile("Add", handle, &identity);
+  if (!inspected.ok()) return inspected;
+
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto found = registrations_.find(handle);
+  if (found != registrations_.end() && found->second.identity == identity) {
+    return internal::ErrnoToStatus(absl::StatusCode::kAlreadyExists, EEXIST,
+                                   "Add", handle,
+                                   "already registered in this poller");
+  }
+  // Otherwise a registration found is of a file closed without Delete, whose
+  // number was reused: it is replaced, as closing would have removed it in
+  // epoll.
+  ReserveLocked(registrations_.size() + 1);
+  registrations_.insert_or_assign(
+      handle, Registration{token, interest, mode, /*armed=*/true, identity,
+                           next_serial_++});
+  ChangedLocked();
+  return absl::OkStatus();
+}
+
+absl::Status PollBackend::Modify(NativeHandle handle, Token token,
+                                 Interest interest, Mode mode) {
+  if (handle == waker_.fd()) {
+    return internal::ErrnoToStatus(
+        absl::StatusCode::kNotFound, ENOENT, "Modify", handle,
+        "not registered (it is the poller's own wake descriptor)");
+  }
+  FileIdentity identity;
+  absl::Status inspected = InspectPollableFile("Modify", handle, &identity);
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto found = registrations_.find(handle);
+  if (!inspected.ok() || found == registrations_.end() ||
+      !(found->second.identity == identity)) {
+    // A closed descriptor's registration, or one whose number now names
+    // another file, is gone, as it would be with epoll.
+    if (found != registrations_.end()) {
+      registrations_.erase(found);
+      ChangedLocked();
+    }
+    if (!inspected.ok()) return inspected;
+    return internal::ErrnoToStatus(absl::StatusCode::kNotFound, ENOENT,
+                                   "Modify", handle,
+                                   "not registered in this poller");
+  }
+  found->second = Registration{token,          interest, mode,
+                               /*armed=*/true, identity, next_serial_++};
+  ChangedLocked();
+  return absl::OkStatus();
+}
+
+absl::Status PollBackend::Delete(NativeHandle handle) {
+  if (handle == waker_.fd()) {
+    return internal::ErrnoToStatus(
+        absl::StatusCode::kNotFound, ENOENT, "Delete", handle,
+        "not registered (it is the poller's own wake descriptor)");
+  }
+  FileIdentity identity;
+  absl::Status inspected = InspectPollableFile("Delete", handle, &identity);
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto found = registrations_.find(handle);
+  if (found == registrations_.end()) {
+    if (!inspected.ok()) return inspected;
+    return internal::ErrnoToStatus(absl::StatusCode::kNotFound, ENOENT,
+                                   "Delete", handle,
+                                   "not registered in this poller");
+  }
+  const bool same_file = inspected.ok() && found->second.identity == identity;
+  registrations_.erase(found);
+  ChangedLocked();
+  if (!inspected.ok()) return inspected;
+  if (!same_file) {
+    return internal::ErrnoToStatus(
+        absl::StatusCode::kNotFound, ENOENT, "Delete", handle,
+        "not registered in this poller (the registered file was closed)");
+  }
+  return absl::OkStatus();
+}
+
+int PollBackend::KernelPoll(absl::Duration timeout) {
+  const nfds_t count = static_cast<nfds_t>(pollfds_.size());
+#if defined(__linux__)
+  struct timespec timespec;
+  const bool finite = internal::TimeoutToTimespec(timeout, &timespec);
+  return internal::Syscall("ppoll", [&] {
+    return ::ppoll(pollfds_.data(), count, finite ? &timespec : nullptr,
+                   nullptr);
+  });
+#else
+  return internal::Syscall("poll", [&] {
+    return ::poll(pollfds_.data(), count,
+                  internal::TimeoutToMilliseconds(timeout));
+  });
+#endif
+}
+
+absl::StatusOr<WaitResult> PollBackend::Wait(absl::Span<Event> events,
+                                             absl::Duration timeout) {
+  WaitResult result;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (built_generation_ != generation_) RebuildLocked();
+    waiting_ = true;
+  }
+  const int ready = KernelPoll(timeout);
+  const int error = errno;
+
+  std::lock_guard<std::mutex> lock(mutex_);
+  waiting_ = false;
+  if (ready < 0) {
+    if (error == EINTR) {
+      result.interrupted = true;
+      return result;
+    }
+#if defined(__linux__)
+    return internal::ErrnoToStatus(error, "ppoll");
+#else
+    return internal::ErrnoToStatus(error, "poll");
+#endif
+  }
+  if (ready == 0) return result;
+
+  if (pollfds_[0].revents != 0) {
+    pollfds_[0].revents = 0;
+    absl::Status drained = waker_.Drain();
+    if (!drained.ok()) return drained;
+    change_signalled_ = false;
+    result.woken = notified_.exchange(false, std::memory_order_acq_rel);
+  }
+
+  // Round-robin over slots 1..n-1 from where the last scan stopped, so a small
+  // Events buffer does not starve the handles at the end of the array.
+  const size_t slot_count = pollfds_.size();
+  if (slot_count <= 1) return result;
+  const size_t first = next_slot_ < slot_count ? next_slot_ : 1;
+  size_t index = first;
+  for (size_t visited = 0; visited + 1 < slot_count; ++visited) {
+    pollfd& entry = pollfds_[index];
+    const size_t current = index;
+    index = index + 1 < slot_count ? index + 1 : 1;
+    if (entry.revents == 0) continue;
+    if (result.count == events.size()) {
+      next_slot_ = current;
+      return result;
+    }
+    const short revents = entry.revents;  // NOLINT(runtime/int)
+    entry.revents = 0;
+    auto found = registrations_.find(slots_[current].fd);
+    // Changed or deleted since the array was built: the next poll, on the new
+    // array, reports what is there now.
+    if (found == registrations_.end() ||
+        found->second.serial != slots_[current].serial) {
+      continue;
+    }
+    Registration& registration = found->second;
+    if (revents & POLLNVAL) {
+      // Closed without Delete: stop polling it rather than spin.
+      registration.armed = false;
+      entry.fd = -1;
+      continue;
+    }
+    const Readiness readiness = FromPollEvents(revents);
+    if (readiness == Readiness::kNone) continue;
+    events[result.count++] = Event(registration.token, readiness);
+    if (IsOneshot(registration.mode)) {
+      registration.armed = false;
+      // A negative fd is skipped by poll(2) until the next rebuild.
+      entry.fd = -1;
+    }
+  }
+  next_slot_ = index;
+  return result;
+}
+
+absl::Status PollBackend::Notify() {
+  notified_.store(true, std::memory_order_release);
+  return waker_.Signal();
+}
+
+}  // namespace poller

@@ -1,0 +1,191 @@
+// Copyright 2026 The poller Authors.
+//
+// -----------------------------------------------------------------------------
+// File: backends/poll/poll_backend.h
+// -----------------------------------------------------------------------------
+//
+// The portable POSIX backend: poll(2) (ppoll(2) on Linux) over a table the
+// backend keeps, plus a wake source (an eventfd on Linux, a pipe elsewhere).
+// Compiles on any POSIX system; the default where there is no epoll, kqueue or
+// IOCP, and an alternative everywhere else (Poller::Create("poll")).
+//
+// Strategy
+//   The kernel keeps no state between polls, so the backend does: a table
+//   fd -> {token, interest, mode, armed}, protected by a std::mutex, and a
+//   pollfd array built from it. The array is rebuilt inside Wait only when a
+//   generation counter says the table changed; Add grows a spare array ahead of
+//   time, so a rebuild swaps buffers instead of allocating and Wait never
+//   allocates (memory: about 48 bytes per registration in the table and 24
+//   in each of the two arrays). Add, Modify and Delete made while a thread is
+//   blocked in poll() signal the wake source once, so the waiter returns,
+//   rebuilds and polls again with the change; Notify() also sets a flag, which
+//   is how a wake is told apart from a table change. Results are matched to the
+//   table under the lock, each slot checked against a per-registration serial
+//   number, so an event of a registration changed or deleted during the wait
+//   is dropped, never reported under a stale token or interest (poll(2) is
+//   stateless: the next poll sees the readiness again if it is still there).
+//   With a small Events buffer, the scan resumes where the last one stopped,
+//   so no handle starves.
+//   Wait: ppoll with a timespec on Linux (nanosecond timeouts); poll with
+//   milliseconds rounded up elsewhere. EINTR -> WaitResult::interrupted.
+//   Cost: every Wait hands the kernel every armed registration, so it is
+//   O(registered), not O(ready) like epoll, kqueue and io_uring; see README's
+//   benchmark table for numbers. Use it for portability or small sets.
+//
+// Modes
+//   kLevel       poll(2)'s own semantics.
+//   kOneshot     user space: after one event the registration is left out of
+//                the array until Modify() re-arms it.
+//   kEdgeOneshot the same as kOneshot. Re-arming re-checks the readiness that
+//                is already there, which is also what epoll does for
+//                EPOLLET | EPOLLONESHOT on EPOLL_CTL_MOD.
+//   kEdge        reported like kLevel: on every Wait while the handle is ready.
+//                poll(2) reports states, never changes, so "ready at this poll
+//                and at the last" cannot be told apart from "drained to EAGAIN
+//                and refilled since" (a pipelined request arriving while the
+//                program handled the previous one). Suppressing the second
+//                case would lose that request for good, and the program would
+//                hang; reporting both costs at most a read that returns EAGAIN.
+//                So a program written for edge mode (read or write until
+//                EAGAIN) works unchanged and never misses readiness, but one
+//                that leaves data unread on purpose (backpressure) sees the
+//                handle on every Wait: use kOneshot, or Modify the interest to
+//                kNone, for that. (poller.h promises only that a program that
+//                does not drain "may not hear of the handle again".)
+//                The conformance test EdgeReportsOncePerChange is declared
+//                unsupported for this backend (tests/conformance/poll_test.cc).
+//
+// Semantics that differ from other backends
+//   - kNone interest still reports hang-up and error: poll(2) always reports
+//     POLLHUP/POLLERR.
+//   - Registrations belong to descriptor numbers, not to open files. The
+//     backend remembers each file's device and inode at Add, so after a
+//     descriptor is closed without Delete: Add of a new file that reuses the
+//     number succeeds (the stale registration is replaced); Modify and Delete
+//     of it fail with NotFound; Modify and Delete of the closed number fail
+//     with InvalidArgument (EBADF) and drop the registration. That is what
+//     epoll reports in the same cases. Meanwhile poll(2) flags the closed
+//     number POLLNVAL: the registration is disarmed silently (no event: its
+//     token may name something the program already freed) until Modify or
+//     Delete.
+//   - Regular files, directories and O_PATH descriptors cannot be registered
+//     (InvalidArgument), as with epoll: poll(2) would report them ready
+//     forever.
+//   - Hang-up: POLLHUP, and POLLRDHUP (Linux, asked with readable interest) for
+//     a TCP half-close. POLLERR -> kError, POLLPRI -> kPriority.
+//
+// Thread-safety: as Backend requires. Wait is serialized by Poller and owns
+// the pollfd array; every other method takes the table's mutex, which Wait
+// never holds while blocked in the kernel.
+
+#ifndef POLLER_BACKENDS_POLL_POLL_BACKEND_H_
+#define POLLER_BACKENDS_POLL_POLL_BACKEND_H_
+
+#include <poll.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "backends/poll/pollable_file.h"
+#include "poller/backend.h"
+
+#if defined(__linux__)
+#include "poller/internal/eventfd_waker.h"
+#else
+#include "backends/poll/pipe_waker.h"
+#endif
+
+namespace poller {
+
+class PollBackend final : public Backend {
+ public:
+  static constexpr absl::string_view kName = "poll";
+
+  // Errors: ResourceExhausted when out of descriptors or memory.
+  static absl::StatusOr<std::unique_ptr<Backend>> Create();
+
+  absl::string_view name() const override { return kName; }
+  bool SupportsMode(Mode mode) const override;
+  absl::Status Add(NativeHandle handle, Token token, Interest interest,
+                   Mode mode) override;
+  absl::Status Modify(NativeHandle handle, Token token, Interest interest,
+                      Mode mode) override;
+  absl::Status Delete(NativeHandle handle) override;
+  absl::StatusOr<WaitResult> Wait(absl::Span<Event> events,
+                                  absl::Duration timeout) override;
+  absl::Status Notify() override;
+
+ private:
+#if defined(__linux__)
+  using Waker = internal::EventFdWaker;
+#else
+  using Waker = PipeWaker;
+#endif
+
+  struct Registration {
+    Token token;
+    Interest interest;
+    Mode mode;
+    // False once a oneshot registration fired or its descriptor was found
+    // closed; true again after Modify.
+    bool armed;
+    FileIdentity identity;
+    // Changes with every Add and Modify, so Wait can tell whether a result
+    // belongs to the registration as it is now.
+    std::uint64_t serial;
+  };
+
+  // What the pollfd at the same index was built from.
+  struct Slot {
+    int fd;
+    std::uint64_t serial;
+  };
+
+  explicit PollBackend(Waker waker);
+
+  // Keeps spare arrays big enough for `registrations` entries plus the waker.
+  void ReserveLocked(size_t registrations);
+  // Bumps the generation and, if a waiter is blocked, makes it rebuild.
+  void ChangedLocked();
+  // Refills the pollfd array from the table. Never allocates.
+  void RebuildLocked();
+  int KernelPoll(absl::Duration timeout);
+
+  Waker waker_;
+
+  std::mutex mutex_;
+  // Guarded by mutex_.
+  absl::flat_hash_map<int, Registration> registrations_;
+  std::uint64_t generation_ = 1;
+  std::uint64_t next_serial_ = 1;
+  // A thread is blocked in poll() with an array built before the last change.
+  bool waiting_ = false;
+  // The wake source was signalled for a change since the waiter last drained
+  // it.
+  bool change_signalled_ = false;
+  // Buffers that become the pollfd array at the next rebuild that needs more
+  // room. Only Add allocates them.
+  std::vector<pollfd> spare_pollfds_;
+  std::vector<Slot> spare_slots_;
+
+  // Owned by the thread in Wait (Poller serializes it); structural changes
+  // happen under mutex_ so Add may read their capacity.
+  std::vector<pollfd> pollfds_;
+  std::vector<Slot> slots_;
+  std::uint64_t built_generation_ = 0;
+  // Where the next scan of results starts (round-robin fairness).
+  size_t next_slot_ = 1;
+
+  // Set by Notify() before it signals, so Wait reports `woken` only for it.
+  std::atomic<bool> notified_{false};
+};
+
+}  // namespace poller
+
+#endif  // POLLER_BACKENDS_POLL_POLL_BACKEND_H_

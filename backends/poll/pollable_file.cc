@@ -1,0 +1,49 @@
+// Copyright 2026 The poller Authors.
+
+#include "backends/poll/pollable_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+
+#include "absl/strings/str_cat.h"
+#include "poller/internal/errno_status.h"
+#include "poller/internal/syscall.h"
+
+namespace poller {
+
+absl::Status InspectPollableFile(absl::string_view operation, int fd,
+                                 FileIdentity* identity) {
+  const int flags =
+      internal::Syscall("fcntl", [&] { return ::fcntl(fd, F_GETFL); });
+  if (flags < 0) {
+    return internal::ErrnoToStatus(errno, absl::StrCat(operation, " fcntl"),
+                                   fd);
+  }
+#if defined(O_PATH)
+  // poll(2) reports POLLNVAL for these, epoll_ctl EBADF.
+  if ((flags & O_PATH) == O_PATH) {
+    return internal::ErrnoToStatus(absl::StatusCode::kInvalidArgument, EBADF,
+                                   absl::StrCat(operation, " fcntl"), fd,
+                                   "an O_PATH descriptor cannot be polled");
+  }
+#endif
+  struct stat status;
+  if (internal::Syscall("fstat", [&] { return ::fstat(fd, &status); }) != 0) {
+    return internal::ErrnoToStatus(errno, absl::StrCat(operation, " fstat"),
+                                   fd);
+  }
+  // Always "ready" to poll(2) and io_uring, refused by epoll (EPERM).
+  if (S_ISREG(status.st_mode) || S_ISDIR(status.st_mode)) {
+    return internal::ErrnoToStatus(
+        absl::StatusCode::kInvalidArgument, EPERM,
+        absl::StrCat(operation, " fstat"), fd,
+        "this kind of file cannot be polled (a regular file or directory)");
+  }
+  identity->device = status.st_dev;
+  identity->inode = status.st_ino;
+  return absl::OkStatus();
+}
+
+}  // namespace poller

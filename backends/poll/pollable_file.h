@@ -1,0 +1,43 @@
+// Copyright 2026 The poller Authors.
+//
+// pollable_file.h: the checks a backend without kernel-side registrations
+// (poll) or with registrations that outlive close (io_uring) makes at Add,
+// Modify and Delete, so that its errors match epoll's: a closed descriptor is
+// InvalidArgument (EBADF), a regular file, directory or O_PATH descriptor is
+// InvalidArgument (it cannot be polled), and the file's identity (device,
+// inode) tells a registered descriptor from a new file that reused its number
+// after a close without Delete.
+
+#ifndef POLLER_BACKENDS_POLL_POLLABLE_FILE_H_
+#define POLLER_BACKENDS_POLL_POLLABLE_FILE_H_
+
+#include <sys/types.h>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace poller {
+
+// Which open file a descriptor number referred to.
+struct FileIdentity {
+  dev_t device = 0;
+  ino_t inode = 0;
+
+  friend bool operator==(const FileIdentity& a, const FileIdentity& b) {
+    return a.device == b.device && a.inode == b.inode;
+  }
+  friend bool operator!=(const FileIdentity& a, const FileIdentity& b) {
+    return !(a == b);
+  }
+};
+
+// Checks that `fd` is open and of a pollable kind (fcntl(F_GETFL), fstat) and
+// stores its identity. Errors: InvalidArgument for a closed or invalid
+// descriptor or one that cannot be polled; messages start with `operation`.
+// Thread-safe.
+absl::Status InspectPollableFile(absl::string_view operation, int fd,
+                                 FileIdentity* identity);
+
+}  // namespace poller
+
+#endif  // POLLER_BACKENDS_POLL_POLLABLE_FILE_H_
