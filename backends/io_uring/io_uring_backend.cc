@@ -7,6 +7,8 @@
 #include <time.h>
 
 #include <cerrno>
+#include <chrono>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -112,10 +114,22 @@ absl::StatusOr<std::unique_ptr<Backend>> IoUringBackend::Create() {
   io_uring_params params{};
   params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
   params.cq_entries = kCompletionEntries;
-  if (UringCall("io_uring_queue_init", [&] {
-        return io_uring_queue_init_params(kSubmissionEntries, ring.get(),
-                                          &params);
-      }) < 0) {
+  // The kernel frees a closed ring's memory in the background, and charges it
+  // to the user's locked-memory limit until then: right after other rings were
+  // destroyed, ENOMEM is usually that backlog. Give it a moment (up to about
+  // 60 ms in all) before calling the failure real.
+  int result = -1;
+  for (int attempt = 0; attempt < 6; ++attempt) {
+    if (attempt > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2 << attempt));
+    }
+    result = UringCall("io_uring_queue_init", [&] {
+      return io_uring_queue_init_params(kSubmissionEntries, ring.get(),
+                                        &params);
+    });
+    if (result >= 0 || errno != ENOMEM) break;
+  }
+  if (result < 0) {
     const int error = errno;
     if (error == ENOSYS || error == EPERM || error == EACCES) {
       return Unavailable(error,
@@ -259,7 +273,13 @@ absl::Status IoUringBackend::Modify(NativeHandle handle, Token token,
         "not registered (it is the poller's own ring)");
   }
   FileIdentity identity;
-  absl::Status inspected = InspectPollableFile("Modify", handle, &identity);
+  bool not_pollable = false;
+  absl::Status inspected =
+      InspectPollableFile("Modify", handle, &identity, &not_pollable);
+  // A check that failed for a passing reason (EINTR, ENOMEM...) says nothing
+  // about the registration: keep it, so the call can be retried. Only a
+  // closed descriptor or one that now names an unpollable file ends it.
+  if (!inspected.ok() && !not_pollable) return inspected;
   std::lock_guard<std::mutex> lock(mutex_);
   auto found = registrations_.find(handle);
   if (!inspected.ok() || found == registrations_.end() ||
@@ -293,7 +313,13 @@ absl::Status IoUringBackend::Delete(NativeHandle handle) {
         "not registered (it is the poller's own ring)");
   }
   FileIdentity identity;
-  absl::Status inspected = InspectPollableFile("Delete", handle, &identity);
+  bool not_pollable = false;
+  absl::Status inspected =
+      InspectPollableFile("Delete", handle, &identity, &not_pollable);
+  // A check that failed for a passing reason (EINTR, ENOMEM...) says nothing
+  // about the registration: keep it, so the call can be retried. Only a
+  // closed descriptor or one that now names an unpollable file ends it.
+  if (!inspected.ok() && !not_pollable) return inspected;
   std::lock_guard<std::mutex> lock(mutex_);
   auto found = registrations_.find(handle);
   if (found == registrations_.end()) {

@@ -142,7 +142,13 @@ absl::Status PollBackend::Modify(NativeHandle handle, Token token,
         "not registered (it is the poller's own wake descriptor)");
   }
   FileIdentity identity;
-  absl::Status inspected = InspectPollableFile("Modify", handle, &identity);
+  bool not_pollable = false;
+  absl::Status inspected =
+      InspectPollableFile("Modify", handle, &identity, &not_pollable);
+  // A check that failed for a passing reason (EINTR, ENOMEM...) says nothing
+  // about the registration: keep it, so the call can be retried. Only a
+  // closed descriptor or one that now names an unpollable file ends it.
+  if (!inspected.ok() && !not_pollable) return inspected;
   std::lock_guard<std::mutex> lock(mutex_);
   auto found = registrations_.find(handle);
   if (!inspected.ok() || found == registrations_.end() ||
@@ -171,7 +177,13 @@ absl::Status PollBackend::Delete(NativeHandle handle) {
         "not registered (it is the poller's own wake descriptor)");
   }
   FileIdentity identity;
-  absl::Status inspected = InspectPollableFile("Delete", handle, &identity);
+  bool not_pollable = false;
+  absl::Status inspected =
+      InspectPollableFile("Delete", handle, &identity, &not_pollable);
+  // A check that failed for a passing reason (EINTR, ENOMEM...) says nothing
+  // about the registration: keep it, so the call can be retried. Only a
+  // closed descriptor or one that now names an unpollable file ends it.
+  if (!inspected.ok() && !not_pollable) return inspected;
   std::lock_guard<std::mutex> lock(mutex_);
   auto found = registrations_.find(handle);
   if (found == registrations_.end()) {

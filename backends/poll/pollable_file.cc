@@ -14,16 +14,21 @@
 namespace poller {
 
 absl::Status InspectPollableFile(absl::string_view operation, int fd,
-                                 FileIdentity* identity) {
+                                 FileIdentity* identity, bool* not_pollable) {
+  bool ignored;
+  if (not_pollable == nullptr) not_pollable = &ignored;
+  *not_pollable = false;
   const int flags =
       internal::Syscall("fcntl", [&] { return ::fcntl(fd, F_GETFL); });
   if (flags < 0) {
+    *not_pollable = errno == EBADF;
     return internal::ErrnoToStatus(errno, absl::StrCat(operation, " fcntl"),
                                    fd);
   }
 #if defined(O_PATH)
   // poll(2) reports POLLNVAL for these, epoll_ctl EBADF.
   if ((flags & O_PATH) == O_PATH) {
+    *not_pollable = true;
     return internal::ErrnoToStatus(absl::StatusCode::kInvalidArgument, EBADF,
                                    absl::StrCat(operation, " fcntl"), fd,
                                    "an O_PATH descriptor cannot be polled");
@@ -31,11 +36,13 @@ absl::Status InspectPollableFile(absl::string_view operation, int fd,
 #endif
   struct stat status;
   if (internal::Syscall("fstat", [&] { return ::fstat(fd, &status); }) != 0) {
+    *not_pollable = errno == EBADF;
     return internal::ErrnoToStatus(errno, absl::StrCat(operation, " fstat"),
                                    fd);
   }
   // Always "ready" to poll(2) and io_uring, refused by epoll (EPERM).
   if (S_ISREG(status.st_mode) || S_ISDIR(status.st_mode)) {
+    *not_pollable = true;
     return internal::ErrnoToStatus(
         absl::StatusCode::kInvalidArgument, EPERM,
         absl::StrCat(operation, " fstat"), fd,

@@ -34,9 +34,13 @@ struct FileIdentity {
 // Checks that `fd` is open and of a pollable kind (fcntl(F_GETFL), fstat) and
 // stores its identity. Errors: InvalidArgument for a closed or invalid
 // descriptor or one that cannot be polled; messages start with `operation`.
-// Thread-safe.
+// `not_pollable` (if given) is set when the failure is about the descriptor
+// itself (closed: EBADF; or of a kind that cannot be polled), which ends any
+// registration of its number; a passing failure (EINTR, ENOMEM...) leaves it
+// false and says nothing about a registration. Thread-safe.
 absl::Status InspectPollableFile(absl::string_view operation, int fd,
-                                 FileIdentity* identity);
+                                 FileIdentity* identity,
+                                 bool* not_pollable = nullptr);
 
 }  // namespace poller
 
