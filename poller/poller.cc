@@ -121,6 +121,43 @@ absl::Status Poller::Delete(NativeHandle handle) {
   return backend_->Delete(handle);
 }
 
+bool Poller::EnterWait(bool infinite, bool poll_only,
+                       std::chrono::steady_clock::time_point deadline) {
+  // Sequentially consistent throughout: LeaveWait's store of false and load of
+  // waiters_queued_ must not pass this thread's increment and exchange, or a
+  // queued waiter could sleep through the notification meant for it.
+  if (!waiter_active_.exchange(true)) return true;
+  if (poll_only) return false;
+  std::unique_lock<std::mutex> lock(waiter_mutex_);
+  ++waiters_queued_;
+  bool entered = false;
+  for (;;) {
+    if (!waiter_active_.exchange(true)) {
+      entered = true;
+      break;
+    }
+    if (infinite) {
+      waiter_done_.wait(lock);
+    } else if (waiter_done_.wait_until(lock, deadline) ==
+               std::cv_status::timeout) {
+      entered = !waiter_active_.exchange(true);
+      break;
+    }
+  }
+  --waiters_queued_;
+  return entered;
+}
+
+void Poller::LeaveWait() {
+  waiter_active_.store(false);
+  if (waiters_queued_.load() > 0) {
+    // Taking the mutex orders this notification after a queued waiter's check
+    // of waiter_active_: it is either past the check or asleep in wait().
+    { std::lock_guard<std::mutex> lock(waiter_mutex_); }
+    waiter_done_.notify_one();
+  }
+}
+
 absl::StatusOr<size_t> Poller::Wait(Events& events, absl::Duration timeout) {
   events.size_ = 0;
   if (is_shut_down()) {
@@ -137,28 +174,13 @@ absl::StatusOr<size_t> Poller::Wait(Events& events, absl::Duration timeout) {
     deadline =
         std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(timeout);
   }
-  {
-    std::unique_lock<std::mutex> lock(waiter_mutex_);
-    auto idle = [this] { return !waiter_active_; };
-    if (infinite) {
-      waiter_done_.wait(lock, idle);
-    } else if (poll_only) {
-      if (waiter_active_) return 0;  // Another thread is waiting right now.
-    } else if (!waiter_done_.wait_until(lock, deadline, idle)) {
-      return 0;  // Another thread waited for all of our timeout.
-    }
-    waiter_active_ = true;
+  if (!EnterWait(infinite, poll_only, deadline)) {
+    return 0;  // Another thread waited for all of our timeout.
   }
   // Lets the next waiter in, however this function returns.
   struct WaiterRelease {
     Poller* poller;
-    ~WaiterRelease() {
-      {
-        std::lock_guard<std::mutex> lock(poller->waiter_mutex_);
-        poller->waiter_active_ = false;
-      }
-      poller->waiter_done_.notify_one();
-    }
+    ~WaiterRelease() { poller->LeaveWait(); }
   } release{this};
   if (!infinite && !poll_only) {
     timeout =

@@ -43,6 +43,7 @@
 #define POLLER_POLLER_H_
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -388,12 +389,16 @@ class Poller {
 
   const std::unique_ptr<Backend> backend_;
   // Serializes Wait(): the backends keep one kernel-event buffer and one
-  // waiter's state. (A flag and a condition variable rather than
-  // std::timed_mutex, whose pthread_mutex_clocklock ThreadSanitizer does not
-  // understand.)
+  // waiter's state. The uncontended path is one atomic exchange; a second
+  // waiter queues on the condition variable. (Not std::timed_mutex, whose
+  // pthread_mutex_clocklock ThreadSanitizer does not understand.)
+  bool EnterWait(bool infinite, bool poll_only,
+                 std::chrono::steady_clock::time_point deadline);
+  void LeaveWait();
+  std::atomic<bool> waiter_active_{false};
+  std::atomic<int> waiters_queued_{0};
   std::mutex waiter_mutex_;
   std::condition_variable waiter_done_;
-  bool waiter_active_ = false;
   // Set by the first Wake() after a wait returned; reset when a wait sees the
   // wake. Further wakes in between find it set and skip the kernel.
   std::atomic<bool> wake_pending_{false};

@@ -10,16 +10,20 @@
 //   Add/Modify/Delete are EPOLL_CTL_ADD/MOD/DEL. The kernel's epoll_event.data
 //   carries the descriptor and a generation number, not the token: the token,
 //   interest, mode and an "armed" flag live in a table indexed by descriptor,
-//   which lets oneshot cost no system call per event (below) and lets Wait drop
-//   events of a registration that was deleted while they were in flight. Modes:
-//   kLevel = level-triggered, kEdge = EPOLLET; readable interest adds
-//   EPOLLRDHUP, so a TCP half-close is reported as hang-up. Wake: an eventfd
-//   registered EPOLLIN | EPOLLET. Each signal is a new edge, so the eventfd is
-//   never read on the wait path; Poller coalesces wakes so a burst costs one
-//   write(2). Wait: epoll_pwait2 (Linux 5.11+) for nanosecond timeouts, falling
-//   back for good to epoll_wait with milliseconds rounded up when the kernel or
-//   a seccomp filter refuses it. At most 1024 events are taken from the kernel
-//   per call.
+//   which lets oneshot cost no system call per event (below) and lets Wait
+//   drop events of a registration that was deleted while they were in flight.
+//
+//   Modes: kLevel is level-triggered, kEdge is EPOLLET. Readable interest adds
+//   EPOLLRDHUP, so a TCP half-close is reported as hang-up.
+//
+//   Wake: an eventfd registered EPOLLIN | EPOLLET. Each signal is a new edge,
+//   so the eventfd is never read on the wait path; Poller coalesces wakes so a
+//   burst costs one write(2).
+//
+//   Wait: epoll_wait, or epoll_pwait2 (Linux 5.11+) when the timeout is not a
+//   whole number of milliseconds (it costs more per call), falling back for
+//   good to epoll_wait with milliseconds rounded up when the kernel or a
+//   seccomp filter refuses it. At most 1024 events are taken per call.
 //
 // Oneshot without a system call per event (OneshotStrategy::kLazy, the default)
 //   Kernel oneshot (EPOLLONESHOT) costs an EPOLL_CTL_MOD for every re-arm:
@@ -173,8 +177,9 @@ class EpollBackend final : public Backend {
                        const Registration& registration);
   // Makes the kernel registration report nothing (see the file comment).
   void Silence(NativeHandle handle, Registration& registration);
-  // epoll_pwait2, or epoll_wait once the kernel has refused epoll_pwait2.
-  int KernelWait(int max_events, absl::Duration timeout);
+  // epoll_pwait2 for timeouts that are not whole milliseconds (unless the
+  // kernel refused it once), epoll_wait otherwise; `call` names the one made.
+  int KernelWait(int max_events, absl::Duration timeout, const char** call);
 
   internal::ScopedFd epoll_fd_;
   internal::EventFdWaker waker_;
