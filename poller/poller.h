@@ -357,11 +357,12 @@ class Poller {
 
   // Wake
   //
-  // Makes the Wait in progress, or the next one if none is, return promptly
-  // with no events. A wake is never lost: one that arrives before the Wait,
-  // during it, or from many threads at once still makes a Wait return. Wakes
-  // that arrive before a Wait has returned collapse into that one return and
-  // cost one kernel signal in total, not one each. After Shutdown() it does
+  // Makes the Wait in progress, or the next one if none is, return promptly,
+  // even if no handle is ready (it then returns 0; handles that are ready are
+  // still reported with it). A wake is never lost: one that arrives before the
+  // Wait, during it, or from many threads at once still makes a Wait return.
+  // Wakes that arrive before a Wait has returned collapse into that one return
+  // and cost one kernel signal in total, not one each. After Shutdown() it does
   // nothing.
   //
   // Errors: only what the kernel's signal call reports (e.g.
