@@ -6,10 +6,12 @@
 #include <poll.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "poller/internal/errno_status.h"
@@ -100,6 +102,37 @@ bool StillPriority(int fd) {
   // If the check itself fails, keep what the kernel said.
   return ready != 0 && (ready < 0 || (entry.revents & POLLPRI) != 0);
 }
+
+// The rings a thread has submitted to. A poll request's completion runs as
+// task work of its submitter; once that thread is gone the kernel completes a
+// woken request late (from a worker, a jiffy on) and only with -ECANCELED, so
+// the thread's exit tells each ring still alive to re-submit its requests.
+class SubmitterThread {
+ public:
+  ~SubmitterThread() {
+    for (const std::weak_ptr<std::atomic<bool>>& ring : rings_) {
+      if (auto exited = ring.lock()) exited->store(true);
+    }
+  }
+
+  void Note(const std::shared_ptr<std::atomic<bool>>& exited) {
+    for (const std::weak_ptr<std::atomic<bool>>& ring : rings_) {
+      if (!ring.owner_before(exited) && !exited.owner_before(ring)) return;
+    }
+    // Once per thread and ring: the rings destroyed since are forgotten.
+    rings_.erase(std::remove_if(rings_.begin(), rings_.end(),
+                                [](const std::weak_ptr<std::atomic<bool>>& r) {
+                                  return r.expired();
+                                }),
+                 rings_.end());
+    rings_.push_back(exited);
+  }
+
+ private:
+  std::vector<std::weak_ptr<std::atomic<bool>>> rings_;
+};
+
+thread_local SubmitterThread submitter_thread;
 
 absl::Status Unavailable(int error, absl::string_view why) {
   return absl::UnavailableError(absl::StrCat(
@@ -208,6 +241,7 @@ absl::Status IoUringBackend::DisarmLocked(int fd, Registration& registration) {
 }
 
 absl::Status IoUringBackend::SubmitLocked(const char* operation) {
+  submitter_thread.Note(submitter_exited_);
   if (UringCall("io_uring_submit",
                 [&] { return io_uring_submit(ring_.get()); }) >= 0) {
     return absl::OkStatus();
@@ -219,6 +253,16 @@ absl::Status IoUringBackend::SubmitLocked(const char* operation) {
     return absl::OkStatus();
   }
   return internal::ErrnoToStatus(errno, operation, ring_fd_);
+}
+
+void IoUringBackend::RearmAllLocked() {
+  for (auto& [fd, registration] : registrations_) {
+    if (!registration.armed) continue;
+    // Best effort, as for a level re-arm: a request the kernel cannot take
+    // now leaves the registration disarmed until Modify.
+    (void)DisarmLocked(fd, registration);
+    (void)ArmLocked(fd, registration);
+  }
 }
 
 void IoUringBackend::DropLocked(int fd) {
@@ -349,6 +393,7 @@ absl::StatusOr<WaitResult> IoUringBackend::Wait(absl::Span<Event> events,
   {
     // Level re-arms queued by the last Wait.
     std::lock_guard<std::mutex> lock(mutex_);
+    if (submitter_exited_->exchange(false)) RearmAllLocked();
     if (io_uring_sq_ready(ring_.get()) > 0) {
       absl::Status submitted = SubmitLocked("io_uring_submit");
       if (!submitted.ok()) return submitted;

@@ -73,6 +73,14 @@
 //   - Completions for a poll request are delivered through the thread that
 //     submitted it (task work): a thread that called Add and then blocks
 //     elsewhere is briefly interrupted by the kernel to post the completion.
+//     Once that thread has exited, the kernel completes a woken request only
+//     from a worker about a jiffy later, and with -ECANCELED instead of the
+//     readiness. So when a thread that submitted to the ring exits, the next
+//     Wait re-arms every request in flight from its own thread (a
+//     thread_local records the exit): a handle that became ready is reported
+//     at once, even by a zero-timeout Wait. A Wait already blocked when the
+//     thread exits hears of such a handle about a jiffy late, and an edge
+//     registration that is ready may be reported once more.
 //   - kNone interest still reports hang-up and error (the kernel always polls
 //     for POLLHUP/POLLERR).
 //   - Regular files, directories and O_PATH descriptors cannot be registered
@@ -81,6 +89,7 @@
 #ifndef POLLER_BACKENDS_IO_URING_IO_URING_BACKEND_H_
 #define POLLER_BACKENDS_IO_URING_IO_URING_BACKEND_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -142,8 +151,12 @@ class IoUringBackend final : public Backend {
   absl::Status ArmLocked(int fd, Registration& registration);
   // Queues the cancellation of `registration`'s request, if one is in flight.
   absl::Status DisarmLocked(int fd, Registration& registration);
-  // Hands queued requests to the kernel.
+  // Hands queued requests to the kernel, which binds their completions to the
+  // calling thread.
   absl::Status SubmitLocked(const char* operation);
+  // Re-submits every request in flight from the calling thread, in case the
+  // thread that submitted it has exited.
+  void RearmAllLocked();
   // Cancels and forgets a registration (a closed or replaced file).
   void DropLocked(int fd);
 
@@ -155,6 +168,10 @@ class IoUringBackend final : public Backend {
   // head.
   absl::flat_hash_map<int, Registration> registrations_;
   std::uint32_t next_generation_ = 1;
+  // Set (by a thread_local's destructor) when a thread that submitted to the
+  // ring exits; threads hold it weakly, so it may outlive the backend.
+  const std::shared_ptr<std::atomic<bool>> submitter_exited_ =
+      std::make_shared<std::atomic<bool>>(false);
   std::uint64_t wait_serial_ = 0;
 };
 
