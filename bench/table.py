@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Turns //bench:compare's JSON into the Markdown tables of bench/RESULTS.md.
+"""Turns //bench:compare's JSON into the Markdown tables of the README (section "Performance").
 
     python3 bench/table.py bench.json
 

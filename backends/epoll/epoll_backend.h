@@ -42,9 +42,9 @@
 //   registration then uses kernel oneshot for good: each re-arm is one
 //   EPOLL_CTL_MOD, as with kOneshot strategy kKernel. So the worst case costs
 //   what kernel oneshot costs, plus one MOD and one spurious wake-up once per
-//   registration; bench/ measures both (README, "oneshot-deferred-rearm").
-//   OneshotStrategy::kKernel uses EPOLLONESHOT throughout (kept for comparison
-//   and for programs that always re-arm from another thread).
+//   registration; bench/ measures both (README, "Oneshot without a system call
+//   per event"). OneshotStrategy::kKernel uses EPOLLONESHOT throughout (kept
+//   for comparison and for programs that always re-arm from another thread).
 //
 // Memory
 //   24 bytes per descriptor number up to the highest one registered (the table
