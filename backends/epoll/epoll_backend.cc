@@ -230,13 +230,18 @@ absl::Status EpollBackend::Delete(NativeHandle handle) {
   const bool known = handle >= 0 &&
                      static_cast<size_t>(handle) < registrations_.size() &&
                      registrations_[handle].registered;
-  if (known) registrations_[handle].registered = false;
   if (internal::Syscall("epoll_ctl", [&] {
         return ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, handle, nullptr);
       }) == 0) {
+    if (known) registrations_[handle].registered = false;
     return absl::OkStatus();
   }
   const int error = errno;
+  // Gone from the kernel (closed, or never there): forget it here too. After
+  // a passing failure (ENOMEM...) the registration stays, so a retry works.
+  if (known && (error == EBADF || error == ENOENT || error == EPERM)) {
+    registrations_[handle].registered = false;
+  }
   // The kernel checks the kind of file before the operation, so deleting a
   // regular file fails as adding one does, not with NotFound.
   if (error == EPERM) {

@@ -144,6 +144,22 @@ absl::StatusOr<std::map<Token, Readiness>> WaitOnce(Poller& poller,
   return seen;
 }
 
+std::string ReadUntilEndOfFile(int fd) {
+  std::string text;
+  char buffer[512];
+  for (ssize_t n; (n = ::read(fd, buffer, sizeof(buffer))) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    text.append(buffer, static_cast<size_t>(n));
+  }
+  return text;
+}
+
+bool IsUnavailableHere(const absl::Status& created) {
+  return created.code() == absl::StatusCode::kUnavailable ||
+         created.code() == absl::StatusCode::kUnimplemented;
+}
+
 int OpenDescriptorCount() {
   const char* directories[] = {"/proc/self/fd", "/dev/fd"};
   for (const char* path : directories) {

@@ -61,6 +61,13 @@ absl::StatusOr<std::map<Token, Readiness>> WaitOnce(Poller& poller,
                                                     absl::Duration timeout,
                                                     size_t* count = nullptr);
 
+// Reads `fd` until end-of-file (retrying EINTR) and returns what it read.
+std::string ReadUntilEndOfFile(int fd);
+
+// Whether a backend's Create failed because the backend cannot run here (the
+// kernel refuses it, or it is a stub on this platform): tests then skip.
+bool IsUnavailableHere(const absl::Status& created);
+
 // Number of open descriptors of this process (from /proc/self/fd or /dev/fd),
 // or -1 if unknown.
 int OpenDescriptorCount();

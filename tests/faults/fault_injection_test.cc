@@ -278,8 +278,7 @@ class FaultInjectionTest : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     absl::StatusOr<std::unique_ptr<Poller>> created =
         Poller::Create(GetParam());
-    if (created.status().code() == absl::StatusCode::kUnavailable ||
-        created.status().code() == absl::StatusCode::kUnimplemented) {
+    if (poller::testing::IsUnavailableHere(created.status())) {
       GTEST_SKIP() << GetParam()
                    << " is unavailable here: " << created.status();
     }
@@ -544,13 +543,7 @@ TEST_P(FaultInjectionTest, CreateOutOfDescriptorsInChild) {
     ::_exit(failures.empty() ? 0 : 1);
   }
   ::close(report[1]);
-  std::string output;
-  char buffer[512];
-  for (ssize_t n; (n = ::read(report[0], buffer, sizeof(buffer))) != 0;) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    output.append(buffer, static_cast<size_t>(n));
-  }
+  std::string output = poller::testing::ReadUntilEndOfFile(report[0]);
   ::close(report[0]);
   int status = 0;
   ASSERT_EQ(::waitpid(child, &status, 0), child);

@@ -52,8 +52,7 @@ class HygieneTest : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     absl::StatusOr<std::unique_ptr<Poller>> created =
         Poller::Create(GetParam());
-    if (created.status().code() == absl::StatusCode::kUnavailable ||
-        created.status().code() == absl::StatusCode::kUnimplemented) {
+    if (poller::testing::IsUnavailableHere(created.status())) {
       GTEST_SKIP() << GetParam()
                    << " is unavailable here: " << created.status();
     }
@@ -118,13 +117,7 @@ std::set<int> DescriptorsAfterExec() {
     ::_exit(127);
   }
   ::close(output[1]);
-  std::string text;
-  char buffer[512];
-  for (ssize_t n; (n = ::read(output[0], buffer, sizeof(buffer))) != 0;) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    text.append(buffer, static_cast<size_t>(n));
-  }
+  std::string text = poller::testing::ReadUntilEndOfFile(output[0]);
   ::close(output[0]);
   int status = 0;
   EXPECT_EQ(::waitpid(child, &status, 0), child);

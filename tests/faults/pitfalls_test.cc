@@ -37,8 +37,7 @@ class PitfallTest : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     absl::StatusOr<std::unique_ptr<Poller>> created =
         Poller::Create(GetParam());
-    if (created.status().code() == absl::StatusCode::kUnavailable ||
-        created.status().code() == absl::StatusCode::kUnimplemented) {
+    if (poller::testing::IsUnavailableHere(created.status())) {
       GTEST_SKIP() << GetParam()
                    << " is unavailable here: " << created.status();
     }
