@@ -9,11 +9,14 @@
 #include <algorithm>
 #include <chrono>
 #include <mutex>
+#include <new>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
 #include "poller/backend.h"
+#include "poller/internal/timeout.h"
 
 namespace poller {
 namespace {
@@ -48,9 +51,33 @@ absl::string_view ModeName(Mode mode) {
   return "unknown-mode";
 }
 
-Events::Events(size_t capacity)
-    : events_(new Event[capacity == 0 ? 1 : capacity]),
-      capacity_(capacity == 0 ? 1 : capacity) {}
+Events::Events(size_t capacity) {
+  capacity = std::clamp<size_t>(capacity, 1, kMaxCapacity);
+  // No exception may leave a Status-returning API: a failed allocation is
+  // reported by the first Wait.
+  events_.reset(new (std::nothrow) Event[capacity]);
+  if (events_ != nullptr) {
+    capacity_ = capacity;
+  } else {
+    allocation_failed_ = true;
+  }
+}
+
+Events::Events(Events&& other) noexcept
+    : events_(std::move(other.events_)),
+      capacity_(std::exchange(other.capacity_, 0)),
+      size_(std::exchange(other.size_, 0)),
+      allocation_failed_(std::exchange(other.allocation_failed_, false)) {}
+
+Events& Events::operator=(Events&& other) noexcept {
+  if (this != &other) {
+    events_ = std::move(other.events_);
+    capacity_ = std::exchange(other.capacity_, 0);
+    size_ = std::exchange(other.size_, 0);
+    allocation_failed_ = std::exchange(other.allocation_failed_, false);
+  }
+  return *this;
+}
 
 Poller::Poller(std::unique_ptr<Backend> backend)
     : backend_(std::move(backend)) {}
@@ -163,7 +190,15 @@ absl::StatusOr<size_t> Poller::Wait(Events& events, absl::Duration timeout) {
   if (is_shut_down()) {
     return absl::CancelledError("Wait: the poller is shut down");
   }
-  if (timeout < absl::ZeroDuration()) timeout = absl::ZeroDuration();
+  if (events.capacity_ == 0) {
+    if (events.allocation_failed_) {
+      return absl::ResourceExhaustedError(
+          "Wait: the Events buffer has no memory (its allocation failed)");
+    }
+    return absl::InvalidArgumentError(
+        "Wait: the Events buffer has no capacity (it was moved from)");
+  }
+  timeout = internal::NormalizeTimeout(timeout);
   const bool infinite = timeout == absl::InfiniteDuration();
   const bool poll_only = timeout == absl::ZeroDuration();
 
@@ -195,11 +230,14 @@ absl::StatusOr<size_t> Poller::Wait(Events& events, absl::Duration timeout) {
     }
     absl::StatusOr<WaitResult> result = backend_->Wait(buffer, timeout);
     if (!result.ok()) return result.status();
-    if (result->woken) wake_pending_.store(false, std::memory_order_release);
+    // A backend may report its wake source without a Wake() behind it (epoll
+    // after rebuilding its kernel set): only a pending wake ends the wait.
+    const bool woken =
+        result->woken && wake_pending_.exchange(false, std::memory_order_acq_rel);
     if (is_shut_down()) {
       return absl::CancelledError("Wait: the poller is shut down");
     }
-    if (result->count > 0 || result->woken || result->interrupted ||
+    if (result->count > 0 || woken || result->interrupted ||
         poll_only) {
       events.size_ = result->count;
       return result->count;
@@ -222,8 +260,22 @@ absl::Status Poller::Wake() {
       wake_pending_.exchange(true, std::memory_order_acq_rel)) {
     return absl::OkStatus();
   }
-  absl::Status notified = backend_->Notify();
+  // Wakes from other threads that found this one pending have returned
+  // relying on it, so a refused signal is retried before giving up.
+  absl::Status notified = NotifyWithRetries();
   if (!notified.ok()) wake_pending_.store(false, std::memory_order_release);
+  return notified;
+}
+
+absl::Status Poller::NotifyWithRetries() {
+  // Passing failures (EINTR, EAGAIN, ENOMEM, a full io_uring submission
+  // queue) clear within moments; a lasting one is reported after about a
+  // second.
+  absl::Status notified = backend_->Notify();
+  for (int attempt = 1; !notified.ok() && attempt < 1000; ++attempt) {
+    if (attempt > 3) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    notified = backend_->Notify();
+  }
   return notified;
 }
 
@@ -233,7 +285,9 @@ void Poller::Shutdown() {
   // that is now about to block again. A failed signal leaves waiters to see the
   // flag at their next return.
   wake_pending_.store(true, std::memory_order_release);
-  (void)backend_->Notify();
+  // A waiter blocked with no timeout has no other way out. One that still
+  // misses a signal refused for a second sees the flag at its next return.
+  (void)NotifyWithRetries();
 }
 
 }  // namespace poller

@@ -212,12 +212,19 @@ class Event {
 class Events {
  public:
   static constexpr size_t kDefaultCapacity = 256;
+  // Larger capacities are clamped to this (16 MiB of events): no kernel hands
+  // out more events per call than a few thousand, so more memory buys nothing.
+  static constexpr size_t kMaxCapacity = size_t{1} << 20;
 
-  // `capacity` 0 is taken as 1.
+  // Takes room for `capacity` events: 0 is taken as 1 and anything above
+  // kMaxCapacity as kMaxCapacity. Never throws: if the memory cannot be had,
+  // capacity() is 0 and Wait() into this buffer returns ResourceExhausted.
   explicit Events(size_t capacity = kDefaultCapacity);
 
-  Events(Events&&) = default;
-  Events& operator=(Events&&) = default;
+  // Moving leaves the source empty with capacity() 0: a Wait() into it
+  // returns InvalidArgument instead of touching memory it no longer owns.
+  Events(Events&& other) noexcept;
+  Events& operator=(Events&& other) noexcept;
 
   size_t capacity() const { return capacity_; }
   // How many events the last Wait() delivered.
@@ -235,8 +242,11 @@ class Events {
   friend class Poller;
 
   std::unique_ptr<Event[]> events_;
-  size_t capacity_;
+  size_t capacity_ = 0;
   size_t size_ = 0;
+  // Whether the constructor's allocation failed (as opposed to a moved-from
+  // buffer), for Wait()'s error message.
+  bool allocation_failed_ = false;
 };
 
 class Backend;
@@ -337,22 +347,27 @@ class Poller {
   //
   // Waits until at least one registered handle is ready, Wake() or Shutdown()
   // is called, a signal interrupts the wait, or `timeout` passes; fills
-  // `events` (up to its capacity) and returns how many it holds. The timeout:
-  //   absl::ZeroDuration() (or negative)  polls without blocking;
-  //   absl::InfiniteDuration()            waits with no limit;
-  //   anything else                       waits at least that long unless
-  //   something happens,
-  //                                       never less (it is rounded up, never
-  //                                       down), with sub-millisecond precision
-  //                                       where the kernel has it.
+  // `events` (up to its capacity) and returns how many it holds.
+  //
+  // The timeout:
+  //   zero or negative     polls without blocking.
+  //   1 ns to 100 years    waits at least that long unless something happens,
+  //                        never less: it is rounded up, never down, with
+  //                        sub-millisecond precision where the kernel has it.
+  //   longer, or absl::InfiniteDuration()
+  //                        waits with no limit (a deadline centuries ahead
+  //                        does not fit the clock, and no caller can tell).
+  //
   // Returns 0 (and OK) on timeout, on Wake(), and when a signal interrupts the
   // wait (EINTR is not an error: check your signal flags and wait again). Never
   // allocates.
   //
   // Errors: Cancelled once Shutdown() has been called (and from then on, at
-  // once); Internal or the errno's code if the kernel fails the wait (the
-  // message names the call and errno). Thread-safe; concurrent calls are
-  // serialized (see the file comment), each within its timeout.
+  // once); InvalidArgument if `events` has no capacity (moved from);
+  // ResourceExhausted if its memory could not be allocated; Internal or the
+  // errno's code if the kernel fails the wait (the message names the call and
+  // errno). Thread-safe; concurrent calls are serialized (see the file
+  // comment), each within its timeout.
   absl::StatusOr<size_t> Wait(Events& events, absl::Duration timeout);
 
   // Wake
@@ -365,8 +380,9 @@ class Poller {
   // and cost one kernel signal in total, not one each. After Shutdown() it does
   // nothing.
   //
-  // Errors: only what the kernel's signal call reports (e.g.
-  // ResourceExhausted), which leaves the poller usable. Thread-safe. Not
+  // Errors: only what the kernel's signal call still reports after being
+  // retried for about a second (e.g. ResourceExhausted), which leaves the
+  // poller usable. Thread-safe. Not
   // async-signal-safe: from a signal handler, set a flag and let a thread that
   // is not in the handler call Wake().
   absl::Status Wake();
@@ -396,6 +412,9 @@ class Poller {
   bool EnterWait(bool infinite, bool poll_only,
                  std::chrono::steady_clock::time_point deadline);
   void LeaveWait();
+  // Backend::Notify(), retried while the kernel refuses it, for up to about a
+  // second.
+  absl::Status NotifyWithRetries();
   std::atomic<bool> waiter_active_{false};
   std::atomic<int> waiters_queued_{0};
   std::mutex waiter_mutex_;

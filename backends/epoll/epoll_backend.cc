@@ -7,10 +7,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <new>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "poller/internal/errno_status.h"
+#include "poller/internal/poll_readiness.h"
 #include "poller/internal/syscall.h"
 #include "poller/internal/timeout.h"
 
@@ -112,8 +114,8 @@ absl::Status EpollBackend::WakerIsNotRegistered(int operation) const {
       ": not registered (it is the poller's own wake descriptor)"));
 }
 
-absl::Status EpollBackend::Control(int operation, NativeHandle handle,
-                                   const Registration& registration) {
+epoll_event EpollBackend::KernelEvent(NativeHandle handle,
+                                     const Registration& registration) {
   epoll_event event{};
   if (registration.kernel_quiet) {
     event.events = EPOLLONESHOT;
@@ -127,6 +129,12 @@ absl::Status EpollBackend::Control(int operation, NativeHandle handle,
     if (registration.kernel_oneshot) event.events |= EPOLLONESHOT;
   }
   event.data.u64 = KernelData(handle, registration.generation);
+  return event;
+}
+
+absl::Status EpollBackend::Control(int operation, NativeHandle handle,
+                                   const Registration& registration) {
+  epoll_event event = KernelEvent(handle, registration);
   if (internal::Syscall("epoll_ctl", [&] {
         return ::epoll_ctl(epoll_fd_.get(), operation, handle, &event);
       }) == 0) {
@@ -147,6 +155,19 @@ absl::Status EpollBackend::Control(int operation, NativeHandle handle,
   return internal::ErrnoToStatus(error, OperationName(operation), handle);
 }
 
+bool EpollBackend::ReserveLocked(NativeHandle handle) {
+  const size_t needed = static_cast<size_t>(handle) + 1;
+  if (needed <= table_size_) return true;
+  const size_t size = std::max(needed, table_size_ * 2);
+  std::unique_ptr<Registration[]> grown(new (std::nothrow) Registration[size]);
+  if (grown == nullptr) return false;
+  std::copy(registrations_.get(), registrations_.get() + table_size_,
+            grown.get());
+  registrations_ = std::move(grown);
+  table_size_ = size;
+  return true;
+}
+
 absl::Status EpollBackend::Add(NativeHandle handle, Token token,
                                Interest interest, Mode mode) {
   if (handle == waker_.fd()) return WakerIsNotRegistered(EPOLL_CTL_ADD);
@@ -154,25 +175,34 @@ absl::Status EpollBackend::Add(NativeHandle handle, Token token,
     return internal::ErrnoToStatus(EBADF, OperationName(EPOLL_CTL_ADD), handle);
   }
   std::lock_guard<std::mutex> lock(mutex_);
-  if (static_cast<size_t>(handle) >= registrations_.size()) {
-    registrations_.resize(
-        std::max(static_cast<size_t>(handle) + 1, registrations_.size() * 2));
-  }
-  Registration& registration = registrations_[handle];
+  const bool in_table = static_cast<size_t>(handle) < table_size_;
   Registration added;
   added.token = token;
-  added.generation = registration.generation + 1;
+  added.generation = (in_table ? registrations_[handle].generation : 0) + 1;
   added.interest = interest;
   added.mode = mode;
   added.registered = true;
   added.armed = true;
   added.kernel_oneshot =
       IsOneshot(mode) && options_.oneshot == OneshotStrategy::kKernel;
-  // The kernel decides AlreadyExists: a table entry can be stale when a
-  // descriptor was closed without Delete and its number reused.
+  // The kernel checks the descriptor first, so the table grows only for
+  // descriptors that really are registered (a number far beyond any open
+  // descriptor costs nothing). The kernel also decides AlreadyExists: a table
+  // entry can be stale when a descriptor was closed without Delete and its
+  // number reused.
   absl::Status status = Control(EPOLL_CTL_ADD, handle, added);
-  if (status.ok()) registration = added;
-  return status;
+  if (!status.ok()) return status;
+  if (!ReserveLocked(handle)) {
+    (void)internal::Syscall("epoll_ctl", [&] {
+      return ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, handle, nullptr);
+    });
+    return internal::ErrnoToStatus(ENOMEM, OperationName(EPOLL_CTL_ADD),
+                                   handle);
+  }
+  added.changed_at = changes_.load(std::memory_order_relaxed) + 1;
+  registrations_[handle] = added;
+  changes_.store(added.changed_at, std::memory_order_release);
+  return absl::OkStatus();
 }
 
 absl::Status EpollBackend::Modify(NativeHandle handle, Token token,
@@ -182,7 +212,7 @@ absl::Status EpollBackend::Modify(NativeHandle handle, Token token,
     return internal::ErrnoToStatus(EBADF, OperationName(EPOLL_CTL_MOD), handle);
   }
   std::lock_guard<std::mutex> lock(mutex_);
-  if (static_cast<size_t>(handle) >= registrations_.size() ||
+  if (static_cast<size_t>(handle) >= table_size_ ||
       !registrations_[handle].registered) {
     // Not ours: let the kernel say whether the descriptor is invalid or just
     // not registered.
@@ -202,6 +232,8 @@ absl::Status EpollBackend::Modify(NativeHandle handle, Token token,
     // asks for this interest, so nothing needs to change there.
     registration.token = token;
     registration.armed = true;
+    registration.changed_at = changes_.load(std::memory_order_relaxed) + 1;
+    changes_.store(registration.changed_at, std::memory_order_release);
     return absl::OkStatus();
   }
   Registration changed = registration;
@@ -215,7 +247,11 @@ absl::Status EpollBackend::Modify(NativeHandle handle, Token token,
                           options_.oneshot == OneshotStrategy::kKernel);
   absl::Status status = Control(EPOLL_CTL_MOD, handle, changed);
   if (status.ok()) {
+    // Counted after the kernel call: a Wait that reads this count entered
+    // the kernel after the change, so its events need no second look.
+    changed.changed_at = changes_.load(std::memory_order_relaxed) + 1;
     registration = changed;
+    changes_.store(changed.changed_at, std::memory_order_release);
   } else if (status.code() == absl::StatusCode::kNotFound ||
              status.code() == absl::StatusCode::kInvalidArgument) {
     registration.registered =
@@ -228,7 +264,7 @@ absl::Status EpollBackend::Delete(NativeHandle handle) {
   if (handle == waker_.fd()) return WakerIsNotRegistered(EPOLL_CTL_DEL);
   std::lock_guard<std::mutex> lock(mutex_);
   const bool known = handle >= 0 &&
-                     static_cast<size_t>(handle) < registrations_.size() &&
+                     static_cast<size_t>(handle) < table_size_ &&
                      registrations_[handle].registered;
   if (internal::Syscall("epoll_ctl", [&] {
         return ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, handle, nullptr);
@@ -253,13 +289,76 @@ absl::Status EpollBackend::Delete(NativeHandle handle) {
   return internal::ErrnoToStatus(error, OperationName(EPOLL_CTL_DEL), handle);
 }
 
-void EpollBackend::Silence(NativeHandle handle, Registration& registration) {
-  registration.kernel_oneshot = true;
-  registration.kernel_quiet = true;
-  absl::Status status = Control(EPOLL_CTL_MOD, handle, registration);
-  // A descriptor closed without Delete: its kernel registration is gone
-  // already.
-  if (!status.ok()) registration.registered = false;
+bool EpollBackend::Silence(NativeHandle handle, Registration& registration) {
+  Registration silenced = registration;
+  silenced.kernel_oneshot = true;
+  silenced.kernel_quiet = true;
+  absl::Status status = Control(EPOLL_CTL_MOD, handle, silenced);
+  if (status.ok()) {
+    registration = silenced;
+    return true;
+  }
+  // After a passing failure (ENOMEM) nothing changed: the registration stays
+  // level-triggered, its next event tries again. Otherwise the number no
+  // longer names the registered file (closed without Delete), and the kernel
+  // registration may live on where no number reaches it.
+  return status.code() != absl::StatusCode::kNotFound &&
+         status.code() != absl::StatusCode::kInvalidArgument;
+}
+
+bool EpollBackend::IsRepeatedStaleEvent(std::uint64_t data) {
+  for (size_t i = 0; i < previous_stale_count_; ++i) {
+    if (previous_stale_[i] == data) return true;
+  }
+  if (current_stale_count_ < kStaleMemory) {
+    current_stale_[current_stale_count_++] = data;
+  }
+  return false;
+}
+
+absl::Status EpollBackend::RebuildKernelSetLocked() {
+  internal::ScopedFd fresh(internal::Syscall(
+      "epoll_create1", [] { return ::epoll_create1(EPOLL_CLOEXEC); }));
+  if (!fresh.valid()) return internal::ErrnoToStatus(errno, "epoll_create1");
+  // Edge-triggered like the original: if the eventfd was ever signalled, this
+  // reports one wake that Poller drops, since no Wake() is pending for it.
+  epoll_event wake_event{};
+  wake_event.events = EPOLLIN | EPOLLET;
+  wake_event.data.u64 = kReservedToken;
+  if (internal::Syscall("epoll_ctl", [&] {
+        return ::epoll_ctl(fresh.get(), EPOLL_CTL_ADD, waker_.fd(),
+                           &wake_event);
+      }) != 0) {
+    return internal::ErrnoToStatus(errno, "epoll_ctl(EPOLL_CTL_ADD) eventfd",
+                                   waker_.fd());
+  }
+  for (size_t index = 0; index < table_size_; ++index) {
+    Registration& registration = registrations_[index];
+    if (!registration.registered) continue;
+    const auto handle = static_cast<NativeHandle>(index);
+    epoll_event event = KernelEvent(handle, registration);
+    // The old set answers whether the number still names the registered file:
+    // MOD finds only the (file, number) pair that Add registered.
+    if (internal::Syscall("epoll_ctl", [&] {
+          return ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_MOD, handle, &event);
+        }) != 0) {
+      const int error = errno;
+      if (error == EBADF || error == ENOENT || error == EPERM) {
+        registration.registered = false;  // Closed without Delete.
+        continue;
+      }
+      return internal::ErrnoToStatus(error, OperationName(EPOLL_CTL_MOD),
+                                     handle);
+    }
+    if (internal::Syscall("epoll_ctl", [&] {
+          return ::epoll_ctl(fresh.get(), EPOLL_CTL_ADD, handle, &event);
+        }) != 0) {
+      return internal::ErrnoToStatus(errno, OperationName(EPOLL_CTL_ADD),
+                                     handle);
+    }
+  }
+  std::swap(epoll_fd_, fresh);  // The old set is closed with `fresh`.
+  return absl::OkStatus();
 }
 
 int EpollBackend::KernelWait(int max_events, absl::Duration timeout,
@@ -297,6 +396,10 @@ absl::StatusOr<WaitResult> EpollBackend::Wait(absl::Span<Event> events,
   WaitResult result;
   const int max_events =
       static_cast<int>(std::min<size_t>(events.size(), kMaxKernelEvents));
+  // Registrations changed after this point may have been changed after the
+  // kernel took their events (see Registration::changed_at).
+  const std::uint64_t changes_before_wait =
+      changes_.load(std::memory_order_acquire);
   const char* call = "epoll_wait";
   const int count = KernelWait(max_events, timeout, &call);
   if (count < 0) {
@@ -306,9 +409,10 @@ absl::StatusOr<WaitResult> EpollBackend::Wait(absl::Span<Event> events,
     }
     return internal::ErrnoToStatus(errno, call, epoll_fd_.get());
   }
-  if (count == 0) return result;
+  if (count == 0 && !rebuild_needed_) return result;
 
   std::lock_guard<std::mutex> lock(mutex_);
+  current_stale_count_ = 0;
   for (int i = 0; i < count; ++i) {
     const epoll_event& kernel_event = kernel_events_[i];
     if (kernel_event.data.u64 == kReservedToken) {
@@ -319,23 +423,51 @@ absl::StatusOr<WaitResult> EpollBackend::Wait(absl::Span<Event> events,
         static_cast<std::uint32_t>(kernel_event.data.u64));
     const auto generation =
         static_cast<std::uint32_t>(kernel_event.data.u64 >> 32);
-    if (static_cast<size_t>(handle) >= registrations_.size()) continue;
-    Registration& registration = registrations_[handle];
-    // Deleted, or deleted and added again, since the kernel queued this event.
-    if (!registration.registered || registration.generation != generation) {
+    // Deleted, or deleted and added again, since the kernel queued this
+    // event; or a registration the kernel keeps for a closed number.
+    if (static_cast<size_t>(handle) >= table_size_ ||
+        !registrations_[handle].registered ||
+        registrations_[handle].generation != generation) {
+      if (IsRepeatedStaleEvent(kernel_event.data.u64)) rebuild_needed_ = true;
       continue;
+    }
+    Registration& registration = registrations_[handle];
+    Readiness readiness = FromEpollEvents(kernel_event.events);
+    if (registration.changed_at > changes_before_wait) {
+      // Modified while this Wait was in the kernel: the event may describe
+      // the registration as it was. Ask what the handle is ready for now,
+      // among what it asks for now; an error leaves the kernel's answer,
+      // masked the same way.
+      const Readiness asked = FromEpollEvents(InterestEvents(
+                                  registration.interest)) |
+                              Readiness::kHangUp | Readiness::kError;
+      absl::StatusOr<Readiness> now =
+          internal::CurrentReadiness(handle, registration.interest);
+      readiness = (now.ok() ? *now : readiness) & asked;
+      if (readiness == Readiness::kNone) continue;
     }
     if (IsOneshot(registration.mode)) {
       if (!registration.armed) {
-        if (!registration.kernel_quiet) Silence(handle, registration);
+        if (!registration.kernel_quiet && !Silence(handle, registration)) {
+          rebuild_needed_ = true;
+        }
         continue;
       }
       registration.armed = false;
       // A kernel oneshot disabled itself by firing.
       if (registration.kernel_oneshot) registration.kernel_quiet = true;
     }
-    events[result.count++] =
-        Event(registration.token, FromEpollEvents(kernel_event.events));
+    events[result.count++] = Event(registration.token, readiness);
+  }
+  std::swap(previous_stale_, current_stale_);
+  previous_stale_count_ = current_stale_count_;
+  if (rebuild_needed_) {
+    absl::Status rebuilt = RebuildKernelSetLocked();
+    if (rebuilt.ok()) {
+      rebuild_needed_ = false;
+    } else if (result.count == 0 && !result.woken) {
+      return rebuilt;  // Otherwise the next Wait tries again.
+    }
   }
   return result;
 }

@@ -48,9 +48,10 @@
 //
 // Memory
 //   24 bytes per descriptor number up to the highest one registered (the table
-//   is a vector indexed by descriptor, as libev's is; it grows in Add, never in
-//   Wait), plus what the kernel keeps per registration (an epitem, about 128
-//   bytes of kernel memory).
+//   is an array indexed by descriptor, as libev's is; it grows in Add, only
+//   after the kernel accepted the descriptor, never in Wait), plus what the
+//   kernel keeps per registration (an epitem, about 128 bytes of kernel
+//   memory). Growing fails with ResourceExhausted, never an exception.
 //
 // Threads
 //   The table is guarded by a mutex. Wait holds it while it turns kernel events
@@ -58,20 +59,47 @@
 //   threads never wait for a blocked Wait. Once Delete has returned, no Wait
 //   reports the handle, even one that took the kernel event before Delete ran.
 //
+// Changes during a Wait
+//   Every Add and Modify is counted, and each registration remembers the count
+//   of its last change (made after the kernel call returned). A Wait reads the
+//   count before it enters the kernel; an event whose registration changed
+//   since may describe the registration as it was (Modify from readable to
+//   writable while the kernel reported readable). Such an event is checked
+//   again: one zero-timeout poll(2) of the handle for its current interest,
+//   and only what that reports (with hang-up and error) is delivered, under
+//   the current token; if nothing is left, the event is dropped and a oneshot
+//   registration stays armed. Dropping loses nothing: EPOLL_CTL_MOD re-checks
+//   readiness, and a lazy re-arm is level-triggered in the kernel. The check
+//   costs a system call only in that race.
+//
+// Registrations nothing can reach
+//   A descriptor closed without Delete while a duplicate of its file is open
+//   leaves a kernel registration that no descriptor number names any more: it
+//   cannot be modified or deleted. If it is level-triggered it fires on every
+//   epoll_wait. Wait recognizes one by an event whose registration is gone
+//   coming back in a second Wait (an event Delete or Modify left in flight
+//   comes back at most once), or by a disarmed oneshot registration that can
+//   no longer be silenced, and then moves every live registration to a new
+//   epoll instance (one EPOLL_CTL_MOD on the old and one EPOLL_CTL_ADD on the
+//   new instance each) and closes the old one with what nothing reaches. Cost:
+//   O(registrations) system calls once per such event, never a busy loop. A
+//   failed silencing call for a passing reason (ENOMEM) changes nothing: the
+//   registration stays level-triggered and the next event tries again.
+//
 // Semantics that differ from other backends
 //   - kNone interest still reports hang-up and error: epoll always reports
-//   EPOLLHUP/EPOLLERR.
+//     EPOLLHUP/EPOLLERR.
 //   - Closing a descriptor removes its kernel registration only when every
-//   duplicate (dup, fork)
-//     of it is closed too: until then events keep coming for the old token.
-//     Call Delete before close. After a close without Delete, Modify may still
-//     report success (a re-arm does not enter the kernel), Delete reports
-//     InvalidArgument (EBADF: the kernel cannot name the registration any
-//     more), and Add of a new descriptor with the same number works.
+//     duplicate (dup, fork) of it is closed too: until then events keep coming
+//     for the old token. Call Delete before close. After a close without
+//     Delete, Modify may still report success (a re-arm does not enter the
+//     kernel), Delete reports InvalidArgument (EBADF: the kernel cannot name
+//     the registration any more), and Add of a new descriptor with the same
+//     number works.
 //   - Regular files and directories cannot be registered (EPERM ->
-//   InvalidArgument).
+//     InvalidArgument).
 //   - The same descriptor may be registered in several pollers; each reports
-//   independently.
+//     independently.
 //
 // Pitfalls (each pinned down by tests/faults/pitfalls_test.cc)
 //   - Closing a registered descriptor without Delete: epoll keys a
@@ -81,18 +109,18 @@
 //     reporting the old token, Delete(number) fails with InvalidArgument
 //     (EBADF) because the number names nothing, and a new descriptor that gets
 //     the same number can be added beside it (the kernel then holds both; the
-//     table names the new one, so Wait drops the ghost's events, which still
-//     cost wake-ups). Only closing the last duplicate ends it. Always Delete
-//     before close.
+//     table names the new one, so Wait drops the old one's events and, when
+//     one comes back, rebuilds the kernel set without it: see above). Always
+//     Delete before close.
 //   - fork() with a live poller: parent and child share one epoll instance and
 //     one wake eventfd (the table is copied). A Wait in the child sees the
 //     parent's events (and takes edge-triggered ones from it); Add, Modify and
 //     Delete in the child change the shared kernel registrations (a Delete in
 //     the child removes the parent's); a Wake in either wakes the other's
-//     Wait. In the child, do not use an inherited
-//     poller: destroy it (closing the child's copies touches nothing of the
-//     parent's) and Create a new one. A child that execs loses them anyway
-//     (every descriptor is close-on-exec).
+//     Wait. In the child, do not use an inherited poller: destroy it (closing
+//     the child's copies touches nothing of the parent's) and Create a new
+//     one. A child that execs loses them anyway (every descriptor is
+//     close-on-exec).
 //   - The same handle in two pollers: two independent registrations, each with
 //     its own token, mode and oneshot arm; Delete from one leaves the other.
 
@@ -101,10 +129,11 @@
 
 #include <sys/epoll.h>
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <vector>
 
 #include "absl/status/statusor.h"
 #include "poller/backend.h"
@@ -148,22 +177,32 @@ class EpollBackend final : public Backend {
 
   // What the backend knows of one descriptor number.
   struct Registration {
+    Registration()
+        : registered(false),
+          armed(false),
+          kernel_oneshot(false),
+          kernel_quiet(false) {}
+
     Token token = 0;
+    // The value of changes_ when Add or Modify last changed this
+    // registration. A Wait that read changes_ before that may hold a kernel
+    // event taken before the change: it re-checks it (see Wait).
+    std::uint64_t changed_at = 0;
     // Bumped by every Add of this descriptor number, and carried in the kernel
     // event, so events of an earlier registration of the same number are
     // recognized and dropped.
     std::uint32_t generation = 0;
     Interest interest = Interest::kNone;
     Mode mode = Mode::kOneshot;
-    bool registered = false;
+    bool registered : 1;
     // Oneshot modes: the next event may be delivered.
-    bool armed = false;
+    bool armed : 1;
     // The kernel registration uses EPOLLONESHOT (strategy kKernel, or a lazy
     // registration that was found ready while disarmed).
-    bool kernel_oneshot = false;
+    bool kernel_oneshot : 1;
     // The kernel registration currently reports nothing: a kernel oneshot that
     // fired, or one silenced by Wait. Re-arming it needs EPOLL_CTL_MOD.
-    bool kernel_quiet = false;
+    bool kernel_quiet : 1;
   };
   static_assert(sizeof(Registration) <= 24, "the header promises 24 bytes");
 
@@ -175,8 +214,25 @@ class EpollBackend final : public Backend {
   // poller's codes.
   absl::Status Control(int operation, NativeHandle handle,
                        const Registration& registration);
+  // The epoll_event that asks the kernel for `registration`.
+  static epoll_event KernelEvent(NativeHandle handle,
+                                 const Registration& registration);
   // Makes the kernel registration report nothing (see the file comment).
-  void Silence(NativeHandle handle, Registration& registration);
+  // Returns false if the kernel no longer knows the handle by that number: a
+  // descriptor closed without Delete, whose registration may live on.
+  bool Silence(NativeHandle handle, Registration& registration);
+  // Grows the table to hold `handle`, without throwing. False if out of
+  // memory.
+  bool ReserveLocked(NativeHandle handle);
+  // Moves every live registration to a new epoll instance and closes the old
+  // one, which takes with it registrations that no descriptor number reaches
+  // any more (see "Registrations nothing can reach" in the file comment).
+  absl::Status RebuildKernelSetLocked();
+  // Records a kernel event that matched no current registration. Returns true
+  // if the same kernel data word was also stale in the previous Wait: an
+  // event Delete or Modify left in flight comes back at most once, so a
+  // second sighting is a registration the kernel keeps for a closed number.
+  bool IsRepeatedStaleEvent(std::uint64_t data);
   // epoll_pwait2 for timeouts that are not whole milliseconds (unless the
   // kernel refused it once), epoll_wait otherwise; `call` names the one made.
   int KernelWait(int max_events, absl::Duration timeout, const char** call);
@@ -186,8 +242,22 @@ class EpollBackend final : public Backend {
   const Options options_;
 
   std::mutex mutex_;
-  // Indexed by descriptor; guarded by mutex_.
-  std::vector<Registration> registrations_;
+  // Indexed by descriptor; guarded by mutex_. An array, not a vector, so that
+  // growing it can fail without an exception.
+  std::unique_ptr<Registration[]> registrations_;
+  size_t table_size_ = 0;
+  // Counts Add and Modify calls; written under mutex_, read by Wait before it
+  // enters the kernel (see Registration::changed_at).
+  std::atomic<std::uint64_t> changes_{0};
+  // Kernel data words of stale events seen by the previous and the current
+  // Wait (guarded by mutex_), for IsRepeatedStaleEvent.
+  static constexpr size_t kStaleMemory = 16;
+  std::array<std::uint64_t, kStaleMemory> previous_stale_{};
+  std::array<std::uint64_t, kStaleMemory> current_stale_{};
+  size_t previous_stale_count_ = 0;
+  size_t current_stale_count_ = 0;
+  // A rebuild failed (out of memory or descriptors); the next Wait retries.
+  bool rebuild_needed_ = false;
   // Only touched inside Wait, which Poller serializes.
   std::unique_ptr<epoll_event[]> kernel_events_;
   bool use_epoll_pwait2_ = true;

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "poller/internal/errno_status.h"
+#include "poller/internal/poll_readiness.h"
 #include "poller/internal/syscall.h"
 #include "poller/internal/timeout.h"
 
@@ -19,32 +20,6 @@ namespace {
 // Room for this many registrations is taken at Create, so small pollers never
 // grow.
 constexpr size_t kInitialCapacity = 64;
-
-short ToPollEvents(Interest interest) {  // NOLINT(runtime/int)
-  short events = 0;                      // NOLINT(runtime/int)
-  if (HasInterest(interest, Interest::kReadable)) {
-    events |= POLLIN;
-#if defined(POLLRDHUP)
-    events |= POLLRDHUP;
-#endif
-  }
-  if (HasInterest(interest, Interest::kWritable)) events |= POLLOUT;
-  if (HasInterest(interest, Interest::kPriority)) events |= POLLPRI;
-  return events;
-}
-
-Readiness FromPollEvents(short revents) {  // NOLINT(runtime/int)
-  Readiness readiness = Readiness::kNone;
-  if (revents & POLLIN) readiness |= Readiness::kReadable;
-  if (revents & POLLOUT) readiness |= Readiness::kWritable;
-  if (revents & POLLPRI) readiness |= Readiness::kPriority;
-  if (revents & POLLHUP) readiness |= Readiness::kHangUp;
-#if defined(POLLRDHUP)
-  if (revents & POLLRDHUP) readiness |= Readiness::kHangUp;
-#endif
-  if (revents & POLLERR) readiness |= Readiness::kError;
-  return readiness;
-}
 
 bool IsOneshot(Mode mode) {
   return mode == Mode::kOneshot || mode == Mode::kEdgeOneshot;
@@ -65,7 +40,9 @@ PollBackend::PollBackend(Waker waker) : waker_(std::move(waker)) {
   spare_slots_.reserve(kInitialCapacity + 1);
 }
 
-bool PollBackend::SupportsMode(Mode) const { return true; }
+// poll(2) reports states, never changes: edge mode cannot be done (see the
+// file comment), so it is refused rather than delivered like level.
+bool PollBackend::SupportsMode(Mode mode) const { return mode != Mode::kEdge; }
 
 void PollBackend::ReserveLocked(size_t registrations) {
   const size_t needed = registrations + 1;  // And the waker.
@@ -98,7 +75,7 @@ void PollBackend::RebuildLocked() {
   slots_.push_back(Slot{-1, 0});
   for (const auto& [fd, registration] : registrations_) {
     if (!registration.armed) continue;
-    pollfds_.push_back(pollfd{fd, ToPollEvents(registration.interest), 0});
+    pollfds_.push_back(pollfd{fd, internal::PollEventsFor(registration.interest), 0});
     slots_.push_back(Slot{fd, registration.serial});
   }
   built_generation_ = generation_;
@@ -286,8 +263,16 @@ absl::StatusOr<WaitResult> PollBackend::Wait(absl::Span<Event> events,
       entry.fd = -1;
       continue;
     }
-    const Readiness readiness = FromPollEvents(revents);
+    const Readiness readiness = internal::ReadinessFromPollEvents(revents);
     if (readiness == Readiness::kNone) continue;
+    // The number may name another file by now: closed without Delete and
+    // reused (an accept, a pipe) before this poll. Its readiness is not the
+    // registration's, and its token may name memory the program freed.
+    if (!StillRefersTo(slots_[current].fd, registration.identity)) {
+      registration.armed = false;
+      entry.fd = -1;
+      continue;
+    }
     events[result.count++] = Event(registration.token, readiness);
     if (IsOneshot(registration.mode)) {
       registration.armed = false;

@@ -39,21 +39,14 @@
 //   kEdgeOneshot the same as kOneshot. Re-arming re-checks the readiness that
 //                is already there, which is also what epoll does for
 //                EPOLLET | EPOLLONESHOT on EPOLL_CTL_MOD.
-//   kEdge        reported like kLevel: on every Wait while the handle is ready.
-//                poll(2) reports states, never changes, so "ready at this poll
-//                and at the last" cannot be told apart from "drained to EAGAIN
-//                and refilled since" (a pipelined request arriving while the
-//                program handled the previous one). Suppressing the second
-//                case would lose that request for good, and the program would
-//                hang; reporting both costs at most a read that returns EAGAIN.
-//                So a program written for edge mode (read or write until
-//                EAGAIN) works unchanged and never misses readiness, but one
-//                that leaves data unread on purpose (backpressure) sees the
-//                handle on every Wait: use kOneshot, or Modify the interest to
-//                kNone, for that. (poller.h promises only that a program that
-//                does not drain "may not hear of the handle again".)
-//                The conformance test EdgeReportsOncePerChange is declared
-//                unsupported for this backend (tests/conformance/poll_test.cc).
+//   kEdge        not supported: SupportsMode(kEdge) is false and Add/Modify
+//                in it fail with Unimplemented. poll(2) reports states, never
+//                changes, so "ready at this poll and at the last" cannot be
+//                told from "drained to EAGAIN and refilled since". Reporting
+//                it like level would busy-loop a program written for edge
+//                semantics that leaves data unread on purpose; suppressing
+//                the second case would lose a request for good. Use kOneshot
+//                (re-armed with Modify) or kLevel instead.
 //
 // Semantics that differ from other backends
 //   - kNone interest still reports hang-up and error: poll(2) always reports
@@ -67,7 +60,11 @@
 //     epoll reports in the same cases. Meanwhile poll(2) flags the closed
 //     number POLLNVAL: the registration is disarmed silently (no event: its
 //     token may name something the program already freed) until Modify or
-//     Delete.
+//     Delete. If the number is reused by a new file before the next poll,
+//     poll(2) reports the new file's readiness; Wait checks the identity of
+//     each handle it is about to report (one fstat(2) per event) and disarms
+//     the registration silently instead, as epoll, which keys registrations
+//     by file, reports nothing for the new file.
 //   - Regular files, directories and O_PATH descriptors cannot be registered
 //     (InvalidArgument), as with epoll: poll(2) would report them ready
 //     forever.

@@ -53,4 +53,12 @@ absl::Status InspectPollableFile(absl::string_view operation, int fd,
   return absl::OkStatus();
 }
 
+bool StillRefersTo(int fd, const FileIdentity& identity) {
+  struct stat status;
+  if (internal::Syscall("fstat", [&] { return ::fstat(fd, &status); }) != 0) {
+    return errno != EBADF;
+  }
+  return status.st_dev == identity.device && status.st_ino == identity.inode;
+}
+
 }  // namespace poller

@@ -42,6 +42,13 @@ absl::Status InspectPollableFile(absl::string_view operation, int fd,
                                  FileIdentity* identity,
                                  bool* not_pollable = nullptr);
 
+// Whether `fd` still refers to the file `identity` was taken from: one
+// fstat(2). False when the descriptor is closed or names another file (closed
+// without Delete and its number reused); true also when fstat fails for a
+// passing reason (EINTR, ENOMEM), since nothing then says the file changed.
+// Thread-safe.
+bool StillRefersTo(int fd, const FileIdentity& identity);
+
 }  // namespace poller
 
 #endif  // POLLER_BACKENDS_POLL_POLLABLE_FILE_H_

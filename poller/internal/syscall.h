@@ -4,11 +4,11 @@
 // that tests can make any chosen call fail with any errno (EINTR, ENOMEM,
 // EMFILE...) without the real condition.
 //
-//   int fd = internal::Syscall("epoll_create1", [] { return
-//   ::epoll_create1(EPOLL_CLOEXEC); });
+//   int fd = internal::Syscall(
+//       "epoll_create1", [] { return ::epoll_create1(EPOLL_CLOEXEC); });
 //
-// With no hook installed (always, outside tests) the cost is one relaxed atomic
-// load.
+// With no hook installed (always, outside tests) the cost is two relaxed
+// atomic loads.
 
 #ifndef POLLER_INTERNAL_SYSCALL_H_
 #define POLLER_INTERNAL_SYSCALL_H_
@@ -26,8 +26,18 @@ using FaultHook = int (*)(const char* syscall_name);
 // Installs `hook` for every thread (nullptr removes it). For tests only.
 void SetFaultHookForTesting(FaultHook hook);
 
+// Called after each system call that was made, with its name, once the kernel
+// has answered (errno is preserved around it). Schedule tests block here to
+// hold a thread between the kernel's answer and what the backend does with it,
+// e.g. a Wait that has taken events while another thread's Modify runs.
+using ReturnHook = void (*)(const char* syscall_name);
+
+// Installs `hook` for every thread (nullptr removes it). For tests only.
+void SetReturnHookForTesting(ReturnHook hook);
+
 namespace syscall_internal {
 extern std::atomic<FaultHook> fault_hook;
+extern std::atomic<ReturnHook> return_hook;
 }  // namespace syscall_internal
 
 // Runs `call` (a lambda making one system call that returns -1 and sets errno
@@ -42,7 +52,15 @@ auto Syscall(const char* name, Call&& call) -> decltype(call()) {
       return -1;
     }
   }
-  return call();
+  auto result = call();
+  ReturnHook after =
+      syscall_internal::return_hook.load(std::memory_order_relaxed);
+  if (after != nullptr) {
+    const int saved_errno = errno;
+    after(name);
+    errno = saved_errno;
+  }
+  return result;
 }
 
 }  // namespace poller::internal

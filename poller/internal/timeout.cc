@@ -7,6 +7,12 @@
 
 namespace poller::internal {
 
+absl::Duration NormalizeTimeout(absl::Duration timeout) {
+  if (timeout <= absl::ZeroDuration()) return absl::ZeroDuration();
+  if (timeout > kLongestFiniteTimeout) return absl::InfiniteDuration();
+  return timeout;
+}
+
 int TimeoutToMilliseconds(absl::Duration timeout) {
   if (timeout == absl::InfiniteDuration()) return -1;
   if (timeout <= absl::ZeroDuration()) return 0;

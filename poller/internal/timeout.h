@@ -17,6 +17,16 @@
 
 namespace poller::internal {
 
+// Finite timeouts longer than this (a century) are taken as infinite: a
+// steady-clock deadline a few centuries ahead no longer fits the clock's 64-bit
+// nanosecond count, and wrapping it would put the deadline in the past.
+inline constexpr absl::Duration kLongestFiniteTimeout = absl::Hours(24 * 36525);
+
+// What Wait does with `timeout`: zero for zero or negative (poll without
+// blocking), absl::InfiniteDuration() for infinite or anything longer than
+// kLongestFiniteTimeout, `timeout` otherwise.
+absl::Duration NormalizeTimeout(absl::Duration timeout);
+
 // Milliseconds for epoll_wait/poll: -1 for absl::InfiniteDuration(), 0 for zero
 // or negative, otherwise the duration rounded up to a whole millisecond and
 // capped at INT_MAX (about 24 days; a longer finite timeout simply wakes early

@@ -20,6 +20,18 @@ TEST(TimeoutToMillisecondsTest, RoundsUpNeverDown) {
   EXPECT_EQ(TimeoutToMilliseconds(absl::Hours(24 * 365)), INT_MAX);
 }
 
+TEST(NormalizeTimeoutTest, TooLongToRepresentIsInfinite) {
+  EXPECT_EQ(NormalizeTimeout(absl::Seconds(-1)), absl::ZeroDuration());
+  EXPECT_EQ(NormalizeTimeout(-absl::InfiniteDuration()), absl::ZeroDuration());
+  EXPECT_EQ(NormalizeTimeout(absl::Nanoseconds(1)), absl::Nanoseconds(1));
+  EXPECT_EQ(NormalizeTimeout(absl::Hours(24 * 365 * 99)),
+            absl::Hours(24 * 365 * 99));
+  EXPECT_EQ(NormalizeTimeout(absl::Hours(24 * 365 * 300)),
+            absl::InfiniteDuration());
+  EXPECT_EQ(NormalizeTimeout(absl::InfiniteDuration()),
+            absl::InfiniteDuration());
+}
+
 TEST(TimeoutToTimespecTest, ExactToTheNanosecond) {
   struct timespec ts;
   EXPECT_FALSE(TimeoutToTimespec(absl::InfiniteDuration(), &ts));

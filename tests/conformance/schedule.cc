@@ -1,0 +1,133 @@
+// Copyright 2026 The poller Authors.
+
+#include "tests/conformance/schedule.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "poller/internal/syscall.h"
+
+namespace poller::testing {
+namespace {
+
+std::atomic<SyscallGate*> current_gate{nullptr};
+
+// What the gate does with the calling thread's system calls.
+thread_local int hold_with_failure = -1;  // -1: not held; else the errno.
+thread_local bool watched = false;
+
+}  // namespace
+
+BoundedThread::BoundedThread(std::function<void()> body, std::string what)
+    : what_(std::move(what)) {
+  thread_ = std::thread([this, body = std::move(body)] {
+    body();
+    std::lock_guard<std::mutex> lock(mutex_);
+    finished_ = true;
+    done_.notify_all();
+  });
+}
+
+bool BoundedThread::Join(absl::Duration limit) {
+  if (!thread_.joinable()) return true;
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (!done_.wait_for(lock, absl::ToChronoNanoseconds(limit),
+                        [this] { return finished_.load(); })) {
+      return false;
+    }
+  }
+  thread_.join();
+  return true;
+}
+
+BoundedThread::~BoundedThread() {
+  if (Join(absl::Seconds(10))) return;
+  std::fprintf(stderr, "FATAL: %s did not finish within 10 s of its end; stopping.\n",
+               what_.c_str());
+  std::fflush(stderr);
+  std::_Exit(1);
+}
+
+SyscallGate::SyscallGate() {
+  SyscallGate* expected = nullptr;
+  if (!current_gate.compare_exchange_strong(expected, this)) std::abort();
+  internal::SetFaultHookForTesting(&SyscallGate::BeforeCall);
+  internal::SetReturnHookForTesting(&SyscallGate::AfterCall);
+}
+
+SyscallGate::~SyscallGate() {
+  Release();
+  internal::SetFaultHookForTesting(nullptr);
+  internal::SetReturnHookForTesting(nullptr);
+  current_gate.store(nullptr);
+}
+
+void SyscallGate::HoldThisThread(int failure) { hold_with_failure = failure; }
+
+bool SyscallGate::WaitUntilHeld(absl::Duration limit) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return changed_.wait_for(lock, absl::ToChronoNanoseconds(limit),
+                           [this] { return held_; });
+}
+
+void SyscallGate::Release() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  released_ = true;
+  changed_.notify_all();
+}
+
+void SyscallGate::WatchThisThread() { watched = true; }
+
+void SyscallGate::CountReturnsFromNow() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  counting_ = true;
+  returns_ = 0;
+}
+
+bool SyscallGate::WaitForReturn(absl::Duration limit) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return changed_.wait_for(lock, absl::ToChronoNanoseconds(limit),
+                           [this] { return returns_ > 0; });
+}
+
+void SyscallGate::FailNext(std::string name, int error, int count) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  fail_name_ = std::move(name);
+  fail_error_ = error;
+  fail_count_ = count;
+}
+
+int SyscallGate::BeforeCall(const char* name) {
+  SyscallGate* gate = current_gate.load();
+  if (gate == nullptr) return 0;
+  std::unique_lock<std::mutex> lock(gate->mutex_);
+  if (hold_with_failure >= 0) {
+    const int failure = std::exchange(hold_with_failure, -1);
+    gate->held_ = true;
+    gate->changed_.notify_all();
+    gate->changed_.wait(lock, [gate] { return gate->released_; });
+    if (failure != 0) return failure;
+  }
+  if (gate->fail_count_ > 0 && absl::StartsWith(name, gate->fail_name_)) {
+    --gate->fail_count_;
+    gate->failures_.fetch_add(1);
+    return gate->fail_error_;
+  }
+  return 0;
+}
+
+void SyscallGate::AfterCall(const char*) {
+  if (!watched) return;
+  SyscallGate* gate = current_gate.load();
+  if (gate == nullptr) return;
+  std::lock_guard<std::mutex> lock(gate->mutex_);
+  if (!gate->counting_) return;
+  ++gate->returns_;
+  gate->changed_.notify_all();
+}
+
+}  // namespace poller::testing

@@ -1,0 +1,221 @@
+// Copyright 2026 The poller Authors.
+//
+// Conformance rules for changes racing a Wait, with the interleaving forced
+// through the system-call seam (tests/conformance/schedule.h) rather than left
+// to luck. A backend that makes no system call through the seam cannot be
+// held, and these tests skip for it, saying so.
+
+#include <cerrno>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "tests/conformance/rules.h"
+#include "tests/conformance/schedule.h"
+#include "tests/conformance/test_handles.h"
+
+namespace poller::conformance {
+namespace {
+
+using ::poller::testing::BoundedThread;
+using ::poller::testing::MakeSocketPair;
+using ::poller::testing::SocketPair;
+using ::poller::testing::SyscallGate;
+using ::poller::testing::WriteBytes;
+
+#define SKIP_UNLESS_HELD(gate)                                          \
+  do {                                                                  \
+    if (!(gate).WaitUntilHeld(kPrompt)) {                               \
+      (gate).Release();                                                 \
+      GTEST_SKIP() << "the backend made no system call through "        \
+                      "poller's seam here; the schedule cannot be forced"; \
+    }                                                                   \
+  } while (false)
+
+// The events a thread's Waits delivered, for the test thread to read.
+class EventLog {
+ public:
+  void Add(const Events& events) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const Event& event : events) events_.push_back(event);
+  }
+  std::vector<Event> Get() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return events_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<Event> events_;
+};
+
+TEST_P(ConformanceTest, EventTakenBeforeModifyIsCheckedAgainstTheNewInterest) {
+  RULE(
+      "an event the kernel reported before a concurrent Modify is delivered "
+      "only with readiness the new registration asks for, and never uses up "
+      "the new arm");
+  SocketPair pair = MakeSocketPair();
+  ASSERT_TRUE(poller_->Add(pair.first.get(), 1, Interest::kReadable).ok());
+  SyscallGate gate;
+  EventLog log;
+  BoundedThread waiter(
+      [&] {
+        gate.WatchThisThread();
+        Events events(8);
+        auto count = poller_->Wait(events, kPrompt);
+        EXPECT_TRUE(count.ok()) << count.status();
+        log.Add(events);
+      },
+      "EventTakenBeforeModify: the waiter");
+  absl::Status modified;
+  BoundedThread modifier(
+      [&] {
+        gate.HoldThisThread();
+        modified = poller_->Modify(pair.first.get(), 2, Interest::kWritable);
+      },
+      "EventTakenBeforeModify: the modifier");
+  SKIP_UNLESS_HELD(gate);
+  // Modify is about to enter the kernel; the socket becomes readable and the
+  // Wait's kernel call returns with that, before Modify goes on.
+  gate.CountReturnsFromNow();
+  WriteBytes(pair.second.get());
+  const bool wait_returned = gate.WaitForReturn(kPrompt);
+  gate.Release();
+  ASSERT_TRUE(modifier.Join(kJoinLimit));
+  ASSERT_TRUE(waiter.Join(kJoinLimit));
+  ASSERT_TRUE(wait_returned) << "the Wait's kernel call never returned";
+  ASSERT_TRUE(modified.ok()) << modified;
+
+  bool writable_reported = false;
+  for (const Event& event : log.Get()) {
+    if (event.token() != 2) continue;
+    EXPECT_FALSE(event.readable())
+        << "token 2 asks for writable only, but was reported readable";
+    writable_reported = writable_reported || event.writable();
+  }
+  // The writable socket is reported under token 2, by that Wait or the next.
+  if (!writable_reported) {
+    writable_reported =
+        Has(WaitForToken(*poller_, 2), Readiness::kWritable);
+  }
+  EXPECT_TRUE(writable_reported)
+      << "token 2 (writable) was never reported: its arm was used up";
+}
+
+TEST_P(ConformanceTest, EventTakenBeforeDeleteAndAddIsNotGivenTheNewToken) {
+  RULE(
+      "an event of a registration deleted and added again during a Wait is "
+      "never delivered under the new token with the old interest");
+  SocketPair pair = MakeSocketPair();
+  ASSERT_TRUE(poller_->Add(pair.first.get(), 1, Interest::kReadable,
+                           Mode::kLevel)
+                  .ok());
+  SyscallGate gate;
+  EventLog log;
+  BoundedThread waiter(
+      [&] {
+        gate.WatchThisThread();
+        Events events(8);
+        auto count = poller_->Wait(events, kPrompt);
+        EXPECT_TRUE(count.ok()) << count.status();
+        log.Add(events);
+      },
+      "EventTakenBeforeDeleteAndAdd: the waiter");
+  absl::Status deleted, added;
+  BoundedThread changer(
+      [&] {
+        gate.HoldThisThread();
+        deleted = poller_->Delete(pair.first.get());
+        added = poller_->Add(pair.first.get(), 2, Interest::kWritable);
+      },
+      "EventTakenBeforeDeleteAndAdd: the changer");
+  SKIP_UNLESS_HELD(gate);
+  gate.CountReturnsFromNow();
+  WriteBytes(pair.second.get());
+  const bool wait_returned = gate.WaitForReturn(kPrompt);
+  gate.Release();
+  ASSERT_TRUE(changer.Join(kJoinLimit));
+  ASSERT_TRUE(waiter.Join(kJoinLimit));
+  ASSERT_TRUE(wait_returned);
+  ASSERT_TRUE(deleted.ok()) << deleted;
+  ASSERT_TRUE(added.ok()) << added;
+  bool writable_reported = false;
+  for (const Event& event : log.Get()) {
+    if (event.token() != 2) continue;
+    EXPECT_FALSE(event.readable()) << "token 2 was reported readable";
+    writable_reported = writable_reported || event.writable();
+  }
+  if (!writable_reported) {
+    writable_reported = Has(WaitForToken(*poller_, 2), Readiness::kWritable);
+  }
+  EXPECT_TRUE(writable_reported) << "token 2 (writable) was never reported";
+}
+
+TEST_P(ConformanceTest, WakeCoalescedIntoAHeldSignalIsNotLost) {
+  RULE(
+      "a wake is never lost: one coalesced into another thread's wake whose "
+      "kernel signal is slow or refused once still ends the Wait");
+  for (const int failure : {0, EINTR, EAGAIN}) {
+    SCOPED_TRACE(failure == 0 ? "signal held" : "signal held, then refused");
+    SyscallGate gate;
+    absl::Status first_wake;
+    BoundedThread first(
+        [&] {
+          gate.HoldThisThread(failure);
+          first_wake = poller_->Wake();
+        },
+        "WakeCoalescedIntoAHeldSignal: the first waker");
+    SKIP_UNLESS_HELD(gate);
+    // This Wake finds one pending and returns at once, relying on it.
+    ASSERT_TRUE(poller_->Wake().ok());
+    std::atomic<bool> returned{false};
+    BoundedThread waiter(
+        [&] {
+          Events events(8);
+          auto count = poller_->Wait(events, 2 * kPrompt);
+          EXPECT_TRUE(count.ok()) << count.status();
+          returned = true;
+        },
+        "WakeCoalescedIntoAHeldSignal: the waiter");
+    gate.Release();
+    ASSERT_TRUE(first.Join(kJoinLimit));
+    EXPECT_TRUE(waiter.Join(kPrompt)) << "the coalesced wake was lost";
+    if (!returned) {
+      (void)poller_->Wake();
+      ASSERT_TRUE(waiter.Join(kJoinLimit));
+    }
+    Events drain(8);
+    ASSERT_TRUE(poller_->Wait(drain, absl::ZeroDuration()).ok());
+  }
+}
+
+TEST_P(ConformanceTest, ShutdownReleasesAnInfiniteWaitWhenItsSignalFailsOnce) {
+  RULE(
+      "Shutdown wakes every waiter whatever one system call returns: a Wait "
+      "with no timeout returns Cancelled even if the first signal is refused");
+  SyscallGate gate;
+  absl::StatusOr<size_t> result = 0;
+  BoundedThread waiter(
+      [&] {
+        Events events(8);
+        result = poller_->Wait(events, absl::InfiniteDuration());
+      },
+      "ShutdownReleasesAnInfiniteWait: rule: Shutdown wakes every waiter "
+      "whatever one system call returns");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  BoundedThread stopper(
+      [&] {
+        gate.HoldThisThread(EAGAIN);
+        poller_->Shutdown();
+      },
+      "ShutdownReleasesAnInfiniteWait: the Shutdown caller");
+  SKIP_UNLESS_HELD(gate);
+  gate.Release();
+  ASSERT_TRUE(stopper.Join(kJoinLimit));
+  ASSERT_TRUE(waiter.Join(kPrompt)) << "the waiter was never released";
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kCancelled)
+      << result.status();
+}
+
+}  // namespace
+}  // namespace poller::conformance
