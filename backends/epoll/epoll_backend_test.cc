@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "poller/internal/syscall.h"
 #include "poller/poller.h"
+#include "tests/conformance/schedule.h"
 #include "tests/conformance/test_handles.h"
 
 namespace poller {
@@ -102,6 +103,44 @@ INSTANTIATE_TEST_SUITE_P(
       return info.param == EpollBackend::OneshotStrategy::kLazy ? "Lazy"
                                                                 : "Kernel";
     });
+
+// Issue 13, bug 3: one transient failure of the call that silences a lazy
+// oneshot registration found ready while disarmed used to forget the
+// registration: Wait busy-looped and Modify returned Internal.
+TEST(EpollSilenceFailureTest, RegistrationSurvivesOneFailedSilencingCall) {
+  auto backend = EpollBackend::Create();
+  ASSERT_TRUE(backend.ok()) << backend.status();
+  std::unique_ptr<Poller> poller = Poller::FromBackend(*std::move(backend));
+  testing::Pipe pipe = testing::MakePipe();
+  ASSERT_TRUE(poller->Add(pipe.read_end.get(), 1, Interest::kReadable).ok());
+  testing::WriteBytes(pipe.write_end.get());
+  Events events(8);
+  auto first = testing::WaitOnce(*poller, events, absl::Seconds(5));
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->count(1), 1u);  // Now disarmed, and still readable.
+  {
+    testing::SyscallGate gate;
+    gate.FailNext("epoll_ctl", ENOMEM);
+    auto quiet = testing::WaitOnce(*poller, events, absl::Milliseconds(100));
+    ASSERT_TRUE(quiet.ok()) << quiet.status();
+    EXPECT_EQ(quiet->count(1), 0u) << "a disarmed registration was reported";
+    EXPECT_EQ(gate.failures(), 1) << "the silencing call was not made";
+  }
+  internal::SetFaultHookForTesting(&CountEpollCtl);
+  epoll_ctl_calls = 0;
+  auto calm = testing::WaitOnce(*poller, events, absl::Milliseconds(100));
+  internal::SetFaultHookForTesting(nullptr);
+  ASSERT_TRUE(calm.ok());
+  EXPECT_LE(epoll_ctl_calls.load(), 1) << "Wait keeps calling epoll_ctl";
+  // The registration is intact: re-arming works and reports the data.
+  ASSERT_TRUE(poller->Modify(pipe.read_end.get(), 2, Interest::kReadable).ok());
+  auto rearmed = testing::WaitOnce(*poller, events, absl::Seconds(5));
+  ASSERT_TRUE(rearmed.ok());
+  EXPECT_EQ(rearmed->count(2), 1u);
+  EXPECT_EQ(poller->Add(pipe.read_end.get(), 3, Interest::kReadable).code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_TRUE(poller->Delete(pipe.read_end.get()).ok());
+}
 
 }  // namespace
 }  // namespace poller
