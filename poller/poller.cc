@@ -21,6 +21,13 @@
 namespace poller {
 namespace {
 
+// How often Wake() and Shutdown() try a signal the kernel refuses; after the
+// third try they pause 1 ms between tries. Wake() gives up after about 10 ms
+// and reports the error; Shutdown(), whose waiters may have no timeout, after
+// about a second.
+constexpr int kWakeAttempts = 13;
+constexpr int kShutdownAttempts = 1000;
+
 constexpr std::uint8_t kAllInterestBits = static_cast<std::uint8_t>(
     Interest::kReadable | Interest::kWritable | Interest::kPriority);
 
@@ -232,13 +239,12 @@ absl::StatusOr<size_t> Poller::Wait(Events& events, absl::Duration timeout) {
     if (!result.ok()) return result.status();
     // A backend may report its wake source without a Wake() behind it (epoll
     // after rebuilding its kernel set): only a pending wake ends the wait.
-    const bool woken =
-        result->woken && wake_pending_.exchange(false, std::memory_order_acq_rel);
+    const bool woken = result->woken &&
+                       wake_pending_.exchange(false, std::memory_order_acq_rel);
     if (is_shut_down()) {
       return absl::CancelledError("Wait: the poller is shut down");
     }
-    if (result->count > 0 || woken || result->interrupted ||
-        poll_only) {
+    if (result->count > 0 || woken || result->interrupted || poll_only) {
       events.size_ = result->count;
       return result->count;
     }
@@ -262,17 +268,16 @@ absl::Status Poller::Wake() {
   }
   // Wakes from other threads that found this one pending have returned
   // relying on it, so a refused signal is retried before giving up.
-  absl::Status notified = NotifyWithRetries();
+  absl::Status notified = NotifyWithRetries(kWakeAttempts);
   if (!notified.ok()) wake_pending_.store(false, std::memory_order_release);
   return notified;
 }
 
-absl::Status Poller::NotifyWithRetries() {
+absl::Status Poller::NotifyWithRetries(int attempts) {
   // Passing failures (EINTR, EAGAIN, ENOMEM, a full io_uring submission
-  // queue) clear within moments; a lasting one is reported after about a
-  // second.
+  // queue) clear within moments; a lasting one is reported.
   absl::Status notified = backend_->Notify();
-  for (int attempt = 1; !notified.ok() && attempt < 1000; ++attempt) {
+  for (int attempt = 1; !notified.ok() && attempt < attempts; ++attempt) {
     if (attempt > 3) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     notified = backend_->Notify();
   }
@@ -287,7 +292,7 @@ void Poller::Shutdown() {
   wake_pending_.store(true, std::memory_order_release);
   // A waiter blocked with no timeout has no other way out. One that still
   // misses a signal refused for a second sees the flag at its next return.
-  (void)NotifyWithRetries();
+  (void)NotifyWithRetries(kShutdownAttempts);
 }
 
 }  // namespace poller

@@ -381,8 +381,8 @@ class Poller {
   // nothing.
   //
   // Errors: only what the kernel's signal call still reports after being
-  // retried for about a second (e.g. ResourceExhausted), which leaves the
-  // poller usable. Thread-safe. Not
+  // retried for about 10 ms (e.g. ResourceExhausted), which leaves the poller
+  // usable. Thread-safe. Not
   // async-signal-safe: from a signal handler, set a flag and let a thread that
   // is not in the handler call Wake().
   absl::Status Wake();
@@ -412,9 +412,9 @@ class Poller {
   bool EnterWait(bool infinite, bool poll_only,
                  std::chrono::steady_clock::time_point deadline);
   void LeaveWait();
-  // Backend::Notify(), retried while the kernel refuses it, for up to about a
-  // second.
-  absl::Status NotifyWithRetries();
+  // Backend::Notify(), tried up to `attempts` times while the kernel refuses
+  // it.
+  absl::Status NotifyWithRetries(int attempts);
   std::atomic<bool> waiter_active_{false};
   std::atomic<int> waiters_queued_{0};
   std::mutex waiter_mutex_;

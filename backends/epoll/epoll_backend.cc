@@ -115,7 +115,7 @@ absl::Status EpollBackend::WakerIsNotRegistered(int operation) const {
 }
 
 epoll_event EpollBackend::KernelEvent(NativeHandle handle,
-                                     const Registration& registration) {
+                                      const Registration& registration) {
   epoll_event event{};
   if (registration.kernel_quiet) {
     event.events = EPOLLONESHOT;
@@ -263,8 +263,7 @@ absl::Status EpollBackend::Modify(NativeHandle handle, Token token,
 absl::Status EpollBackend::Delete(NativeHandle handle) {
   if (handle == waker_.fd()) return WakerIsNotRegistered(EPOLL_CTL_DEL);
   std::lock_guard<std::mutex> lock(mutex_);
-  const bool known = handle >= 0 &&
-                     static_cast<size_t>(handle) < table_size_ &&
+  const bool known = handle >= 0 && static_cast<size_t>(handle) < table_size_ &&
                      registrations_[handle].registered;
   if (internal::Syscall("epoll_ctl", [&] {
         return ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, handle, nullptr);
@@ -438,9 +437,9 @@ absl::StatusOr<WaitResult> EpollBackend::Wait(absl::Span<Event> events,
       // the registration as it was. Ask what the handle is ready for now,
       // among what it asks for now; an error leaves the kernel's answer,
       // masked the same way.
-      const Readiness asked = FromEpollEvents(InterestEvents(
-                                  registration.interest)) |
-                              Readiness::kHangUp | Readiness::kError;
+      const Readiness asked =
+          FromEpollEvents(InterestEvents(registration.interest)) |
+          Readiness::kHangUp | Readiness::kError;
       absl::StatusOr<Readiness> now =
           internal::CurrentReadiness(handle, registration.interest);
       readiness = (now.ok() ? *now : readiness) & asked;

@@ -75,7 +75,8 @@ void PollBackend::RebuildLocked() {
   slots_.push_back(Slot{-1, 0});
   for (const auto& [fd, registration] : registrations_) {
     if (!registration.armed) continue;
-    pollfds_.push_back(pollfd{fd, internal::PollEventsFor(registration.interest), 0});
+    pollfds_.push_back(
+        pollfd{fd, internal::PollEventsFor(registration.interest), 0});
     slots_.push_back(Slot{fd, registration.serial});
   }
   built_generation_ = generation_;
@@ -268,9 +269,16 @@ absl::StatusOr<WaitResult> PollBackend::Wait(absl::Span<Event> events,
     // The number may name another file by now: closed without Delete and
     // reused (an accept, a pipe) before this poll. Its readiness is not the
     // registration's, and its token may name memory the program freed.
-    if (!StillRefersTo(slots_[current].fd, registration.identity)) {
+    absl::StatusOr<bool> same_file =
+        RefersTo(slots_[current].fd, registration.identity);
+    if (same_file.ok() && !*same_file) {
       registration.armed = false;
       entry.fd = -1;
+      continue;
+    }
+    // Closed since the poll: the next poll flags it POLLNVAL. (A passing
+    // fstat failure says nothing: the event is delivered.)
+    if (same_file.status().code() == absl::StatusCode::kInvalidArgument) {
       continue;
     }
     events[result.count++] = Event(registration.token, readiness);

@@ -53,10 +53,10 @@ absl::Status InspectPollableFile(absl::string_view operation, int fd,
   return absl::OkStatus();
 }
 
-bool StillRefersTo(int fd, const FileIdentity& identity) {
+absl::StatusOr<bool> RefersTo(int fd, const FileIdentity& identity) {
   struct stat status;
   if (internal::Syscall("fstat", [&] { return ::fstat(fd, &status); }) != 0) {
-    return errno != EBADF;
+    return internal::ErrnoToStatus(errno, "fstat", fd);
   }
   return status.st_dev == identity.device && status.st_ino == identity.inode;
 }

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace poller {
@@ -42,12 +43,12 @@ absl::Status InspectPollableFile(absl::string_view operation, int fd,
                                  FileIdentity* identity,
                                  bool* not_pollable = nullptr);
 
-// Whether `fd` still refers to the file `identity` was taken from: one
-// fstat(2). False when the descriptor is closed or names another file (closed
-// without Delete and its number reused); true also when fstat fails for a
-// passing reason (EINTR, ENOMEM), since nothing then says the file changed.
-// Thread-safe.
-bool StillRefersTo(int fd, const FileIdentity& identity);
+// Whether `fd` refers to the file `identity` was taken from: one fstat(2).
+// False when the number names another file (closed without Delete and
+// reused). Errors: InvalidArgument (EBADF) when the descriptor is closed;
+// otherwise what fstat reports (EINTR, ENOMEM: nothing then says the file
+// changed). Thread-safe.
+absl::StatusOr<bool> RefersTo(int fd, const FileIdentity& identity);
 
 }  // namespace poller
 

@@ -44,7 +44,8 @@ inline constexpr absl::Duration kJoinLimit = absl::Seconds(10);
 
 using ::poller::testing::WaitOnce;
 
-inline Readiness ReadinessOf(const std::map<Token, Readiness>& seen, Token token) {
+inline Readiness ReadinessOf(const std::map<Token, Readiness>& seen,
+                             Token token) {
   auto it = seen.find(token);
   return it == seen.end() ? Readiness::kNone : it->second;
 }
@@ -71,7 +72,8 @@ inline Readiness WaitForToken(Poller& poller, Token token) {
 }
 
 // Expects that a short wait reports nothing for `token`.
-inline void ExpectQuiet(Poller& poller, Token token, absl::Duration timeout = kQuiet) {
+inline void ExpectQuiet(Poller& poller, Token token,
+                        absl::Duration timeout = kQuiet) {
   Events events(64);
   auto seen = WaitOnce(poller, events, timeout);
   ASSERT_TRUE(seen.ok()) << seen.status();

@@ -46,7 +46,8 @@ bool BoundedThread::Join(absl::Duration limit) {
 
 BoundedThread::~BoundedThread() {
   if (Join(absl::Seconds(10))) return;
-  std::fprintf(stderr, "FATAL: %s did not finish within 10 s of its end; stopping.\n",
+  std::fprintf(stderr,
+               "FATAL: %s did not finish within 10 s of its end; stopping.\n",
                what_.c_str());
   std::fflush(stderr);
   std::_Exit(1);

@@ -35,6 +35,7 @@
 
 namespace poller::conformance {
 
+using ::poller::testing::BoundedThread;
 using ::poller::testing::ConnectToLoopback;
 using ::poller::testing::DrainBytes;
 using ::poller::testing::MakePipe;
@@ -45,7 +46,6 @@ using ::poller::testing::OpenDescriptorCount;
 using ::poller::testing::Pipe;
 using ::poller::testing::ScopedFd;
 using ::poller::testing::SocketPair;
-using ::poller::testing::BoundedThread;
 using ::poller::testing::WriteBytes;
 using ::testing::HasSubstr;
 
@@ -56,9 +56,8 @@ bool IsConformanceTestName(const std::string& name) {
   for (int i = 0; i < unit.total_test_suite_count(); ++i) {
     const ::testing::TestSuite& suite = *unit.GetTestSuite(i);
     const std::string suite_name = suite.name();
-    if (suite_name.size() < 16 ||
-        suite_name.compare(suite_name.size() - 16, 16, "/ConformanceTest") !=
-            0) {
+    if (suite_name.size() < 16 || suite_name.compare(suite_name.size() - 16, 16,
+                                                     "/ConformanceTest") != 0) {
       continue;
     }
     for (int j = 0; j < suite.total_test_count(); ++j) {

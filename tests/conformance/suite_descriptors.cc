@@ -32,8 +32,8 @@ TEST_P(ConformanceTest, ReusedNumberIsNotReportedUnderTheOldToken) {
   for (Mode mode : {Mode::kLevel, Mode::kOneshot}) {
     for (bool wait_between : {false, true}) {
       SCOPED_TRACE(absl::StrCat(ModeName(mode), wait_between
-                                                     ? ", a Wait before reuse"
-                                                     : ", reused at once"));
+                                                    ? ", a Wait before reuse"
+                                                    : ", reused at once"));
       Pipe old_pipe = MakePipe();
       Pipe new_pipe = MakePipe();
       const int number = old_pipe.read_end.get();

@@ -40,8 +40,8 @@ void ExpectWaitsPastAWhileThenWakes(Poller& poller, absl::Duration timeout) {
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_FALSE(returned) << "Wait(" << timeout << ") returned early";
   ASSERT_TRUE(poller.Wake().ok());
-  ASSERT_TRUE(waiter.Join(kPrompt)) << "Wake did not end Wait(" << timeout
-                                    << ")";
+  ASSERT_TRUE(waiter.Join(kPrompt))
+      << "Wake did not end Wait(" << timeout << ")";
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(*result, 0u);
 }
@@ -79,8 +79,7 @@ TEST_P(ConformanceTest, LongTimeoutOfAQueuedWaiterIsHonoured) {
   BoundedThread second(
       [&] {
         Events events(8);
-        EXPECT_TRUE(
-            poller_->Wait(events, absl::Hours(24 * 365 * 1000)).ok());
+        EXPECT_TRUE(poller_->Wait(events, absl::Hours(24 * 365 * 1000)).ok());
         second_returned = true;
       },
       "LongTimeoutOfAQueuedWaiter: the second waiter");
@@ -168,9 +167,9 @@ TEST_P(ConformanceTest, ImpossibleEventsCapacityIsClampedWithoutThrowing) {
   Events zero(0);
   EXPECT_EQ(zero.capacity(), 1u);
   Pipe pipe = ::poller::testing::MakePipe();
-  ASSERT_TRUE(poller_->Add(pipe.read_end.get(), 3, Interest::kReadable,
-                           Mode::kLevel)
-                  .ok());
+  ASSERT_TRUE(
+      poller_->Add(pipe.read_end.get(), 3, Interest::kReadable, Mode::kLevel)
+          .ok());
   ::poller::testing::WriteBytes(pipe.write_end.get());
   for (Events* events : {&huge, &zero}) {
     auto count = poller_->Wait(*events, kPrompt);
@@ -189,9 +188,9 @@ TEST_P(ConformanceTest, MovedFromEventsIsEmptyAndSafe) {
       "a moved-from Events is empty with capacity 0, and a Wait into it is "
       "InvalidArgument, not a crash");
   Pipe pipe = ::poller::testing::MakePipe();
-  ASSERT_TRUE(poller_->Add(pipe.read_end.get(), 4, Interest::kReadable,
-                           Mode::kLevel)
-                  .ok());
+  ASSERT_TRUE(
+      poller_->Add(pipe.read_end.get(), 4, Interest::kReadable, Mode::kLevel)
+          .ok());
   ::poller::testing::WriteBytes(pipe.write_end.get());
   Events source(8);
   ASSERT_TRUE(poller_->Wait(source, kPrompt).ok());

@@ -23,13 +23,13 @@ using ::poller::testing::SocketPair;
 using ::poller::testing::SyscallGate;
 using ::poller::testing::WriteBytes;
 
-#define SKIP_UNLESS_HELD(gate)                                          \
-  do {                                                                  \
-    if (!(gate).WaitUntilHeld(kPrompt)) {                               \
-      (gate).Release();                                                 \
-      GTEST_SKIP() << "the backend made no system call through "        \
+#define SKIP_UNLESS_HELD(gate)                                             \
+  do {                                                                     \
+    if (!(gate).WaitUntilHeld(kPrompt)) {                                  \
+      (gate).Release();                                                    \
+      GTEST_SKIP() << "the backend made no system call through "           \
                       "poller's seam here; the schedule cannot be forced"; \
-    }                                                                   \
+    }                                                                      \
   } while (false)
 
 // The events a thread's Waits delivered, for the test thread to read.
@@ -95,8 +95,7 @@ TEST_P(ConformanceTest, EventTakenBeforeModifyIsCheckedAgainstTheNewInterest) {
   }
   // The writable socket is reported under token 2, by that Wait or the next.
   if (!writable_reported) {
-    writable_reported =
-        Has(WaitForToken(*poller_, 2), Readiness::kWritable);
+    writable_reported = Has(WaitForToken(*poller_, 2), Readiness::kWritable);
   }
   EXPECT_TRUE(writable_reported)
       << "token 2 (writable) was never reported: its arm was used up";
@@ -107,9 +106,9 @@ TEST_P(ConformanceTest, EventTakenBeforeDeleteAndAddIsNotGivenTheNewToken) {
       "an event of a registration deleted and added again during a Wait is "
       "never delivered under the new token with the old interest");
   SocketPair pair = MakeSocketPair();
-  ASSERT_TRUE(poller_->Add(pair.first.get(), 1, Interest::kReadable,
-                           Mode::kLevel)
-                  .ok());
+  ASSERT_TRUE(
+      poller_->Add(pair.first.get(), 1, Interest::kReadable, Mode::kLevel)
+          .ok());
   SyscallGate gate;
   EventLog log;
   BoundedThread waiter(
@@ -149,6 +148,45 @@ TEST_P(ConformanceTest, EventTakenBeforeDeleteAndAddIsNotGivenTheNewToken) {
     writable_reported = Has(WaitForToken(*poller_, 2), Readiness::kWritable);
   }
   EXPECT_TRUE(writable_reported) << "token 2 (writable) was never reported";
+}
+
+TEST_P(ConformanceTest, DeleteRacingAWaitIsFinalOnceItReturns) {
+  RULE(
+      "once Delete returns, no Wait that starts afterwards reports the "
+      "handle, even when the kernel reported it while Delete was running");
+  SocketPair pair = MakeSocketPair();
+  ASSERT_TRUE(
+      poller_->Add(pair.first.get(), 1, Interest::kReadable, Mode::kLevel)
+          .ok());
+  SyscallGate gate;
+  BoundedThread waiter(
+      [&] {
+        gate.WatchThisThread();
+        Events events(8);
+        EXPECT_TRUE(poller_->Wait(events, kPrompt).ok());
+      },
+      "DeleteRacingAWait: the waiter");
+  absl::Status deleted;
+  BoundedThread deleter(
+      [&] {
+        gate.HoldThisThread();
+        deleted = poller_->Delete(pair.first.get());
+      },
+      "DeleteRacingAWait: the deleter");
+  SKIP_UNLESS_HELD(gate);
+  gate.CountReturnsFromNow();
+  WriteBytes(pair.second.get());
+  const bool wait_returned = gate.WaitForReturn(kPrompt);
+  gate.Release();
+  ASSERT_TRUE(deleter.Join(kJoinLimit));
+  ASSERT_TRUE(waiter.Join(kJoinLimit));
+  ASSERT_TRUE(wait_returned);
+  ASSERT_TRUE(deleted.ok()) << deleted;
+  // The socket stays readable (level): any report now would be a leak.
+  for (int i = 0; i < 3; ++i) ExpectQuiet(*poller_, 1);
+  // Positive control: added again, it is reported.
+  ASSERT_TRUE(poller_->Add(pair.first.get(), 2, Interest::kReadable).ok());
+  EXPECT_TRUE(Has(WaitForToken(*poller_, 2), Readiness::kReadable));
 }
 
 TEST_P(ConformanceTest, WakeCoalescedIntoAHeldSignalIsNotLost) {
