@@ -11,21 +11,21 @@
 // I/O completion ports on Windows, with poll(2) and io_uring as alternatives on
 // Linux (see README.md for the table of backends).
 //
-// Example: an echo loop with the default mode, oneshot, which reports a handle
-// once and then stays silent until Modify() re-arms it.
+// Example: examples/echo_until_closed.cc (quoted in README.md, run by a test
+// on every backend) echoes a socket until its peer closes, in the default
+// mode, oneshot, which reports a handle once and then stays silent until
+// Modify() re-arms it. In outline:
 //
-//   absl::StatusOr<std::unique_ptr<poller::Poller>> poller =
-//   poller::Poller::Create(); if (!poller.ok()) return poller.status();
-//   absl::Status added = (*poller)->Add(socket_fd, /*token=*/42,
-//   poller::Interest::kReadable); if (!added.ok()) return added; poller::Events
-//   events(/*capacity=*/64); for (;;) {
-//     absl::StatusOr<size_t> count = (*poller)->Wait(events,
-//     absl::InfiniteDuration()); if (!count.ok()) break;  // Cancelled after
-//     Shutdown(). for (const poller::Event& event : events) {
-//       if (event.readable()) EchoSome(socket_fd);
-//       // Oneshot: ask for the next readiness.
-//       (void)(*poller)->Modify(socket_fd, event.token(),
-//       poller::Interest::kReadable);
+//   poller.Add(socket_fd, token, poller::Interest::kReadable);
+//   poller::Events events(/*capacity=*/64);
+//   for (;;) {
+//     absl::StatusOr<size_t> count =
+//         poller.Wait(events, absl::InfiniteDuration());
+//     if (!count.ok()) return count.status();  // Cancelled after Shutdown().
+//     for (const poller::Event& event : events) {
+//       // Read until EAGAIN or end-of-file first, then act on hang-up.
+//       ...
+//       poller.Modify(socket_fd, event.token(), poller::Interest::kReadable);
 //     }
 //   }
 //
@@ -324,6 +324,12 @@ class Poller {
   // it if it is a oneshot registration that already fired. Readiness that is
   // already there is reported by the next Wait (re-arming a readable socket
   // reports it again).
+  //
+  // A Wait in progress on another thread may already hold an event the kernel
+  // reported before this change. It is delivered only as the registration is
+  // now: under the new token, with just the readiness the new interest asks
+  // for (hang-up and error always pass); if nothing is left it is dropped, and
+  // it never uses up the new arm of a oneshot registration.
   //
   // Errors: NotFound if `handle` is not registered in this poller; otherwise as
   // Add(). Thread-safe; takes effect for a Wait in progress on another thread.
