@@ -189,6 +189,51 @@ TEST_P(ConformanceTest, DeleteRacingAWaitIsFinalOnceItReturns) {
   EXPECT_TRUE(Has(WaitForToken(*poller_, 2), Readiness::kReadable));
 }
 
+TEST_P(ConformanceTest, ModifyRefusedDuringAWaitLeavesTheRegistration) {
+  RULE(
+      "a Modify whose system call fails while another thread waits returns "
+      "the error and leaves the registration as it was, for that Wait too");
+  SocketPair pair = MakeSocketPair();
+  ASSERT_TRUE(
+      poller_->Add(pair.first.get(), 1, Interest::kReadable, Mode::kLevel)
+          .ok());
+  SyscallGate gate;
+  EventLog log;
+  BoundedThread waiter(
+      [&] {
+        Events events(8);
+        auto count = poller_->Wait(events, kPrompt);
+        EXPECT_TRUE(count.ok()) << count.status();
+        log.Add(events);
+      },
+      "ModifyRefusedDuringAWait: the waiter");
+  absl::Status modified;
+  BoundedThread modifier(
+      [&] {
+        gate.HoldThisThread(ENOMEM);
+        modified = poller_->Modify(pair.first.get(), 2, Interest::kWritable,
+                                   Mode::kLevel);
+      },
+      "ModifyRefusedDuringAWait: the modifier");
+  SKIP_UNLESS_HELD(gate);
+  gate.Release();
+  ASSERT_TRUE(modifier.Join(kJoinLimit));
+  EXPECT_EQ(modified.code(), absl::StatusCode::kResourceExhausted) << modified;
+  WriteBytes(pair.second.get());
+  ASSERT_TRUE(waiter.Join(kJoinLimit));
+  std::vector<Event> seen = log.Get();
+  if (seen.empty()) {
+    Events events(8);
+    auto again = poller_->Wait(events, kPrompt);
+    ASSERT_TRUE(again.ok());
+    seen.assign(events.begin(), events.end());
+  }
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].token(), 1u) << "the refused Modify changed the token";
+  EXPECT_TRUE(seen[0].readable());
+  EXPECT_FALSE(seen[0].writable()) << "the refused Modify changed the interest";
+}
+
 TEST_P(ConformanceTest, WakeCoalescedIntoAHeldSignalIsNotLost) {
   RULE(
       "a wake is never lost: one coalesced into another thread's wake whose "
