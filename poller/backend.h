@@ -12,16 +12,21 @@
 // A backend translates calls into system calls and nothing more. Poller does
 // the policy, once for every backend, before a backend is called:
 //   - rejects kReservedToken, unknown interest bits, unsupported modes and
-//   calls after Shutdown;
+//     calls after Shutdown;
 //   - serializes Wait(): at most one thread is inside Backend::Wait at a time;
 //   - coalesces wakes: Notify() is called once per burst of Wake() calls, and
-//   again only after a
-//     Wait returned with `woken` set;
+//     again only after a Wait returned with `woken` set; a refused Notify() is
+//     retried a few times;
+//   - ignores `woken` when no Wake() is pending, so a backend may report its
+//     wake source spuriously;
 //   - loops on early returns, so a backend may return with nothing to report
-//   (for example after
-//     filtering out kernel events) without breaking the timeout promise.
+//     (for example after filtering out kernel events) without breaking the
+//     timeout promise;
+//   - turns timeouts too long for a clock into absl::InfiniteDuration().
 // A backend must make Add, Modify, Delete and Notify safe to call from any
 // thread while another thread is inside Wait, and take effect for that wait.
+// An event the kernel reported before a concurrent Modify or Delete must be
+// delivered only as the registration is after it (see Poller::Modify).
 
 #ifndef POLLER_BACKEND_H_
 #define POLLER_BACKEND_H_

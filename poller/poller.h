@@ -121,17 +121,16 @@ constexpr bool HasInterest(Interest set, Interest bits) {
 // How often a registration reports readiness.
 enum class Mode : std::uint8_t {
   // The default. After one event the registration is disarmed: it reports
-  // nothing more until
-  // Modify() re-arms it (with the same or another interest). Safe with several
-  // threads handling
-  // events, and never reports a handle the program is already handling.
+  // nothing until Modify() re-arms it (with the same or another interest).
+  // Safe with several threads handling events, and never reports a handle the
+  // program is already handling.
   kOneshot,
   // Reports the handle on every Wait for as long as it is ready (like poll(2)).
   kLevel,
-  // Reports the handle when it becomes ready (an edge: new data arrived, buffer
-  // space freed); the
-  // program must then read or write until EAGAIN, or it may not hear of the
-  // handle again.
+  // Reports the handle when it becomes ready (an edge: new data arrived,
+  // buffer space freed); the program must then read or write until EAGAIN, or
+  // it may not hear of the handle again. Not every backend can do this (poll
+  // cannot): see SupportsMode().
   kEdge,
   // Edge-triggered and disarmed after one event until Modify() re-arms it.
   kEdgeOneshot,
@@ -306,14 +305,15 @@ class Poller {
   // for what closing it first does.
   //
   // Errors:
-  //   AlreadyExists      `handle` is already registered in this poller.
-  //   InvalidArgument    `handle` is closed or invalid, is of a kind the
-  //   backend cannot poll (a
-  //                      regular file on epoll), `token` is kReservedToken, or
-  //                      `interest` has bits outside the enum.
-  //   Unimplemented      the backend cannot do `mode` (see SupportsMode()).
-  //   ResourceExhausted  a kernel limit (memory, max_user_watches,
-  //   descriptors). FailedPrecondition Shutdown() was called.
+  //   AlreadyExists       `handle` is already registered in this poller.
+  //   InvalidArgument     `handle` is closed or invalid, or of a kind the
+  //                       backend cannot poll (a regular file on epoll);
+  //                       `token` is kReservedToken; or `interest` has bits
+  //                       outside the enum.
+  //   Unimplemented       the backend cannot do `mode` (see SupportsMode()).
+  //   ResourceExhausted   a kernel limit (memory, max_user_watches,
+  //                       descriptors).
+  //   FailedPrecondition  Shutdown() was called.
   // Thread-safe; takes effect for a Wait in progress on another thread.
   absl::Status Add(NativeHandle handle, Token token, Interest interest,
                    Mode mode = Mode::kOneshot);

@@ -9,15 +9,19 @@
 #include "poller/poller.h"
 #include "tests/conformance/suite.h"
 
-POLLER_CONFORMANCE_SUITE_WITH_OPTIONS(
-    Poll, (::poller::conformance::BackendUnderTest {
-      "Poll", ::poller::conformance::MakeFactory([] {
-        return poller::Poller::Create("poll");
-      }),
-          {},
-#if defined(__linux__)
-          /*sub_millisecond_timeouts=*/true,  // ppoll
-#else
-              /*sub_millisecond_timeouts=*/false,  // poll: milliseconds
+namespace {
+
+poller::conformance::BackendUnderTest Poll() {
+  poller::conformance::BackendUnderTest backend;
+  backend.name = "Poll";
+  backend.factory = poller::conformance::MakeFactory(
+      [] { return poller::Poller::Create("poll"); });
+#if !defined(__linux__)
+  backend.sub_millisecond_timeouts = false;  // poll(2): milliseconds.
 #endif
-    }));
+  return backend;
+}
+
+}  // namespace
+
+POLLER_CONFORMANCE_SUITE_WITH_OPTIONS(Poll, Poll());

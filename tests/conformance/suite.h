@@ -22,15 +22,35 @@
 //
 // What a backend does not do, it declares:
 //   - modes: through Backend::SupportsMode. Tests of an unsupported mode skip,
-//   saying so, and the
-//     suite checks that Add/Modify in that mode fail with Unimplemented.
-//   - anything else: name the tests in `unsupported`
-//   (POLLER_CONFORMANCE_SUITE_WITH_OPTIONS):
-//     they skip with "declared unsupported by the backend". Use it sparingly
-//     and document why in your backend's header.
+//     saying so, and the suite checks that Add/Modify in that mode fail with
+//     Unimplemented.
+//   - timeouts only to the millisecond: BackendUnderTest::
+//     sub_millisecond_timeouts = false.
+//   - anything else: name the tests in BackendUnderTest::unsupported; they
+//     skip with "declared unsupported by the backend", and a name that is not
+//     a test of the suite fails every test. Use it sparingly and document why
+//     in your backend's header.
+// Fill in a BackendUnderTest in a function and pass its call (no braces, so
+// no macro parentheses are needed):
 //
-// Each failure message starts with the rule of poller.h that was broken ("rule:
-// ...").
+//   poller::conformance::BackendUnderTest Mine() {
+//     poller::conformance::BackendUnderTest backend;
+//     backend.name = "Mine";
+//     backend.factory = poller::conformance::MakeFactory([] {
+//       return poller::Poller::FromBackend(std::make_unique<MyBackend>());
+//     });
+//     backend.sub_millisecond_timeouts = false;
+//     return backend;
+//   }
+//   POLLER_CONFORMANCE_SUITE_WITH_OPTIONS(Mine, Mine());
+//
+// Some rules force races through poller's system-call seam
+// (poller/internal/syscall.h); a backend whose system calls do not go through
+// it skips those, saying so.
+//
+// Each failure message starts with the rule of poller.h that was broken
+// ("rule: ..."); a thread that does not finish in time ends the test binary
+// naming its rule rather than hanging.
 
 #ifndef POLLER_TESTS_CONFORMANCE_SUITE_H_
 #define POLLER_TESTS_CONFORMANCE_SUITE_H_
@@ -97,8 +117,8 @@ PollerFactory MakeFactory(Factory factory) {
 
 }  // namespace poller::conformance
 
-// Instantiates the whole suite for one backend. `name` is an identifier (e.g.
-// Epoll).
+// Instantiates the whole suite for one backend. `instance_name` is an
+// identifier (e.g. Epoll).
 #define POLLER_CONFORMANCE_SUITE(instance_name, factory)              \
   POLLER_CONFORMANCE_SUITE_WITH_OPTIONS(                              \
       instance_name, (::poller::conformance::BackendUnderTest{        \
@@ -107,9 +127,9 @@ PollerFactory MakeFactory(Factory factory) {
                          {},                                          \
                          true}))
 
-// The same, with a BackendUnderTest you filled in (unsupported tests, timeout
-// precision). (GoogleTest pastes the suite name into identifiers, so the
-// instantiation is written inside the suite's namespace.)
+// The same, with a BackendUnderTest you filled in (see the file comment).
+// (GoogleTest pastes the suite name into identifiers, so the instantiation is
+// written inside the suite's namespace.)
 #define POLLER_CONFORMANCE_SUITE_WITH_OPTIONS(instance_name,                 \
                                               backend_under_test)            \
   namespace poller::conformance {                                            \
