@@ -589,6 +589,9 @@ absl::StatusOr<WaitResult> KqueueBackend::Wait(absl::Span<Event> events,
     kernel_events_[kept++] = kernel_events_[i];
   }
   if (result.woken) waker_->Consume();
+  if (kept == 0 && !synthetic_pending_.load(std::memory_order_acquire)) {
+    return result;
+  }
 
   // The filters of one registration are separate kernel events: bring those
   // taken from one version of it together (std::sort does not allocate).

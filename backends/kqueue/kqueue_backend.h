@@ -15,11 +15,14 @@
 //     event carries) live in kqueue_logic.h, which compiles everywhere;
 //     kqueue_logic_test.cc runs them on Linux under ./bazelw test //... with
 //     kernel answers scripted from the XNU and FreeBSD sources cited below.
-//   - This file, kqueue_backend.cc and the conformance suite are compiled
-//     against the macOS 13 SDK headers (x86_64, arm64) by
-//     tools/cross_compile_check.sh. The BSD-only branches (#if on
-//     EVFILT_EXCEPT, KQUEUE_CLOEXEC, __NetBSD__, no EV_DISPATCH) are checked
-//     by reading only.
+//   - This backend, kqueue_backend_test.cc and the conformance suite compile
+//     against the macOS 13 SDK headers (x86_64, arm64) with the project's
+//     cross toolchains: build //backends/kqueue/... for
+//     --platforms=//platforms:macos_arm64 (and macos_x86_64) with the flags
+//     tools/cross_compile_check.sh passes, or run that script with
+//     --without-bazel. The BSD-only branches (#if on EVFILT_EXCEPT,
+//     KQUEUE_CLOEXEC, __NetBSD__, no EV_DISPATCH) are checked by reading
+//     only.
 //   - Behaviour only a kernel shows is pinned by kqueue_backend_test.cc and
 //     the conformance suite, which run only on macOS and the BSDs:
 //       ./bazelw test //backends/kqueue/... //tests/conformance:kqueue_test
@@ -68,7 +71,7 @@
 //   even one that took the kernel event before.
 //
 // Memory
-//   About 64 bytes per registration in the table (a flat_hash_map, which grows
+//   About 80 bytes per registration in the table (a flat_hash_map, which grows
 //   in Add, never in Wait), plus the kernel's knote per filter.
 //
 // Read against the kernels' sources (issue 18; item 5 is issue 13's kqueue
