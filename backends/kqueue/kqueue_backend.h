@@ -85,8 +85,7 @@
 //      generation snapshot taken before kevent did). The fired filter needs
 //      nothing: EV_DISPATCH disabled it (XNU knote_process: "disable all
 //      dispatch knotes"; FreeBSD kqueue_scan, EV_DISPATCH -> KN_DISABLED).
-//      Tests: kqueue_logic_test OneshotAddedDuringBlockedWaitSilencesSibling,
-//      SiblingQueuedBeforeSilenceIsDropped; kqueue_backend_test
+//      Tests: kqueue_logic_test KqueueOneshot.*; kqueue_backend_test
 //      OneshotReadWriteAddedDuringBlockedWaitReportsOnce.
 //   2. Priority. EV_OOBAND as an input flag does nothing: both kernels strip
 //      EV_SYSFLAGS from every change (XNU kevent_legacy_copyin and
@@ -121,7 +120,8 @@
 //      Toggling priority is a touch of the read filter (macOS) or an add or
 //      delete of the except filter, never a delete and re-add of the read
 //      filter, which lost its EV_CLEAR state. Tests: kqueue_logic_test
-//      Priority*; kqueue_backend_test UrgentByteIsPriority*.
+//      KqueuePriority.*; kqueue_backend_test UrgentByteIsPriority and
+//      PlainDataAfterTheUrgentByteWasReadIsNotPriority.
 //   3. FreeBSD refuses EVFILT_WRITE on a pipe whose reader is gone with EPIPE
 //      (pipe_kqfilter: "other end of pipe has been closed"); XNU accepts it
 //      and reports EV_EOF at once (filt_pipewrite_common); mio ignores the
@@ -130,7 +130,7 @@
 //      the next Wait (waking one in progress), once per arm in the oneshot
 //      modes, once per Add or Modify in edge, on every Wait in level, as the
 //      kernel's EV_EOF would be (epoll: EPOLLOUT | EPOLLERR). Tests:
-//      kqueue_logic_test PipeWriterRefusedWithEpipe*; kqueue_backend_test
+//      kqueue_logic_test KqueuePipeWriter.*; kqueue_backend_test
 //      PipeWriteEndWithReaderGone*.
 //   4. EV_EOF on the write filter is this end's own state: the send side is
 //      shut, by this process's shutdown(SHUT_WR) too (XNU filt_sowrite_common
@@ -139,7 +139,7 @@
 //      filter's EV_EOF only. The write filter's EV_EOF adds error for a pipe,
 //      and for a socket only with a pending error in `fflags`; a local
 //      shutdown(SHUT_WR) is reported writable, as epoll does. Other files
-//      (terminals) keep hang-up. Tests: kqueue_logic_test WriteEof*;
+//      (terminals) keep hang-up. Tests: kqueue_logic_test KqueueWriteEof.*;
 //      kqueue_backend_test LocalShutdownWriteIsNotHangUp.
 //   5. An event taken before a Modify, or before a Delete and an Add of the
 //      same number, carries the generation it was taken under and is dropped:
@@ -148,7 +148,7 @@
 //      and queues it again if it is still ready (XNU kevent_register ->
 //      f_touch -> knote_apply_touch; FreeBSD kqueue_register re-runs f_event
 //      at done_ev_add), and a new filter is evaluated at attach. Tests:
-//      kqueue_logic_test EventTakenBefore*.
+//      kqueue_logic_test KqueueGeneration.*.
 //   6. fork(): no child gets the kqueue. XNU kqueue_internal marks it
 //      FP_CLOEXEC | FP_CLOFORK and FG_CONFINED, which fdt_fork skips; FreeBSD
 //      fdcopy copies it only when created with KQUEUE_CPONFORK (15.0+; not
@@ -160,14 +160,15 @@
 //      Delete, Wait and Wake return FailedPrecondition, and the destructor
 //      does not close the number (libuv's uv__io_fork also forgets it without
 //      closing). The pipe waker's ends are ordinary inherited descriptors and
-//      are closed. Test: kqueue_backend_test ForkedChild*.
+//      are closed. Test: kqueue_backend_test
+//      ForkedChildTouchesNothingOfTheQueue.
 //   7. AlreadyExists is decided from the file identity recorded at Add (fstat's
 //      st_dev and st_ino), not by asking the kernel: a change without action
 //      flags on an existing filter is a full update in both kernels (FreeBSD
 //      kqueue_register replaces udata, fflags and data and re-runs f_event;
 //      XNU kevent_register calls f_touch and knote_apply_touch activates), so
 //      the old probe could inject an edge event and reset NOTE_OOB. Tests:
-//      kqueue_logic_test SameFile*; kqueue_backend_test
+//      kqueue_logic_test KqueueIdentity.*; kqueue_backend_test
 //      RejectedAddInjectsNoEdgeEvent.
 //   Also: current OpenBSD has EVFILT_USER (event.h 1.74); the waker keeps its
 //   pipe fallback for older kernels.
