@@ -3,15 +3,19 @@
 #include "backends/kqueue/kqueue_backend.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <mutex>
 #include <type_traits>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "poller/internal/errno_status.h"
 #include "poller/internal/syscall.h"
 #include "poller/internal/timeout.h"
@@ -19,115 +23,144 @@
 namespace poller {
 namespace {
 
+using kqueue_logic::Action;
+using kqueue_logic::Change;
+using kqueue_logic::FileIdentity;
+using kqueue_logic::FileKind;
+using kqueue_logic::Filter;
+using kqueue_logic::FilterSet;
+using kqueue_logic::KernelEvent;
+using kqueue_logic::PriorityVia;
+
 #if defined(EV_DISPATCH)
 constexpr unsigned kOneshotFlag = EV_DISPATCH;
-// A dispatched filter stays in the kernel, disabled, after it fires.
 constexpr bool kFiredFilterStays = true;
 #else
 constexpr unsigned kOneshotFlag = EV_ONESHOT;
 constexpr bool kFiredFilterStays = false;
 #endif
 
+// See "Priority" in kqueue_backend.h.
+#if defined(__APPLE__) && defined(NOTE_OOB)
+constexpr PriorityVia kPriorityVia = PriorityVia::kReadFilterNote;
+constexpr std::uint32_t kNoteOob = NOTE_OOB;
+#elif (defined(__OpenBSD__) || defined(__DragonFly__)) && \
+    defined(EVFILT_EXCEPT) && defined(NOTE_OOB)
+constexpr PriorityVia kPriorityVia = PriorityVia::kExceptFilter;
+constexpr std::uint32_t kNoteOob = NOTE_OOB;
+#else
+constexpr PriorityVia kPriorityVia = PriorityVia::kUnsupported;
+constexpr std::uint32_t kNoteOob = 0;
+#endif
+
 // `udata` is a pointer on current systems and an intptr_t on NetBSD before 10.
 using Udata = decltype(std::declval<struct kevent&>().udata);
-constexpr bool kUdataHoldsToken = sizeof(Udata) >= sizeof(Token);
+constexpr std::uint64_t kUdataMask =
+    sizeof(Udata) >= sizeof(std::uint64_t)
+        ? ~std::uint64_t{0}
+        : (std::uint64_t{1} << (8 * sizeof(Udata))) - 1;
+
+constexpr kqueue_logic::Platform kPlatform = {kPriorityVia, kNoteOob,
+                                              kFiredFilterStays, kUdataMask};
 
 // Templates, so that only the branch for this system's `udata` is compiled.
 template <typename U = Udata>
-Token UdataToToken(U udata) {
+std::uint64_t UdataBits(U udata) {
   if constexpr (std::is_pointer_v<U>) {
     return reinterpret_cast<std::uintptr_t>(udata);
   } else {
-    return static_cast<Token>(static_cast<std::uintptr_t>(udata));
+    return static_cast<std::uint64_t>(static_cast<std::uintptr_t>(udata));
   }
 }
 
 template <typename U = Udata>
-U TokenToUdata(Token token) {
+U ToUdata(std::uint64_t generation) {
+  const auto bits = static_cast<std::uintptr_t>(generation & kUdataMask);
   if constexpr (std::is_pointer_v<U>) {
-    return reinterpret_cast<U>(static_cast<std::uintptr_t>(token));
+    return reinterpret_cast<U>(bits);
   } else {
-    return static_cast<U>(static_cast<std::uintptr_t>(token));
+    return static_cast<U>(bits);
   }
+}
+
+int KernelFilter(Filter filter) {
+  switch (filter) {
+    case kqueue_logic::kWriteFilter:
+      return EVFILT_WRITE;
+    case kqueue_logic::kExceptFilter:
+#if defined(EVFILT_EXCEPT)
+      return EVFILT_EXCEPT;
+#else
+      return EVFILT_READ;  // Never asked for: kPriorityVia has no except here.
+#endif
+    default:
+      return EVFILT_READ;
+  }
+}
+
+Filter FilterOf(int kernel_filter) {
+  if (kernel_filter == EVFILT_READ) return kqueue_logic::kReadFilter;
+  if (kernel_filter == EVFILT_WRITE) return kqueue_logic::kWriteFilter;
+#if defined(EVFILT_EXCEPT)
+  if (kernel_filter == EVFILT_EXCEPT) return kqueue_logic::kExceptFilter;
+#endif
+  return kqueue_logic::kNoFilter;
 }
 
 // EV_SET's casts differ between systems (and NetBSD's do not accept nullptr
 // in C++): fill the fields directly.
-struct kevent MakeChange(int fd, int filter, unsigned flags, Token token) {
-  struct kevent change {};
-  change.ident = static_cast<std::uintptr_t>(fd);
-  change.filter = static_cast<decltype(change.filter)>(filter);
-  change.flags = static_cast<decltype(change.flags)>(flags);
-  change.udata = TokenToUdata(token);
-  return change;
-}
-
-unsigned ModeFlags(Mode mode) {
-  switch (mode) {
-    case Mode::kOneshot:
-      return kOneshotFlag;
-    case Mode::kLevel:
-      return 0;
-    case Mode::kEdge:
-      return EV_CLEAR;
-    case Mode::kEdgeOneshot:
-      return kOneshotFlag | EV_CLEAR;
+struct kevent MakeKevent(int fd, const Change& change) {
+  unsigned flags = 0;
+  const unsigned mode =
+      (change.clear ? EV_CLEAR : 0u) | (change.dispatch ? kOneshotFlag : 0u);
+  switch (change.action) {
+    case Action::kAddEnabled:
+      flags = EV_ADD | EV_ENABLE | mode;
+      break;
+    case Action::kAddDisabled:
+      flags = EV_ADD | EV_DISABLE | mode;
+      break;
+    case Action::kDelete:
+      flags = EV_DELETE;
+      break;
+    case Action::kDisable:
+      flags = EV_DISABLE;
+      break;
   }
-  return 0;
+  struct kevent kernel_change {};
+  kernel_change.ident = static_cast<std::uintptr_t>(fd);
+  kernel_change.filter =
+      static_cast<decltype(kernel_change.filter)>(KernelFilter(change.filter));
+  kernel_change.flags = static_cast<decltype(kernel_change.flags)>(flags);
+  kernel_change.fflags =
+      static_cast<decltype(kernel_change.fflags)>(change.fflags);
+  kernel_change.udata = ToUdata(change.udata);
+  return kernel_change;
 }
 
-bool IsOneshot(Mode mode) {
-  return mode == Mode::kOneshot || mode == Mode::kEdgeOneshot;
+KernelEvent Decode(const struct kevent& event) {
+  KernelEvent decoded;
+  decoded.filter = FilterOf(event.filter);
+  decoded.eof = (event.flags & EV_EOF) != 0;
+  decoded.error_flag = (event.flags & EV_ERROR) != 0;
+  decoded.fflags = static_cast<std::uint32_t>(event.fflags);
+  decoded.udata = UdataBits(event.udata);
+  return decoded;
 }
 
-// The flags a filter is created with, apart from EV_ADD and EV_ENABLE or
-// EV_DISABLE: the mode's, and on macOS EV_OOBAND for priority interest, which
-// makes EVFILT_READ fire for out-of-band data as well as for ordinary data.
-template <typename Registration>
-unsigned FilterFlags(int filter, const Registration& registration) {
-  unsigned flags = ModeFlags(registration.mode);
-#if defined(__APPLE__) && defined(EV_OOBAND)
-  if (filter == EVFILT_READ &&
-      HasInterest(registration.interest, Interest::kPriority)) {
-    flags |= EV_OOBAND;
+const char* ChangeName(const Change& change) {
+  const bool deleting = change.action == Action::kDelete;
+  switch (change.filter) {
+    case kqueue_logic::kWriteFilter:
+      return deleting ? "kevent(EVFILT_WRITE, EV_DELETE)"
+                      : "kevent(EVFILT_WRITE, EV_ADD)";
+    case kqueue_logic::kExceptFilter:
+      return deleting ? "kevent(EVFILT_EXCEPT, EV_DELETE)"
+                      : "kevent(EVFILT_EXCEPT, EV_ADD)";
+    default:
+      return deleting ? "kevent(EVFILT_READ, EV_DELETE)"
+                      : "kevent(EVFILT_READ, EV_ADD)";
   }
-#else
-  (void)filter;
-#endif
-  return flags;
-}
-
-std::uint8_t FilterBit(int filter) {
-  if (filter == EVFILT_READ) return 1 << 0;
-  if (filter == EVFILT_WRITE) return 1 << 1;
-  return 0;
-}
-
-const char* ChangeName(const struct kevent& change) {
-  const bool read = change.filter == EVFILT_READ;
-  if (change.flags & EV_DELETE) {
-    return read ? "kevent(EVFILT_READ, EV_DELETE)"
-                : "kevent(EVFILT_WRITE, EV_DELETE)";
-  }
-  return read ? "kevent(EVFILT_READ, EV_ADD)" : "kevent(EVFILT_WRITE, EV_ADD)";
-}
-
-Readiness ReadinessOf(const struct kevent& event) {
-  if (event.flags & EV_ERROR) return Readiness::kError;
-  Readiness readiness = Readiness::kNone;
-  if (event.filter == EVFILT_READ) {
-    readiness |= Readiness::kReadable;
-#if defined(EV_OOBAND)
-    if (event.flags & EV_OOBAND) readiness |= Readiness::kPriority;
-#endif
-  }
-  if (event.filter == EVFILT_WRITE) readiness |= Readiness::kWritable;
-  if (event.flags & EV_EOF) {
-    readiness |= Readiness::kHangUp;
-    // For sockets, fflags holds the pending socket error, if any.
-    if (event.fflags != 0) readiness |= Readiness::kError;
-  }
-  return readiness;
 }
 
 bool IsOpen(int fd) {
@@ -136,44 +169,114 @@ bool IsOpen(int fd) {
          errno != EBADF;
 }
 
+FileIdentity IdentityOf(const struct stat& info) {
+  FileIdentity identity;
+  identity.device = static_cast<std::uint64_t>(info.st_dev);
+  identity.inode = static_cast<std::uint64_t>(info.st_ino);
+  if (S_ISSOCK(info.st_mode)) {
+    identity.kind = FileKind::kSocket;
+  } else if (S_ISFIFO(info.st_mode)) {
+    identity.kind = FileKind::kPipe;
+  } else {
+    identity.kind = FileKind::kOther;
+  }
+  return identity;
+}
+
+// Whether TCP urgent data waits unread on `fd`: priority as Linux reports it
+// (EPOLLPRI while the urgent byte is unread). EINVAL: none, or already read;
+// EWOULDBLOCK: announced but not arrived (tcp_usr_rcvoob).
+bool UrgentByteUnread(int fd) {
+  char byte;
+  return internal::Syscall("recv", [&] {
+           return ::recv(fd, &byte, 1, MSG_OOB | MSG_PEEK | MSG_DONTWAIT);
+         }) == 1;
+}
+
+Readiness Without(Readiness readiness, Readiness bit) {
+  return static_cast<Readiness>(static_cast<std::uint8_t>(readiness) &
+                                ~static_cast<std::uint8_t>(bit));
+}
+
+// Forks, counted in the child by a pthread_atfork handler: how a backend tells
+// that it runs in a process other than the one that created its kqueue without
+// a system call per operation.
+std::atomic<std::uint64_t> forks_seen{0};
+std::atomic<bool> forks_counted{false};
+
+void CountFork() { forks_seen.fetch_add(1, std::memory_order_relaxed); }
+
+void StartCountingForks() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    forks_counted.store(::pthread_atfork(nullptr, nullptr, &CountFork) == 0);
+  });
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Backend>> KqueueBackend::Create() {
+  StartCountingForks();
 #if defined(KQUEUE_CLOEXEC)
   constexpr const char* kCreateName = "kqueuex";
-  internal::ScopedFd kqueue_fd(
-      internal::Syscall(kCreateName, [] { return ::kqueuex(KQUEUE_CLOEXEC); }));
+  const int kqueue_fd =
+      internal::Syscall(kCreateName, [] { return ::kqueuex(KQUEUE_CLOEXEC); });
 #elif defined(__NetBSD__)
   constexpr const char* kCreateName = "kqueue1";
-  internal::ScopedFd kqueue_fd(
-      internal::Syscall(kCreateName, [] { return ::kqueue1(O_CLOEXEC); }));
+  const int kqueue_fd =
+      internal::Syscall(kCreateName, [] { return ::kqueue1(O_CLOEXEC); });
 #else
   constexpr const char* kCreateName = "kqueue";
-  internal::ScopedFd kqueue_fd(
-      internal::Syscall(kCreateName, [] { return ::kqueue(); }));
+  const int kqueue_fd =
+      internal::Syscall(kCreateName, [] { return ::kqueue(); });
 #endif
-  if (!kqueue_fd.valid()) return internal::ErrnoToStatus(errno, kCreateName);
-#if !defined(KQUEUE_CLOEXEC) && !defined(__NetBSD__)
+  if (kqueue_fd < 0) return internal::ErrnoToStatus(errno, kCreateName);
+  // Owns the descriptor from here: every return below closes it on failure.
+  std::unique_ptr<KqueueBackend> backend(new KqueueBackend(kqueue_fd));
+#if !defined(KQUEUE_CLOEXEC) && !defined(__NetBSD__) && !defined(__APPLE__)
   if (internal::Syscall("fcntl", [&] {
-        return ::fcntl(kqueue_fd.get(), F_SETFD, FD_CLOEXEC);
+        return ::fcntl(kqueue_fd, F_SETFD, FD_CLOEXEC);
       }) == -1) {
     return internal::ErrnoToStatus(errno, "fcntl(F_SETFD, FD_CLOEXEC)",
-                                   kqueue_fd.get());
+                                   kqueue_fd);
   }
 #endif
   absl::StatusOr<internal::KqueueWaker> waker =
-      internal::KqueueWaker::Create(kqueue_fd.get());
+      internal::KqueueWaker::Create(kqueue_fd);
   if (!waker.ok()) return waker.status();
-  return std::unique_ptr<Backend>(
-      new KqueueBackend(std::move(kqueue_fd), *std::move(waker)));
+  backend->waker_.emplace(*std::move(waker));
+  return std::unique_ptr<Backend>(std::move(backend));
 }
 
-KqueueBackend::KqueueBackend(internal::ScopedFd kqueue_fd,
-                             internal::KqueueWaker waker)
-    : kqueue_fd_(std::move(kqueue_fd)),
-      waker_(std::move(waker)),
+KqueueBackend::KqueueBackend(int kqueue_fd)
+    : kqueue_fd_(kqueue_fd),
+      creator_pid_(::getpid()),
+      forks_at_create_(forks_seen.load(std::memory_order_relaxed)),
       kernel_events_(new struct kevent[kMaxKernelEvents]),
-      sibling_changes_(new struct kevent[kMaxKernelEvents]) {}
+      silence_changes_(new struct kevent[kMaxSilenceChanges]),
+      silence_receipts_(new struct kevent[kMaxSilenceChanges]) {}
+
+KqueueBackend::~KqueueBackend() {
+  // In a forked child the number names no kqueue, or a file the child opened
+  // since: closing it would close that file.
+  if (InCreatorProcess()) ::close(kqueue_fd_);
+}
+
+bool KqueueBackend::InCreatorProcess() const {
+  if (forks_counted.load(std::memory_order_relaxed)) {
+    return forks_seen.load(std::memory_order_relaxed) == forks_at_create_;
+  }
+  return ::getpid() == creator_pid_;
+}
+
+absl::Status KqueueBackend::NotCreatorProcess(const char* operation) const {
+  return absl::FailedPreconditionError(absl::StrCat(
+      operation, " fd ", kqueue_fd_,
+      ": this poller's kqueue belongs to process ", creator_pid_,
+      ", not to process ", ::getpid(),
+      " (a kqueue is not inherited by fork()): create a new Poller in this "
+      "process"));
+}
 
 bool KqueueBackend::SupportsMode(Mode) const { return true; }
 
@@ -185,8 +288,7 @@ bool KqueueBackend::ApplyChanges(struct kevent* changes, int count,
   // in order, and the kernel collects no events into the receipt buffer.
   for (int i = 0; i < count; ++i) changes[i].flags |= EV_RECEIPT;
   const int got = internal::Syscall("kevent", [&] {
-    return ::kevent(kqueue_fd_.get(), changes, count, receipts, count,
-                    &no_wait);
+    return ::kevent(kqueue_fd_, changes, count, receipts, count, &no_wait);
   });
   if (got < 0) return false;
   if (errors != nullptr) {
@@ -202,7 +304,7 @@ bool KqueueBackend::ApplyChanges(struct kevent* changes, int count,
   (void)receipts;
   for (int i = 0; i < count; ++i) {
     const int result = internal::Syscall("kevent", [&] {
-      return ::kevent(kqueue_fd_.get(), &changes[i], 1, nullptr, 0, &no_wait);
+      return ::kevent(kqueue_fd_, &changes[i], 1, nullptr, 0, &no_wait);
     });
     if (errors != nullptr) errors[i] = result < 0 ? errno : 0;
   }
@@ -210,88 +312,46 @@ bool KqueueBackend::ApplyChanges(struct kevent* changes, int count,
   return true;
 }
 
-bool KqueueBackend::StillRegistered(int fd, const Registration& registration) {
-  // A change with no action flags only refreshes the filter (with the same
-  // token) and fails with ENOENT or EBADF once the kernel dropped it, which it
-  // does when the descriptor is closed.
-  struct kevent changes[2];
-  int count = 0;
-  if (registration.filters & kReadFilter) {
-    changes[count++] = MakeChange(fd, EVFILT_READ, 0, registration.token);
-  }
-  if (registration.filters & kWriteFilter) {
-    changes[count++] = MakeChange(fd, EVFILT_WRITE, 0, registration.token);
-  }
-  struct kevent receipts[2];
-  int errors[2];
-  if (count == 0 || !ApplyChanges(changes, count, receipts, errors)) {
-    return true;  // Nothing to ask, or no answer: keep the entry.
-  }
-  for (int i = 0; i < count; ++i) {
-    if (errors[i] != ENOENT && errors[i] != EBADF) return true;
-  }
-  return false;
-}
-
 absl::Status KqueueBackend::Apply(const char* operation, int fd,
                                   const Registration& old,
                                   Registration& registration) {
-  std::uint8_t wanted = kNoFilter;
-  if (HasInterest(registration.interest, Interest::kReadable) ||
-      HasInterest(registration.interest, Interest::kPriority) ||
-      registration.interest == Interest::kNone) {
-    wanted |= kReadFilter;
+  Change changes[kqueue_logic::kMaxChanges];
+  const int count =
+      kqueue_logic::PlanChanges(old, registration, kPlatform, changes);
+  struct kevent kernel_changes[kqueue_logic::kMaxChanges];
+  for (int i = 0; i < count; ++i) {
+    kernel_changes[i] = MakeKevent(fd, changes[i]);
   }
-  if (HasInterest(registration.interest, Interest::kWritable)) {
-    wanted |= kWriteFilter;
-  }
-  // kNone keeps the read filter, disabled, so the kernel still knows the
-  // descriptor (see StillRegistered).
-  const unsigned enable = registration.interest == Interest::kNone
-                              ? static_cast<unsigned>(EV_DISABLE)
-                              : static_cast<unsigned>(EV_ENABLE);
-
-  struct kevent changes[kMaxChanges];
-  int count = 0;
-  for (const int filter : {EVFILT_READ, EVFILT_WRITE}) {
-    const std::uint8_t bit = FilterBit(filter);
-    const unsigned flags = FilterFlags(filter, registration);
-    // An existing filter keeps its EV_CLEAR/EV_DISPATCH flags through EV_ADD
-    // on some kernels: new flags need a new filter.
-    if ((old.filters & bit) &&
-        (!(wanted & bit) || FilterFlags(filter, old) != flags)) {
-      changes[count++] = MakeChange(fd, filter, EV_DELETE, registration.token);
-    }
-    if (wanted & bit) {
-      changes[count++] =
-          MakeChange(fd, filter, EV_ADD | enable | flags, registration.token);
-    }
-  }
-  struct kevent receipts[kMaxChanges];
-  int errors[kMaxChanges];
-  if (!ApplyChanges(changes, count, receipts, errors)) {
+  struct kevent receipts[kqueue_logic::kMaxChanges];
+  int errors[kqueue_logic::kMaxChanges];
+  if (!ApplyChanges(kernel_changes, count, receipts, errors)) {
     return internal::ErrnoToStatus(errno, operation, fd);
   }
-  std::uint8_t filters = old.filters;
-  int failed = -1;
-  for (int i = 0; i < count; ++i) {
-    const std::uint8_t bit = FilterBit(changes[i].filter);
-    const bool deleting = (changes[i].flags & EV_DELETE) != 0;
-    if (errors[i] == 0 || (deleting && errors[i] == ENOENT)) {
-      filters = deleting ? (filters & ~bit) : (filters | bit);
-    } else if (failed < 0) {
-      failed = i;
-    }
-  }
-  registration.filters = filters;
-  if (failed < 0) return absl::OkStatus();
-  const int error = errors[failed];
-  if (error == EINVAL && fd == kqueue_fd_.get()) {
+  const kqueue_logic::ApplyOutcome outcome =
+      kqueue_logic::ApplyAnswers(old.filters, changes, errors, count);
+  registration.filters = outcome.filters;
+  registration.write_peer_gone = outcome.write_peer_gone;
+  if (outcome.failed < 0) return absl::OkStatus();
+  const int error = errors[outcome.failed];
+  const char* name = ChangeName(changes[outcome.failed]);
+  if (error == EINVAL && fd == kqueue_fd_) {
     return internal::ErrnoToStatus(absl::StatusCode::kInvalidArgument, error,
-                                   ChangeName(changes[failed]), fd,
-                                   "a poller cannot watch itself");
+                                   name, fd, "a poller cannot watch itself");
   }
-  return internal::ErrnoToStatus(error, ChangeName(changes[failed]), fd);
+  return internal::ErrnoToStatus(error, name, fd);
+}
+
+void KqueueBackend::UpdateSynthetic(int fd, Registration& registration) {
+  registration.synthetic_due =
+      kqueue_logic::SyntheticDueAfterChange(registration);
+  if (registration.synthetic_due) {
+    synthetic_.insert(fd);
+  } else {
+    synthetic_.erase(fd);
+  }
+  synthetic_pending_.store(!synthetic_.empty(), std::memory_order_release);
+  // A Wait blocked in the kernel would not see the report: end it.
+  if (registration.synthetic_due) (void)waker_->Signal();
 }
 
 absl::Status KqueueBackend::ReservedHandle(const char* operation,
@@ -311,10 +371,11 @@ absl::Status KqueueBackend::ReservedHandle(const char* operation,
 
 absl::Status KqueueBackend::Add(NativeHandle handle, Token token,
                                 Interest interest, Mode mode) {
-  if (waker_.OwnsDescriptor(handle)) {
+  if (!InCreatorProcess()) return NotCreatorProcess("kevent(EV_ADD)");
+  if (waker_->OwnsDescriptor(handle)) {
     return ReservedHandle("kevent(EV_ADD)", handle, /*adding=*/true);
   }
-  if (handle == kqueue_fd_.get()) {
+  if (handle == kqueue_fd_) {
     return internal::ErrnoToStatus(absl::StatusCode::kInvalidArgument, EINVAL,
                                    "kevent(EV_ADD)", handle,
                                    "a poller cannot watch itself");
@@ -329,42 +390,56 @@ absl::Status KqueueBackend::Add(NativeHandle handle, Token token,
         absl::StatusCode::kInvalidArgument, EPERM, "kevent(EV_ADD)", handle,
         "this kind of file cannot be polled (a regular file or directory)");
   }
+  const FileIdentity file = IdentityOf(info);
 
   std::lock_guard<std::mutex> lock(mutex_);
   auto existing = registrations_.find(handle);
   if (existing != registrations_.end()) {
-    if (StillRegistered(handle, existing->second)) {
+    // Asked of fstat, not of the kernel's filters: any change to an existing
+    // filter re-evaluates it and can queue an event (item 7 of the header).
+    if (kqueue_logic::SameFile(existing->second.file, file)) {
       return internal::ErrnoToStatus(absl::StatusCode::kAlreadyExists, EEXIST,
                                      "kevent(EV_ADD)", handle,
                                      "already registered in this poller");
     }
-    // Closed without Delete, and the number reused: the kernel forgot it.
+    // Closed without Delete, and the number reused: closing removed its
+    // filters.
     registrations_.erase(existing);
+    synthetic_.erase(handle);
   }
-  const Registration nothing{token, interest, mode, kNoFilter, 0};
-  Registration registration{token, interest, mode, kNoFilter,
-                            change_count_.fetch_add(1) + 1};
+  Registration nothing;
+  Registration registration;
+  registration.token = token;
+  registration.interest = interest;
+  registration.mode = mode;
+  registration.file = file;
+  registration.generation = ++generation_;
   absl::Status applied = Apply("kevent(EV_ADD)", handle, nothing, registration);
   if (!applied.ok()) {
-    // Undo the filter that did go in, so a failed Add leaves nothing behind.
-    struct kevent changes[2];
+    // Undo the filters that did go in, so a failed Add leaves nothing behind.
+    struct kevent changes[3];
     int count = 0;
-    for (const int filter : {EVFILT_READ, EVFILT_WRITE}) {
-      if (registration.filters & FilterBit(filter)) {
-        changes[count++] = MakeChange(handle, filter, EV_DELETE, token);
-      }
+    for (const Filter filter : kqueue_logic::kEveryFilter) {
+      if ((registration.filters & filter) == 0) continue;
+      Change change;
+      change.filter = filter;
+      change.action = Action::kDelete;
+      changes[count++] = MakeKevent(handle, change);
     }
-    struct kevent receipts[2];
+    struct kevent receipts[3];
     if (count > 0) ApplyChanges(changes, count, receipts, nullptr);
     return applied;
   }
-  registrations_.emplace(handle, registration);
+  Registration& added =
+      registrations_.emplace(handle, registration).first->second;
+  UpdateSynthetic(handle, added);
   return absl::OkStatus();
 }
 
 absl::Status KqueueBackend::Modify(NativeHandle handle, Token token,
                                    Interest interest, Mode mode) {
-  if (waker_.OwnsDescriptor(handle)) {
+  if (!InCreatorProcess()) return NotCreatorProcess("kevent(EV_ADD)");
+  if (waker_->OwnsDescriptor(handle)) {
     return ReservedHandle("kevent(EV_ADD)", handle, /*adding=*/false);
   }
   std::lock_guard<std::mutex> lock(mutex_);
@@ -382,17 +457,24 @@ absl::Status KqueueBackend::Modify(NativeHandle handle, Token token,
   registration.token = token;
   registration.interest = interest;
   registration.mode = mode;
-  registration.generation = change_count_.fetch_add(1) + 1;
+  registration.generation = ++generation_;
+  registration.armed = true;
   absl::Status applied = Apply("kevent(EV_ADD)", handle, old, registration);
-  // The kernel holds nothing for it any more (its descriptor was closed).
-  if (!applied.ok() && registration.filters == kNoFilter) {
+  if (!applied.ok() && registration.filters == kqueue_logic::kNoFilter &&
+      !registration.write_peer_gone) {
+    // The kernel holds nothing for it any more (its descriptor was closed).
     registrations_.erase(found);
+    synthetic_.erase(handle);
+    synthetic_pending_.store(!synthetic_.empty(), std::memory_order_release);
+    return applied;
   }
+  UpdateSynthetic(handle, registration);
   return applied;
 }
 
 absl::Status KqueueBackend::Delete(NativeHandle handle) {
-  if (waker_.OwnsDescriptor(handle)) {
+  if (!InCreatorProcess()) return NotCreatorProcess("kevent(EV_DELETE)");
+  if (waker_->OwnsDescriptor(handle)) {
     return ReservedHandle("kevent(EV_DELETE)", handle, /*adding=*/false);
   }
   std::lock_guard<std::mutex> lock(mutex_);
@@ -406,21 +488,27 @@ absl::Status KqueueBackend::Delete(NativeHandle handle) {
                                    "not registered in this poller");
   }
   const Registration& registration = found->second;
-  struct kevent changes[2];
+  Change changes[3];
+  struct kevent kernel_changes[3];
   int count = 0;
-  for (const int filter : {EVFILT_READ, EVFILT_WRITE}) {
-    if (registration.filters & FilterBit(filter)) {
-      changes[count++] =
-          MakeChange(handle, filter, EV_DELETE, registration.token);
-    }
+  for (const Filter filter : kqueue_logic::kEveryFilter) {
+    if ((registration.filters & filter) == 0) continue;
+    changes[count].filter = filter;
+    changes[count].action = Action::kDelete;
+    kernel_changes[count] = MakeKevent(handle, changes[count]);
+    ++count;
   }
-  if (count == 0) {  // Only after a failed Modify; nothing in the kernel.
+  const bool kernel_holds_nothing = count == 0;
+  if (kernel_holds_nothing) {
+    // After a failed Modify, or a pipe whose reader was gone at Add.
     registrations_.erase(found);
+    synthetic_.erase(handle);
+    synthetic_pending_.store(!synthetic_.empty(), std::memory_order_release);
     return absl::OkStatus();
   }
-  struct kevent receipts[2];
-  int errors[2];
-  if (!ApplyChanges(changes, count, receipts, errors)) {
+  struct kevent receipts[3];
+  int errors[3];
+  if (!ApplyChanges(kernel_changes, count, receipts, errors)) {
     return internal::ErrnoToStatus(errno, "kevent(EV_DELETE)", handle);
   }
   bool deleted = false;
@@ -429,7 +517,7 @@ absl::Status KqueueBackend::Delete(NativeHandle handle) {
     // A fired EV_ONESHOT filter (no EV_DISPATCH) is already gone: not an
     // error.
     if (errors[i] == 0 || (errors[i] == ENOENT && !kFiredFilterStays &&
-                           IsOneshot(registration.mode))) {
+                           kqueue_logic::IsOneshot(registration.mode))) {
       deleted = true;
     } else if (errors[i] == ENOENT || errors[i] == EBADF) {
       gone_error = errors[i];
@@ -438,6 +526,8 @@ absl::Status KqueueBackend::Delete(NativeHandle handle) {
     }
   }
   registrations_.erase(found);
+  synthetic_.erase(handle);
+  synthetic_pending_.store(!synthetic_.empty(), std::memory_order_release);
   if (deleted) return absl::OkStatus();
   return internal::ErrnoToStatus(
       absl::StatusCode::kNotFound, gone_error, "kevent(EV_DELETE)", handle,
@@ -445,88 +535,162 @@ absl::Status KqueueBackend::Delete(NativeHandle handle) {
       "registration");
 }
 
+void KqueueBackend::QueueSilence(int fd, const Registration& registration,
+                                 FilterSet silence) {
+  if (silence == kqueue_logic::kNoFilter) return;
+  if (silence_count_ + 3 > kMaxSilenceChanges) FlushSilence();
+  Change changes[3];
+  const int count =
+      kqueue_logic::SilenceChanges(registration, silence, kPlatform, changes);
+  for (int i = 0; i < count; ++i) {
+    silence_changes_[silence_count_++] = MakeKevent(fd, changes[i]);
+  }
+}
+
+void KqueueBackend::FlushSilence() {
+  // Failures (ENOENT: closed meanwhile) leave nothing to silence.
+  if (silence_count_ > 0) {
+    ApplyChanges(silence_changes_.get(), silence_count_,
+                 silence_receipts_.get(), nullptr);
+  }
+  silence_count_ = 0;
+}
+
 absl::StatusOr<WaitResult> KqueueBackend::Wait(absl::Span<Event> events,
                                                absl::Duration timeout) {
+  if (!InCreatorProcess()) return NotCreatorProcess("kevent");
   WaitResult result;
+  // A report the backend owes itself (see synthetic_) must not wait.
+  if (synthetic_pending_.load(std::memory_order_acquire)) {
+    timeout = absl::ZeroDuration();
+  }
   struct timespec timespec;
   const bool finite = internal::TimeoutToTimespec(timeout, &timespec);
   const int max_events =
       static_cast<int>(std::min<size_t>(events.size(), kMaxKernelEvents));
-  // A registration changed after this point may have been re-armed after its
-  // event was taken: see the sibling filters below.
-  const std::uint64_t generation_before =
-      change_count_.load(std::memory_order_acquire);
   const int count = internal::Syscall("kevent", [&] {
-    return ::kevent(kqueue_fd_.get(), nullptr, 0, kernel_events_.get(),
-                    max_events, finite ? &timespec : nullptr);
+    return ::kevent(kqueue_fd_, nullptr, 0, kernel_events_.get(), max_events,
+                    finite ? &timespec : nullptr);
   });
   if (count < 0) {
     if (errno == EINTR) {
       result.interrupted = true;
       return result;
     }
-    return internal::ErrnoToStatus(errno, "kevent", kqueue_fd_.get());
+    return internal::ErrnoToStatus(errno, "kevent", kqueue_fd_);
   }
 
   int kept = 0;
   for (int i = 0; i < count; ++i) {
-    if (waker_.IsWakeEvent(kernel_events_[i])) {
+    if (waker_->IsWakeEvent(kernel_events_[i])) {
       result.woken = true;
       continue;
     }
     kernel_events_[kept++] = kernel_events_[i];
   }
-  if (result.woken) waker_.Consume();
-  if (kept == 0) return result;
+  if (result.woken) waker_->Consume();
+  if (kept == 0 && !synthetic_pending_.load(std::memory_order_acquire)) {
+    return result;
+  }
 
-  // The read and write filters of one registration are two kernel events:
-  // bring them together (std::sort does not allocate).
+  // The filters of one registration are separate kernel events: bring those
+  // taken from one version of it together (std::sort does not allocate).
   std::sort(kernel_events_.get(), kernel_events_.get() + kept,
             [](const struct kevent& a, const struct kevent& b) {
               if (a.ident != b.ident) return a.ident < b.ident;
-              return UdataToToken(a.udata) < UdataToToken(b.udata);
+              return UdataBits(a.udata) < UdataBits(b.udata);
             });
 
+  // Every decision below is taken from the table as it is now, after the
+  // kernel answered, under the lock Add, Modify and Delete hold across their
+  // own kevent calls.
   std::lock_guard<std::mutex> lock(mutex_);
-  int sibling_count = 0;
+  ++wait_sequence_;
   for (int i = 0; i < kept;) {
     const std::uintptr_t ident = kernel_events_[i].ident;
-    const Token udata_token = UdataToToken(kernel_events_[i].udata);
-    Readiness readiness = Readiness::kNone;
-    std::uint8_t fired = kNoFilter;
-    for (; i < kept && kernel_events_[i].ident == ident &&
-           UdataToToken(kernel_events_[i].udata) == udata_token;
-         ++i) {
-      readiness |= ReadinessOf(kernel_events_[i]);
-      fired |= FilterBit(kernel_events_[i].filter);
+    const std::uint64_t udata = UdataBits(kernel_events_[i].udata);
+    const int first = i;
+    while (i < kept && kernel_events_[i].ident == ident &&
+           UdataBits(kernel_events_[i].udata) == udata) {
+      ++i;
     }
     const int fd = static_cast<int>(ident);
     auto found = registrations_.find(fd);
     // Deleted while its events were in flight: once Delete has returned, no
     // Wait reports the handle.
     if (found == registrations_.end()) continue;
-    const Registration& registration = found->second;
-    // Oneshot is one Event per registration: silence the filter that did not
-    // fire, unless a Modify since the wait began may have re-armed it.
-    const std::uint8_t silent = registration.filters & ~fired;
-    if (IsOneshot(registration.mode) && silent != kNoFilter &&
-        registration.generation <= generation_before) {
-      const int filter = (silent & kWriteFilter) ? EVFILT_WRITE : EVFILT_READ;
-      sibling_changes_[sibling_count++] =
-          MakeChange(fd, filter, EV_DISABLE, registration.token);
+    Registration& registration = found->second;
+    Readiness readiness = Readiness::kNone;
+    FilterSet fired = kqueue_logic::kNoFilter;
+    for (int j = first; j < i; ++j) {
+      const KernelEvent event = Decode(kernel_events_[j]);
+      if (!kqueue_logic::IsCurrent(event, registration, kPlatform)) break;
+      readiness |= kqueue_logic::ReadinessOf(event, registration, kPlatform);
+      fired |= event.filter;
     }
-    events[result.count++] =
-        Event(kUdataHoldsToken ? udata_token : registration.token, readiness);
+    if (fired == kqueue_logic::kNoFilter) continue;  // Not current: dropped.
+    if ((readiness & Readiness::kPriority) != Readiness::kNone &&
+        kqueue_logic::PriorityNeedsConfirmation(kPlatform) &&
+        !UrgentByteUnread(fd)) {
+      readiness = Without(readiness, Readiness::kPriority);
+    }
+    const bool merged_synthetic = registration.synthetic_due;
+    if (merged_synthetic) {
+      readiness |= kqueue_logic::SyntheticReadiness(registration);
+    }
+    if (readiness == Readiness::kNone) continue;
+    const kqueue_logic::Delivery delivery =
+        kqueue_logic::Deliver(registration, fired, kPlatform);
+    QueueSilence(fd, registration, delivery.silence);
+    if (!delivery.report) continue;
+    if (merged_synthetic) {
+      registration.synthetic_due =
+          kqueue_logic::SyntheticDueAfterReport(registration);
+    }
+    registration.reported_in_wait = wait_sequence_;
+    events[result.count++] = Event(registration.token, readiness);
   }
-  if (sibling_count > 0) {
-    // Failures (ENOENT: closed meanwhile) leave nothing to silence. The kernel
-    // events were consumed above, so their buffer takes the receipts.
-    ApplyChanges(sibling_changes_.get(), sibling_count, kernel_events_.get(),
-                 nullptr);
+
+  // What the kernel cannot report (see synthetic_), within the room left.
+  for (auto it = synthetic_.begin(); it != synthetic_.end();) {
+    if (result.count == events.size()) break;
+    const int fd = *it;
+    auto found = registrations_.find(fd);
+    if (found == registrations_.end() || !found->second.synthetic_due) {
+      synthetic_.erase(it++);
+      continue;
+    }
+    Registration& registration = found->second;
+    if (registration.reported_in_wait == wait_sequence_) {
+      ++it;  // Merged with its kernel events above.
+      continue;
+    }
+    const Readiness readiness = kqueue_logic::SyntheticReadiness(registration);
+    const kqueue_logic::Delivery delivery =
+        kqueue_logic::Deliver(registration, kqueue_logic::kNoFilter, kPlatform);
+    QueueSilence(fd, registration, delivery.silence);
+    registration.synthetic_due =
+        delivery.report && kqueue_logic::SyntheticDueAfterReport(registration);
+    if (delivery.report && readiness != Readiness::kNone) {
+      registration.reported_in_wait = wait_sequence_;
+      events[result.count++] = Event(registration.token, readiness);
+    }
+    if (registration.synthetic_due) {
+      ++it;
+    } else {
+      synthetic_.erase(it++);
+    }
   }
+  synthetic_pending_.store(!synthetic_.empty(), std::memory_order_release);
+  FlushSilence();
   return result;
 }
 
-absl::Status KqueueBackend::Notify() { return waker_.Signal(); }
+absl::Status KqueueBackend::Notify() {
+  if (!InCreatorProcess()) {
+    return NotCreatorProcess("kevent(EVFILT_USER, NOTE_TRIGGER)");
+  }
+  return waker_->Signal();
+}
 
 }  // namespace poller

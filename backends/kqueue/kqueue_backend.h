@@ -7,95 +7,202 @@
 // The backend for macOS, FreeBSD, OpenBSD, NetBSD and DragonFly: one kqueue,
 // its wake source (kqueue_waker.h), and a small table of registrations.
 //
-// Verification status: compiled against the macOS 13 SDK headers (x86_64 and
-// arm64) by tools/cross_compile_check.sh in CI; NOT run, since the project has
-// no macOS or BSD machine. On a Mac with Bazel, run the conformance suite with
-//
-//   ./bazelw test //tests/conformance:kqueue_test
-//
-// (and the whole tree with ./bazelw test //...); please report failures.
+// Verification status
+//   NOT run on a kqueue kernel: the project has no macOS or BSD machine. What
+//   is checked, and how:
+//   - Its decisions (filters per registration, changes per Add and Modify,
+//     what each kernel event means, what a oneshot silences, which token an
+//     event carries) live in kqueue_logic.h, which compiles everywhere;
+//     kqueue_logic_test.cc runs them on Linux under ./bazelw test //... with
+//     kernel answers scripted from the XNU and FreeBSD sources cited below.
+//   - This backend, kqueue_backend_test.cc and the conformance suite compile
+//     against the macOS 13 SDK headers (x86_64, arm64) with the project's
+//     cross toolchains: build //backends/kqueue/... for
+//     --platforms=//platforms:macos_arm64 (and macos_x86_64) with the flags
+//     tools/cross_compile_check.sh passes, or run that script with
+//     --without-bazel. The BSD-only branches (#if on EVFILT_EXCEPT,
+//     KQUEUE_CLOEXEC, __NetBSD__, no EV_DISPATCH) are checked by reading
+//     only.
+//   - Behaviour only a kernel shows is pinned by kqueue_backend_test.cc and
+//     the conformance suite, which run only on macOS and the BSDs:
+//       ./bazelw test //backends/kqueue/... //tests/conformance:kqueue_test
+//     Please run them on a Mac or a BSD and report failures.
+//   Sources read (2026): XNU (apple-oss-distributions/xnu) bsd/kern/
+//   kern_event.c, uipc_socket.c, sys_pipe.c; FreeBSD sys/kern/kern_event.c,
+//   sys_pipe.c, uipc_socket.c, kern_descrip.c; OpenBSD sys/sys/event.h 1.74
+//   and uipc_socket.c; NetBSD and DragonFly kern_descrip.c; mio
+//   src/sys/unix/selector/kqueue.rs; libuv src/unix/kqueue.c.
 //
 // Strategy
 //   kqueue watches (descriptor, filter) pairs, so one registration is up to
-//   two kernel filters: EVFILT_READ for readable (and priority) interest,
-//   EVFILT_WRITE for writable. Each carries the token in `udata`. Modes:
+//   three kernel filters: EVFILT_READ for readable interest, EVFILT_WRITE for
+//   writable, and for priority interest whatever the platform has (see
+//   "Priority" below). Modes:
 //     kLevel       no flag            kEdge         EV_CLEAR
 //     kOneshot     EV_DISPATCH        kEdgeOneshot  EV_DISPATCH | EV_CLEAR
 //   (EV_ONESHOT where the headers lack EV_DISPATCH.) EV_DISPATCH disables a
 //   filter once it is delivered and keeps it in the kernel, so Modify re-arms
-//   it with EV_ENABLE instead of allocating a new knote. Add, Modify and Delete
+//   it with a touch instead of allocating a new knote. Add, Modify and Delete
 //   send all of a registration's changes in one kevent call with EV_RECEIPT,
 //   which returns each change's own error (one call per change where the
-//   headers lack EV_RECEIPT). A failed Add is rolled back. The backend keeps a
-//   table of registrations (descriptor -> token, interest, mode), under a
-//   std::mutex, because the kernel cannot answer "is this descriptor
-//   registered?" across two filters: EV_ADD on an existing filter silently
-//   modifies it, and a kNone registration has no filter to ask. Wait: one
-//   kevent call with a timespec timeout (nanosecond precision, rounded up) into
-//   a buffer of at most 1024 events. The events are sorted by descriptor so the
-//   read and write filters of one registration become one Event (see below);
-//   then the oneshot siblings are disabled (see below) with one more kevent
-//   call, only when there are any. The sort and that call use buffers allocated
-//   at Create: Wait does not allocate. Wake: EVFILT_USER with NOTE_TRIGGER, or
-//   a pipe where the kernel lacks EVFILT_USER (kqueue_waker.h). Close-on-exec:
-//   kqueuex(KQUEUE_CLOEXEC) on FreeBSD 14+, kqueue1(O_CLOEXEC) on NetBSD, else
-//   kqueue() then fcntl(FD_CLOEXEC) (another thread's fork+exec between the two
-//   could inherit the queue; macOS and FreeBSD do not pass a kqueue to a forked
-//   child anyway).
+//   headers lack EV_RECEIPT). A failed Add is rolled back.
+//
+//   Each filter's `udata` is not the token but the registration's generation:
+//   one counter for the backend, taken by every Add and Modify and sent with
+//   every change to every filter of the registration. The token, interest and
+//   mode live in a table (descriptor -> registration) under a std::mutex. Wait
+//   reports the table's token, and only for an event whose generation is the
+//   registration's current one (item 5 below).
+//
+//   Wait: one kevent call with a timespec timeout (nanosecond precision,
+//   rounded up) into a buffer of at most 1024 events, sorted by descriptor and
+//   generation so the filters of one registration become one Event; then, with
+//   one more kevent call and only when there are any, the changes that silence
+//   a fired oneshot registration's other filters. The buffers are allocated at
+//   Create: Wait does not allocate. Wake: EVFILT_USER with NOTE_TRIGGER, or a
+//   pipe where the kernel lacks EVFILT_USER (kqueue_waker.h).
 //
 // Threads
 //   Add, Modify and Delete hold the table's mutex across their kevent call, so
-//   the table and the kernel agree. Wait holds it while it turns kernel events
-//   into poller events, not while it blocks. Events whose descriptor is no
-//   longer in the table are dropped, so once Delete has returned no Wait
-//   reports the handle, even one that took the kernel event before.
+//   the table and the kernel agree. Wait holds it after the kernel returned,
+//   while it turns kernel events into poller events and silences oneshot
+//   siblings, not while it blocks. Every decision there is taken from the
+//   table as it is then. Once Delete has returned, no Wait reports the handle,
+//   even one that took the kernel event before.
 //
 // Memory
-//   About 40 bytes per registration in the table (a flat_hash_map, which grows
+//   About 80 bytes per registration in the table (a flat_hash_map, which grows
 //   in Add, never in Wait), plus the kernel's knote per filter.
 //
+// Read against the kernels' sources (issue 18; item 5 is issue 13's kqueue
+// part). Each decision, and the source it rests on:
+//   1. A oneshot registration is one Event, not one per filter. After an
+//      event of the current generation, Wait disables the filters that did not
+//      fire and marks the registration disarmed in the table; a sibling event
+//      the kernel queued before the disable lands is dropped as disarmed. The
+//      decision is taken after kevent returned, from the table then, so an Add
+//      or Modify during a blocked Wait no longer leaves the sibling armed (the
+//      generation snapshot taken before kevent did). The fired filter needs
+//      nothing: EV_DISPATCH disabled it (XNU knote_process: "disable all
+//      dispatch knotes"; FreeBSD kqueue_scan, EV_DISPATCH -> KN_DISABLED).
+//      Tests: kqueue_logic_test KqueueOneshot.*; kqueue_backend_test
+//      OneshotReadWriteAddedDuringBlockedWaitReportsOnce.
+//   2. Priority. EV_OOBAND as an input flag does nothing: both kernels strip
+//      EV_SYSFLAGS from every change (XNU kevent_legacy_copyin and
+//      kevent_modern_copyin, "Make sure user doesn't pass in any system
+//      flags"; FreeBSD kqueue_kevent), and XNU's read filter never sets it on
+//      output (filt_soread_common). So the old backend never reported priority
+//      on macOS, and never reported plain data as priority either (issue 13's
+//      "suspected" note does not hold: the flag is not state there). What each
+//      platform does now:
+//      - macOS: EVFILT_READ with NOTE_OOB in `fflags`. filt_soread_common fires
+//        while so_oobmark is set or the socket is at the mark and ORs NOTE_OOB
+//        into the knote's fflags. That bit is sticky: knote_fill_kevent_with_
+//        sdata clears fflags only for EV_CLEAR filters, and the EOF path
+//        replaces them with so_error. So a priority bit from NOTE_OOB is
+//        confirmed with recv(MSG_OOB | MSG_PEEK), one system call only for
+//        events that carry NOTE_OOB: priority is reported while the urgent
+//        byte is unread, as Linux reports EPOLLPRI. filt_sortouch replaces
+//        the filter flags on every touch (kn_sfflags = kev->fflags), so every
+//        change to that filter (re-arm, disable, kNone) sends NOTE_OOB again
+//        (kqueue_logic FilterFflags), and with EV_EOF a NOTE_OOB beside the
+//        socket error is not read as an error.
+//      - OpenBSD and DragonFly: a separate EVFILT_EXCEPT filter with NOTE_OOB
+//        (OpenBSD filt_soexcept; DragonFly filt_soread's NOTE_OOB branch),
+//        which fires only for out-of-band data, until the reader passes the
+//        mark. A priority-only registration there is not reported readable.
+//      - FreeBSD and NetBSD: no socket filter reports out-of-band data
+//        (FreeBSD filt_soread has no NOTE_OOB), so priority is not supported:
+//        priority interest keeps a read filter, is reported readable for
+//        ordinary data and never kPriority (the conformance suite's
+//        PriorityData is declared unsupported there). On macOS too a
+//        priority-only registration is reported readable for ordinary data.
+//      Toggling priority is a touch of the read filter (macOS) or an add or
+//      delete of the except filter, never a delete and re-add of the read
+//      filter, which lost its EV_CLEAR state. Tests: kqueue_logic_test
+//      KqueuePriority.*; kqueue_backend_test UrgentByteIsPriority and
+//      PlainDataAfterTheUrgentByteWasReadIsNotPriority.
+//   3. FreeBSD refuses EVFILT_WRITE on a pipe whose reader is gone with EPIPE
+//      (pipe_kqfilter: "other end of pipe has been closed"); XNU accepts it
+//      and reports EV_EOF at once (filt_pipewrite_common); mio ignores the
+//      EPIPE (tokio-rs/mio#582). Here Add and Modify keep the registration
+//      without that filter and the backend reports writable | error itself at
+//      the next Wait (waking one in progress), once per arm in the oneshot
+//      modes, once per Add or Modify in edge, on every Wait in level, as the
+//      kernel's EV_EOF would be (epoll: EPOLLOUT | EPOLLERR). Tests:
+//      kqueue_logic_test KqueuePipeWriter.*; kqueue_backend_test
+//      PipeWriteEndWithReaderGone*.
+//   4. EV_EOF on the write filter is this end's own state: the send side is
+//      shut, by this process's shutdown(SHUT_WR) too (XNU filt_sowrite_common
+//      and FreeBSD filt_sowrite: SS_CANTSENDMORE / SBS_CANTSENDMORE), or a
+//      pipe's reader is gone. Hang-up (the peer closed) comes from the read
+//      filter's EV_EOF only. The write filter's EV_EOF adds error for a pipe,
+//      and for a socket only with a pending error in `fflags`; a local
+//      shutdown(SHUT_WR) is reported writable, as epoll does. Other files
+//      (terminals) keep hang-up. Tests: kqueue_logic_test KqueueWriteEof.*;
+//      kqueue_backend_test LocalShutdownWriteIsNotHangUp.
+//   5. An event taken before a Modify, or before a Delete and an Add of the
+//      same number, carries the generation it was taken under and is dropped:
+//      it never shows an old token or an old interest. Nothing is lost: the
+//      change re-armed each kept filter with a touch, which re-runs the filter
+//      and queues it again if it is still ready (XNU kevent_register ->
+//      f_touch -> knote_apply_touch; FreeBSD kqueue_register re-runs f_event
+//      at done_ev_add), and a new filter is evaluated at attach. Tests:
+//      kqueue_logic_test KqueueGeneration.*.
+//   6. fork(): no child gets the kqueue. XNU kqueue_internal marks it
+//      FP_CLOEXEC | FP_CLOFORK and FG_CONFINED, which fdt_fork skips; FreeBSD
+//      fdcopy copies it only when created with KQUEUE_CPONFORK (15.0+; not
+//      used here); NetBSD fd_copy, OpenBSD fdcopy and DragonFly fdcopy skip
+//      DTYPE_KQUEUE. So in a child the number names nothing, or a file the
+//      child opened since. The backend records its process (a pthread_atfork
+//      child handler counts forks; getpid() if that handler could not be
+//      installed) and in any other process touches nothing: Add, Modify,
+//      Delete, Wait and Wake return FailedPrecondition, and the destructor
+//      does not close the number (libuv's uv__io_fork also forgets it without
+//      closing). The pipe waker's ends are ordinary inherited descriptors and
+//      are closed. Test: kqueue_backend_test
+//      ForkedChildTouchesNothingOfTheQueue.
+//   7. AlreadyExists is decided from the file identity recorded at Add (fstat's
+//      st_dev and st_ino), not by asking the kernel: a change without action
+//      flags on an existing filter is a full update in both kernels (FreeBSD
+//      kqueue_register replaces udata, fflags and data and re-runs f_event;
+//      XNU kevent_register calls f_touch and knote_apply_touch activates), so
+//      the old probe could inject an edge event and reset NOTE_OOB. Tests:
+//      kqueue_logic_test KqueueIdentity.*; kqueue_backend_test
+//      RejectedAddInjectsNoEdgeEvent.
+//   Also: current OpenBSD has EVFILT_USER (event.h 1.74); the waker keeps its
+//   pipe fallback for older kernels.
+//
 // Semantics that differ from epoll
-//   - Readable and writable are separate filters, so one change of readiness
-//     may come as two kernel events. Within one Wait they are merged into one
-//     Event per registration (readable | writable); across two Waits they are
-//     two Events. Level-mode registrations are therefore reported once per Wait
-//     as on epoll.
-//   - Oneshot means one Event per registration, not per filter: when one filter
-//     of a readable|writable oneshot registration fires, the Wait that reports
-//     it disables the other one too. If Modify is called on another thread for
-//     that descriptor during the Wait, the sibling is left enabled (the Modify
-//     may already have re-armed it), so in that race a registration can report
-//     a second Event before the next Modify; it never loses one.
-//   - Priority interest is EVFILT_READ (kqueue has no priority filter), so a
-//     handle with only priority interest is also reported (readable) for
-//     ordinary data. On macOS the filter is created with EV_OOBAND, so TCP
-//     urgent data fires it and is reported kPriority. The BSDs have no such
-//     flag: kPriority never appears there, and the conformance suite's
-//     PriorityData test is declared unsupported on them.
+//   - Readable and writable are separate filters: within one Wait they are
+//     merged into one Event per registration; across two Waits they are two
+//     Events (level and edge modes).
 //   - kNone interest reports nothing at all, not even hang-up (epoll reports
-//     hang-up and error regardless). It keeps a disabled EVFILT_READ filter so
-//     the kernel still knows the descriptor (see closing, below).
-//   - Hang-up: EV_EOF on either filter (peer closed, pipe's other end closed,
-//     TCP half-close) is kHangUp; EV_EOF with a socket error in `fflags`, or
-//     EV_ERROR, is also kError.
+//     hang-up and error regardless). It keeps a disabled EVFILT_READ filter.
 //   - Closing a descriptor removes its filters at once, even if duplicates of
-//     it are open (epoll keeps them until the last duplicate closes). The
-//     backend's table still holds the number until Delete, which then returns
-//     NotFound; an Add of a new descriptor that reuses the number succeeds
-//     (the stale entry is detected by asking the kernel about its filters).
-//     A Modify of a reused number registers the new descriptor: call Delete
-//     before close.
+//     it are open (XNU knote_fdclose; epoll keeps them until the last
+//     duplicate closes). The table still holds the number until Delete, which
+//     then returns NotFound; an Add of another file that got the number
+//     succeeds (its identity differs). A descriptor closed and replaced by a
+//     duplicate of the same file is taken for the old registration: Add says
+//     AlreadyExists, Delete says NotFound and forgets it. A Modify of a reused
+//     number registers the new descriptor: call Delete before close.
 //   - Regular files and directories are refused with InvalidArgument, as epoll
-//     refuses them (kqueue would accept EVFILT_READ and report them always
-//     readable; use regular I/O for them). Checked with fstat.
-//   - A kqueue is not inherited by a forked child: a Poller cannot be used in
-//     a child after fork().
-//   - Tokens are carried in `udata`, a pointer: on 32-bit systems the backend
-//     takes the token from its table instead.
+//     refuses them (kqueue would report them always readable). Checked with
+//     fstat.
 //   - Where the headers lack EV_DISPATCH (none of the systems above, in their
 //     current releases), oneshot uses EV_ONESHOT, which deletes a filter once
-//     it fires: Add of such a descriptor after its only filter fired is then
-//     taken for a stale entry and succeeds instead of AlreadyExists.
+//     it fires; Modify adds it again.
+//
+// fork() and exec()
+//   fork(): see item 6. In the child, destroy the inherited Poller (it closes
+//   nothing of the parent's) and Create a new one.
+//   exec(): the kqueue is close-on-exec. macOS creates it so (kqueue_internal,
+//   FP_CLOEXEC); FreeBSD 14+ with kqueuex(KQUEUE_CLOEXEC) and NetBSD with
+//   kqueue1(O_CLOEXEC), atomically. Elsewhere (OpenBSD, DragonFly, older
+//   FreeBSD) kqueue() is followed by fcntl(FD_CLOEXEC): another thread's
+//   execve() between the two would carry the kqueue into the new program. A
+//   fork()+exec() cannot, since the child never gets it.
 
 #ifndef POLLER_BACKENDS_KQUEUE_KQUEUE_BACKEND_H_
 #define POLLER_BACKENDS_KQUEUE_KQUEUE_BACKEND_H_
@@ -108,12 +215,14 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
+#include "backends/kqueue/kqueue_logic.h"
 #include "backends/kqueue/kqueue_waker.h"
 #include "poller/backend.h"
-#include "poller/internal/scoped_fd.h"
 
 namespace poller {
 
@@ -125,8 +234,13 @@ class KqueueBackend final : public Backend {
   // ENFILE, ENOMEM).
   static absl::StatusOr<std::unique_ptr<Backend>> Create();
 
+  ~KqueueBackend() override;
+
   absl::string_view name() const override { return kName; }
   bool SupportsMode(Mode mode) const override;
+  // Add, Modify, Delete, Wait and Notify return FailedPrecondition in a process
+  // other than the one that created the backend (fork(): see the file
+  // comment).
   absl::Status Add(NativeHandle handle, Token token, Interest interest,
                    Mode mode) override;
   absl::Status Modify(NativeHandle handle, Token token, Interest interest,
@@ -137,60 +251,64 @@ class KqueueBackend final : public Backend {
   absl::Status Notify() override;
 
  private:
+  using Registration = kqueue_logic::Registration;
+
   static constexpr int kMaxKernelEvents = 1024;
-  // At most two filters, each deleted and added again when the mode changes.
-  static constexpr int kMaxChanges = 4;
+  // Room for the silencing changes of many registrations (up to three each):
+  // more are sent in several calls.
+  static constexpr int kMaxSilenceChanges = 2 * kMaxKernelEvents;
 
-  // Which kernel filters a registration holds.
-  enum Filters : std::uint8_t {
-    kNoFilter = 0,
-    kReadFilter = 1 << 0,
-    kWriteFilter = 1 << 1,
-  };
+  explicit KqueueBackend(int kqueue_fd);
 
-  struct Registration {
-    Token token;
-    Interest interest;
-    Mode mode;
-    // The filters the kernel holds for it (kReadFilter alone, disabled, for
-    // kNone interest).
-    std::uint8_t filters;
-    // change_count_ when it was last added or modified.
-    std::uint64_t generation;
-  };
-
-  KqueueBackend(internal::ScopedFd kqueue_fd, internal::KqueueWaker waker);
+  bool InCreatorProcess() const;
+  absl::Status NotCreatorProcess(const char* operation) const;
 
   // Applies `count` changes (each with EV_RECEIPT where available) and writes
   // each one's errno, or 0, to `errors`. Returns false (errno set) if kevent
   // itself failed. `receipts` must hold `count` events.
   bool ApplyChanges(struct kevent* changes, int count, struct kevent* receipts,
                     int* errors);
-  // Whether the kernel still holds a filter of `registration` (false once its
-  // descriptor was closed). Requires mutex_.
-  bool StillRegistered(int fd, const Registration& registration);
   // Sends the changes that turn the kernel's filters for `old` into those of
   // `registration`, and records in it which filters the kernel then holds.
   // Requires mutex_.
   absl::Status Apply(const char* operation, int fd, const Registration& old,
                      Registration& registration);
+  // Records whether the backend owes `registration` a report of its own (see
+  // synthetic_), and wakes a Wait in progress if so. Requires mutex_.
+  void UpdateSynthetic(int fd, Registration& registration);
+  // Queues, and FlushSilence sends, the changes that disable `silence`.
+  // Requires mutex_; only inside Wait.
+  void QueueSilence(int fd, const Registration& registration,
+                    kqueue_logic::FilterSet silence);
+  void FlushSilence();
   absl::Status ReservedHandle(const char* operation, NativeHandle handle,
                               bool adding) const;
 
-  internal::ScopedFd kqueue_fd_;
-  internal::KqueueWaker waker_;
+  // Owned; closed by the destructor only in the creating process.
+  const int kqueue_fd_;
+  const pid_t creator_pid_;
+  const std::uint64_t forks_at_create_;
+  // Set once by Create.
+  std::optional<internal::KqueueWaker> waker_;
 
-  // Guards registrations_ and the kernel filters they describe, so the table
-  // and the kernel agree. Wait takes it only after the kernel returned.
+  // Guards the table and the kernel filters it describes, so the two agree.
+  // Wait takes it only after the kernel returned.
   std::mutex mutex_;
   absl::flat_hash_map<int, Registration> registrations_;
-  // Bumped by every Add and Modify; lets Wait tell whether a registration
-  // changed while it was in the kernel.
-  std::atomic<std::uint64_t> change_count_{0};
+  // The last generation given to an Add or Modify.
+  std::uint64_t generation_ = 0;
+  // Registrations with a report due that the kernel cannot make (item 3 of
+  // the file comment), and whether there are any (read by Wait before it
+  // blocks, without the lock).
+  absl::flat_hash_set<int> synthetic_;
+  std::atomic<bool> synthetic_pending_{false};
 
   // Only touched inside Wait, which Poller serializes.
+  std::uint64_t wait_sequence_ = 0;
   std::unique_ptr<struct kevent[]> kernel_events_;
-  std::unique_ptr<struct kevent[]> sibling_changes_;
+  std::unique_ptr<struct kevent[]> silence_changes_;
+  std::unique_ptr<struct kevent[]> silence_receipts_;
+  int silence_count_ = 0;
 };
 
 }  // namespace poller

@@ -6,8 +6,9 @@
 //
 // The kqueue backend's wake source, kept apart from the queue (as mio's
 // sys/unix/waker/ does): an EVFILT_USER event where the kernel has one (macOS,
-// FreeBSD, DragonFly, NetBSD 10+), else a non-blocking pipe whose read end is
-// watched with EVFILT_READ (OpenBSD, older NetBSD).
+// FreeBSD, DragonFly, NetBSD 10+, and current OpenBSD: its sys/event.h 1.74,
+// of 2025, has it), else a non-blocking pipe whose read end is watched with
+// EVFILT_READ (older OpenBSD and NetBSD, or headers newer than the kernel).
 //
 // EVFILT_USER costs no descriptor: Signal() is one kevent(NOTE_TRIGGER) and the
 // event clears itself when delivered (EV_CLEAR). The pipe costs two
