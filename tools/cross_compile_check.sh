@@ -114,14 +114,22 @@ if ((use_bazel)); then
     --action_env=POLLER_CROSS_CACHE="$cache"
     --jobs=2
   )
-  # What each platform builds: the library, and on macOS the conformance suite and its kqueue and
-  # poll instances too (compiled, not linked: the toolchains cannot link; "compilation_outputs" is
-  # a test's own object file alone).
+  # What each platform builds: every library the platform compiles, and on macOS the suites and
+  # the kqueue and poll tests too (compiled, not linked: the toolchains cannot link). A library's
+  # default output is its own archive: its dependencies' sources are compiled only when they are
+  # listed too, so each is named here. "compilation_outputs" is a test's own object files alone.
+  macos_libraries="//poller //poller:core //poller/internal:errno_status //poller/internal:timeout \
+    //poller/internal:syscall //poller/internal:scoped_fd //poller/internal:poll_readiness \
+    //backends/kqueue //backends/kqueue:kqueue_logic //backends/poll //backends/poll:pipe_waker \
+    //backends/poll:pollable_file //tests/conformance:suite //tests/conformance:test_handles \
+    //tests/conformance:schedule"
+  macos_tests="//tests/conformance:kqueue_test //tests/conformance:poll_test \
+    //backends/kqueue:kqueue_backend_test //backends/kqueue:kqueue_logic_test"
   builds=(
-    "macos_x86_64 default //poller //tests/conformance:suite //tests/conformance:test_handles"
-    "macos_x86_64 compilation_outputs //tests/conformance:kqueue_test //tests/conformance:poll_test"
-    "macos_arm64 default //poller //tests/conformance:suite //tests/conformance:test_handles"
-    "macos_arm64 compilation_outputs //tests/conformance:kqueue_test //tests/conformance:poll_test"
+    "macos_x86_64 default ${macos_libraries}"
+    "macos_x86_64 compilation_outputs ${macos_tests}"
+    "macos_arm64 default ${macos_libraries}"
+    "macos_arm64 compilation_outputs ${macos_tests}"
     "windows_x86_64 default //poller"
   )
   for build in "${builds[@]}"; do

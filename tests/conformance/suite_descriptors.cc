@@ -41,8 +41,9 @@ TEST_P(ConformanceTest, ReusedNumberIsNotReportedUnderTheOldToken) {
       old_pipe.read_end.Reset();  // Closed without Delete.
       if (wait_between) ExpectQuiet(*poller_, 1);
       // The number now names a new file, as after an accept() or pipe().
-      ASSERT_EQ(::dup3(new_pipe.read_end.get(), number, O_CLOEXEC), number);
+      ASSERT_EQ(::dup2(new_pipe.read_end.get(), number), number);
       ScopedFd reused(number);
+      ASSERT_EQ(::fcntl(number, F_SETFD, FD_CLOEXEC), 0);
       WriteBytes(new_pipe.write_end.get());
       for (int i = 0; i < 3; ++i) ExpectQuiet(*poller_, 1);
       // Positive control: the new file, registered under its own token, is

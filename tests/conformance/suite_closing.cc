@@ -1,0 +1,77 @@
+// Copyright 2026 The poller Authors.
+//
+// Conformance rules for what closing or shutting one end reports on the
+// other, and for a rejected Add, as found by reading the BSD kernels against
+// the kqueue backend (issue 18) and checked on every backend.
+
+#include <sys/socket.h>
+
+#include "tests/conformance/rules.h"
+#include "tests/conformance/test_handles.h"
+
+namespace poller::conformance {
+namespace {
+
+using ::poller::testing::MakePipe;
+using ::poller::testing::MakeTcpConnection;
+using ::poller::testing::Pipe;
+using ::poller::testing::TcpConnection;
+using ::poller::testing::WriteBytes;
+
+TEST_P(ConformanceTest, LocalShutdownOfSendingIsNotHangUp) {
+  RULE(
+      "hang-up means the peer closed: shutting this end's own sending side "
+      "is not reported as hang-up");
+  TcpConnection connection = MakeTcpConnection();
+  const int server = connection.server.get();
+  ASSERT_EQ(::shutdown(server, SHUT_WR), 0);
+  ASSERT_TRUE(poller_->Add(server, 8, Interest::kWritable, Mode::kLevel).ok());
+  const Readiness readiness = WaitForToken(*poller_, 8);
+  EXPECT_TRUE(Has(readiness, Readiness::kWritable));
+  EXPECT_FALSE(Has(readiness, Readiness::kHangUp));
+  // Positive control: the peer closing is a hang-up.
+  ASSERT_TRUE(poller_->Modify(server, 9, Interest::kReadable).ok());
+  connection.client.Reset();
+  EXPECT_TRUE(Has(WaitForToken(*poller_, 9), Readiness::kHangUp));
+}
+
+TEST_P(ConformanceTest, PipeWriterWhoseReaderIsGoneIsWritableAndError) {
+  RULE(
+      "a pipe's write end whose reader closed is reported writable with "
+      "error, and stays registered through a Modify");
+  Pipe pipe = MakePipe();
+  pipe.read_end.Reset();
+  const int writer = pipe.write_end.get();
+  ASSERT_TRUE(poller_->Add(writer, 5, Interest::kWritable, Mode::kLevel).ok());
+  for (int i = 0; i < 2; ++i) {
+    const Readiness readiness = WaitForToken(*poller_, 5);
+    EXPECT_TRUE(Has(readiness, Readiness::kWritable)) << "wait " << i;
+    EXPECT_TRUE(Has(readiness, Readiness::kError)) << "wait " << i;
+  }
+  ASSERT_TRUE(poller_->Modify(writer, 6, Interest::kWritable).ok());
+  EXPECT_TRUE(Has(WaitForToken(*poller_, 6), Readiness::kError));
+  ExpectQuiet(*poller_, 6);  // Oneshot: once.
+  EXPECT_TRUE(poller_->Delete(writer).ok());
+}
+
+TEST_P(ConformanceTest, RejectedAddInjectsNoEdgeEvent) {
+  RULE(
+      "an Add rejected with AlreadyExists changes nothing: no new edge is "
+      "reported for an edge registration");
+  REQUIRE_MODE(Mode::kEdge);
+  Pipe pipe = MakePipe();
+  const int reader = pipe.read_end.get();
+  ASSERT_TRUE(poller_->Add(reader, 9, Interest::kReadable, Mode::kEdge).ok());
+  WriteBytes(pipe.write_end.get());
+  ASSERT_NE(WaitForToken(*poller_, 9), Readiness::kNone);
+  // The data is still there; its edge was reported.
+  EXPECT_EQ(poller_->Add(reader, 9, Interest::kReadable, Mode::kEdge).code(),
+            absl::StatusCode::kAlreadyExists);
+  ExpectQuiet(*poller_, 9);
+  // Positive control: new data is a new edge.
+  WriteBytes(pipe.write_end.get());
+  EXPECT_NE(WaitForToken(*poller_, 9), Readiness::kNone);
+}
+
+}  // namespace
+}  // namespace poller::conformance
