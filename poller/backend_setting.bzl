@@ -1,14 +1,15 @@
 """The build setting that chooses poller's default backend: --//poller:backend=NAME."""
 
-BACKENDS = ["epoll", "poll", "io_uring", "kqueue", "iocp"]
+load(":backends.bzl", "BACKEND_NAMES")
 
 def _backend_setting_impl(ctx):
     value = ctx.build_setting_value
-    if value != "auto" and value not in BACKENDS:
-        fail("--{}={} is not a poller backend; choose auto or one of: {}".format(
+    if value != "auto" and value not in BACKEND_NAMES:
+        fail(("--{}={} is not a poller backend; choose auto or one of: {} (from another " +
+              "workspace the flag is --@poller//poller:backend)").format(
             ctx.label,
             value,
-            ", ".join(BACKENDS),
+            ", ".join(BACKEND_NAMES),
         ))
     return []
 

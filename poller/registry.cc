@@ -1,8 +1,8 @@
 // Copyright 2026 The poller Authors.
 //
 // The backends compiled into this build, and which one Create() uses.
-// poller/BUILD decides both (by platform and --//poller:backend); this file
-// only turns its decision into a table.
+// poller/backends.bzl decides both (by platform and --//poller:backend); this
+// file only turns its decision into a C++ table.
 
 #include <array>
 #include <string>
@@ -13,21 +13,9 @@
 #include "poller/backend.h"
 #include "poller/poller.h"
 
-#if defined(POLLER_HAVE_EPOLL_BACKEND)
-#include "backends/epoll/epoll_backend.h"
-#endif
-#if defined(POLLER_HAVE_POLL_BACKEND)
-#include "backends/poll/poll_backend.h"
-#endif
-#if defined(POLLER_HAVE_IO_URING_BACKEND)
-#include "backends/io_uring/io_uring_backend.h"
-#endif
-#if defined(POLLER_HAVE_KQUEUE_BACKEND)
-#include "backends/kqueue/kqueue_backend.h"
-#endif
-#if defined(POLLER_HAVE_IOCP_BACKEND)
-#include "backends/iocp/iocp_backend.h"
-#endif
+// The #includes and entries of every compiled backend, from the table in
+// poller/backends.bzl.
+#include "poller/compiled_backends.inc"
 
 #define POLLER_STRINGIFY_INNER(x) #x
 #define POLLER_STRINGIFY(x) POLLER_STRINGIFY_INNER(x)
@@ -52,22 +40,7 @@ struct CompiledBackend {
 };
 
 constexpr CompiledBackend kCompiledBackends[] = {
-#if defined(POLLER_HAVE_EPOLL_BACKEND)
-    {EpollBackend::kName, &EpollBackend::Create},
-#endif
-#if defined(POLLER_HAVE_IO_URING_BACKEND)
-    {IoUringBackend::kName, &IoUringBackend::Create},
-#endif
-#if defined(POLLER_HAVE_KQUEUE_BACKEND)
-    {KqueueBackend::kName, &KqueueBackend::Create},
-#endif
-#if defined(POLLER_HAVE_IOCP_BACKEND)
-    {IocpBackend::kName, &IocpBackend::Create},
-#endif
-#if defined(POLLER_HAVE_POLL_BACKEND)
-    {PollBackend::kName, &PollBackend::Create},
-#endif
-};
+    POLLER_COMPILED_BACKEND_ENTRIES};
 
 constexpr absl::string_view kDefaultBackend = POLLER_DEFAULT_BACKEND_NAME;
 
@@ -78,10 +51,10 @@ constexpr bool IsCompiled(absl::string_view name) {
   return false;
 }
 
-static_assert(
-    IsCompiled(kDefaultBackend),
-    "--//poller:backend names a backend this platform does not compile; "
-    "see poller/BUILD for each platform's backends");
+static_assert(IsCompiled(kDefaultBackend),
+              "--//poller:backend (from another workspace: "
+              "--@poller//poller:backend) names a backend this platform does "
+              "not compile; poller/backends.bzl lists each backend's systems");
 
 }  // namespace
 

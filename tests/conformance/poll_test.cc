@@ -13,7 +13,7 @@ namespace {
 
 poller::conformance::BackendUnderTest Poll() {
   poller::conformance::BackendUnderTest backend;
-  backend.name = "Poll";
+  backend.name = "poll";
   backend.factory = poller::conformance::MakeFactory(
       [] { return poller::Poller::Create("poll"); });
 #if !defined(__linux__)
@@ -24,4 +24,4 @@ poller::conformance::BackendUnderTest Poll() {
 
 }  // namespace
 
-POLLER_CONFORMANCE_SUITE_WITH_OPTIONS(Poll, Poll());
+POLLER_CONFORMANCE_SUITE_WITH_OPTIONS(Builtin, Poll());
