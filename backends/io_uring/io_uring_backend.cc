@@ -228,7 +228,11 @@ absl::Status IoUringBackend::DisarmLocked(int fd, Registration& registration) {
         absl::StatusCode::kResourceExhausted, EBUSY, "io_uring_get_sqe", fd,
         "the submission queue is full and the kernel takes no more");
   }
-  io_uring_prep_poll_remove(entry, UserData(fd, registration.generation));
+  // IORING_OP_ASYNC_CANCEL, not IORING_OP_POLL_REMOVE: the latter fails with
+  // EALREADY while the request's completion is being run (a request that was
+  // ready when armed, submitted in the same batch), and the request then
+  // lives on, holding its file open.
+  io_uring_prep_cancel64(entry, UserData(fd, registration.generation), 0);
   io_uring_sqe_set_data64(entry, kCancelUserData);
   // The removal's own result is of no interest: skip its completion where the
   // kernel can (5.17+), halving the completions Modify and Delete cost.
@@ -332,7 +336,7 @@ absl::Status IoUringBackend::Modify(NativeHandle handle, Token token,
     // another file, is gone, as it would be with epoll.
     if (found != registrations_.end()) {
       DropLocked(handle);
-      (void)SubmitLocked("io_uring_submit(POLL_REMOVE)");
+      (void)SubmitLocked("io_uring_submit(ASYNC_CANCEL)");
     }
     if (!inspected.ok()) return inspected;
     return internal::ErrnoToStatus(absl::StatusCode::kNotFound, ENOENT,
@@ -374,7 +378,7 @@ absl::Status IoUringBackend::Delete(NativeHandle handle) {
   }
   const bool same_file = inspected.ok() && found->second.identity == identity;
   DropLocked(handle);
-  absl::Status submitted = SubmitLocked("io_uring_submit(POLL_REMOVE)");
+  absl::Status submitted = SubmitLocked("io_uring_submit(ASYNC_CANCEL)");
   if (!inspected.ok()) return inspected;
   if (!same_file) {
     return internal::ErrnoToStatus(

@@ -15,7 +15,7 @@
 //   arms a request, and the backend keeps a table fd -> {token, interest, mode,
 //   generation}. A completion is reported only if its generation is the one in
 //   the table, under the table's lock: a completion still in flight for a
-//   request that Modify or Delete cancelled (IORING_OP_POLL_REMOVE) is ignored,
+//   request that Modify or Delete cancelled (IORING_OP_ASYNC_CANCEL) is ignored,
 //   so once Delete returns no event carries the old token, and an event always
 //   carries the latest Modify's token and interest.
 //

@@ -184,5 +184,46 @@ TEST(IoUringBackendTest, LevelArmedByAThreadThatHasExitedIsReportedAtOnce) {
   }
 }
 
+// Issue 13, item 9 (found by the fuzzer). A request that is ready when armed
+// completes through task work; IORING_OP_POLL_REMOVE of it in the same
+// submission was refused with EALREADY, so a Delete left the request in the
+// kernel holding the closed socket open: its peer never saw the hang-up. The
+// level re-arm of a multishot request (priority interest without readable)
+// and Delete's cancellation went to the kernel together.
+TEST(IoUringBackendTest, DeleteOfARequestBeingCompletedReleasesTheFile) {
+  for (Mode mode : {Mode::kLevel, Mode::kEdge, Mode::kOneshot}) {
+    SCOPED_TRACE(ModeName(mode));
+    std::unique_ptr<Poller> poller = NewPollerOrSkip();
+    SKIP_IF_UNAVAILABLE(poller);
+    testing::SocketPair pair = testing::MakeSocketPair();
+    ASSERT_TRUE(
+        poller->Add(pair.first.get(), 1, Interest::kReadable, Mode::kEdge)
+            .ok());
+    ASSERT_TRUE(poller
+                    ->Add(pair.second.get(), 2,
+                          Interest::kWritable | Interest::kPriority, mode)
+                    .ok());
+    Events events(8);
+    auto seen = WaitOnce(*poller, events, absl::ZeroDuration());
+    ASSERT_TRUE(seen.ok()) << seen.status();
+    ASSERT_EQ(seen->count(2), 1u) << "positive control: the writable end";
+    ASSERT_TRUE(poller
+                    ->Modify(pair.second.get(), 3,
+                             Interest::kWritable | Interest::kPriority, mode)
+                    .ok());
+    ASSERT_TRUE(poller->Delete(pair.second.get()).ok());
+    pair.second.Reset();
+    // The socket is released at once: its peer reads end-of-file.
+    char byte;
+    EXPECT_EQ(::recv(pair.first.get(), &byte, 1, MSG_DONTWAIT), 0)
+        << "the closed end is still open in the kernel: "
+        << std::strerror(errno);
+    seen = WaitOnce(*poller, events, absl::ZeroDuration());
+    ASSERT_TRUE(seen.ok()) << seen.status();
+    ASSERT_EQ(seen->count(1), 1u) << "the peer's hang-up was not reported";
+    EXPECT_TRUE((seen->at(1) & Readiness::kHangUp) != Readiness::kNone);
+  }
+}
+
 }  // namespace
 }  // namespace poller
