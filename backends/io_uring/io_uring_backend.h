@@ -15,9 +15,9 @@
 //   arms a request, and the backend keeps a table fd -> {token, interest, mode,
 //   generation}. A completion is reported only if its generation is the one in
 //   the table, under the table's lock: a completion still in flight for a
-//   request that Modify or Delete cancelled (IORING_OP_ASYNC_CANCEL) is ignored,
-//   so once Delete returns no event carries the old token, and an event always
-//   carries the latest Modify's token and interest.
+//   request that Modify or Delete cancelled (IORING_OP_ASYNC_CANCEL) is
+//   ignored, so once Delete returns no event carries the old token, and an
+//   event always carries the latest Modify's token and interest.
 //
 // Modes
 //   kEdge        a multishot poll (IORING_POLL_ADD_MULTI): the kernel posts a
@@ -94,9 +94,11 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "backends/poll/pollable_file.h"
 #include "poller/backend.h"
 
@@ -132,41 +134,96 @@ class IoUringBackend final : public Backend {
     Token token;
     Interest interest;
     Mode mode;
-    // A poll request of `generation` is in flight and ours.
-    bool armed;
-    std::uint32_t generation;
     FileIdentity identity;
+    // The generation of the registration's latest request.
+    std::uint32_t generation = 0;
+    // That request is in the kernel: submitted, and not known to have ended.
+    bool live = false;
+    // Its completions are reported (false once a oneshot fired, or a request
+    // failed: until Modify).
+    bool armed = false;
+    // A new request is due: the next Wait submits it, cancelling a live one.
+    bool rearm = false;
+    // Its number no longer names its file (closed without Delete, seen at a
+    // re-arm): it is forgotten once its request is cancelled.
+    bool ended = false;
+    // 1 + its index in pending_, or 0 when the next Wait has nothing to do
+    // for it.
+    size_t pending_index = 0;
     // The Wait (wait_serial_) that last reported it, and at which index, so
     // completions within one Wait merge into one event.
     std::uint64_t reported_in_wait = 0;
     size_t event_index = 0;
   };
 
+  // A submission queue entry of the batch being submitted, and what the
+  // kernel's taking it means for the registration of `fd`.
+  struct BatchEntry {
+    enum class Kind : std::uint8_t {
+      kArm,           // a poll request of `generation`
+      kCancel,        // cancels the registration's request of `generation`
+      kOrphanCancel,  // cancels an entry of orphans_
+      kWake,          // Notify's IORING_OP_NOP
+    };
+    Kind kind;
+    int fd;
+    std::uint32_t generation;
+  };
+
   explicit IoUringBackend(std::unique_ptr<io_uring> ring);
 
-  // A free submission entry, flushing the queue to the kernel if it is full;
-  // null if the kernel takes none.
-  io_uring_sqe* GetEntryLocked();
+  // Queues one entry of the batch; null when the submission queue is full.
+  io_uring_sqe* QueueLocked(const BatchEntry& entry);
   // Queues a poll request for `registration` under a new generation.
-  absl::Status ArmLocked(int fd, Registration& registration);
-  // Queues the cancellation of `registration`'s request, if one is in flight.
-  absl::Status DisarmLocked(int fd, Registration& registration);
-  // Hands queued requests to the kernel, which binds their completions to the
-  // calling thread.
-  absl::Status SubmitLocked(const char* operation);
-  // Re-submits every request in flight from the calling thread, in case the
-  // thread that submitted it has exited.
-  void RearmAllLocked();
-  // Cancels and forgets a registration (a closed or replaced file).
+  bool QueueArmLocked(int fd, const Registration& registration);
+  // Queues the cancellation of the request (fd, generation).
+  bool QueueCancelLocked(BatchEntry::Kind kind, int fd,
+                         std::uint32_t generation);
+  // Queues the cancellation of as many orphans_ as there is room for.
+  void QueueOrphansLocked();
+  // Hands the batch to the kernel, which binds the completions of its poll
+  // requests to the calling thread; retries EINTR. Returns how many entries
+  // the kernel took (the first ones) and applies them to the registrations;
+  // takes the others back out of the submission queue, so the queue is empty
+  // again, and sets *error to the errno that stopped the kernel.
+  unsigned SubmitBatchLocked(int* error);
+  void CommitBatchLocked(unsigned taken);
+  void WithdrawUnsubmittedLocked();
+  // At the start of Wait: submits the work of pending_ and orphans_.
+  absl::Status FlushLocked();
+  // Collects completions into `events`.
+  void ReapLocked(absl::Span<Event> events, WaitResult& result);
+
+  void RearmLocked(int fd, Registration& registration);
+  void EnqueueLocked(int fd, Registration& registration);
+  void DequeueLocked(Registration& registration);
+  void EraseLocked(absl::flat_hash_map<int, Registration>::iterator found);
+  // Forgets a registration (a closed or replaced file); its request, if live,
+  // becomes an orphan.
   void DropLocked(int fd);
+  // Makes room in pending_ for every registration.
+  void ReserveLocked();
+  // 1 if `fd` still names the registration's file, 0 if it is closed or names
+  // another file, -1 if fstat failed otherwise (errno says why).
+  static int NamesRegisteredFile(int fd, const Registration& registration);
 
   const std::unique_ptr<io_uring> ring_;
   const int ring_fd_;
 
   std::mutex mutex_;
   // Guarded by mutex_, as are the submission queue and the completion queue's
-  // head.
+  // head. Between calls the submission queue is empty: every call submits
+  // what it queued, or takes it back.
   absl::flat_hash_map<int, Registration> registrations_;
+  // Registrations with work for the next Wait (rearm, or a live request to
+  // cancel).
+  std::vector<int> pending_;
+  // Requests to cancel that no registration names any more (the user_data of
+  // each), whose cancellation the kernel did not take yet.
+  std::vector<std::uint64_t> orphans_;
+  const std::unique_ptr<BatchEntry[]> batch_;
+  const unsigned batch_capacity_;
+  unsigned batch_size_ = 0;
   std::uint32_t next_generation_ = 1;
   // Set (by a thread_local's destructor) when a thread that submitted to the
   // ring exits; threads hold it weakly, so it may outlive the backend.
