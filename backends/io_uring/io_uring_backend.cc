@@ -783,19 +783,26 @@ absl::StatusOr<WaitResult> IoUringBackend::Wait(absl::Span<Event> events,
 }
 
 absl::Status IoUringBackend::Notify() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  // The submission queue is empty between calls: there is room.
-  io_uring_sqe* sqe = QueueLocked(BatchEntry{BatchEntry::Kind::kWake, -1, 0});
-  if (sqe == nullptr) return SubmitError(0, "io_uring_get_sqe", ring_fd_);
-  // Completes at once, which ends the blocked wait.
-  io_uring_prep_nop(sqe);
-  io_uring_sqe_set_data64(sqe, kWakeUserData);
-  QueueOrphansLocked();
+  // A refused wake is one the caller may not be able to act on (Shutdown has
+  // no result): a refusal for want of memory or of room for completions is
+  // retried a few times, a few milliseconds apart in all.
   int error = 0;
-  if (SubmitBatchLocked(&error) == 0) {
-    return SubmitError(error, "io_uring_submit(NOP)", ring_fd_);
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    if (attempt > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1 << attempt));
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    // The submission queue is empty between calls: there is room.
+    io_uring_sqe* sqe = QueueLocked(BatchEntry{BatchEntry::Kind::kWake, -1, 0});
+    if (sqe == nullptr) return SubmitError(0, "io_uring_get_sqe", ring_fd_);
+    // Completes at once, which ends the blocked wait.
+    io_uring_prep_nop(sqe);
+    io_uring_sqe_set_data64(sqe, kWakeUserData);
+    QueueOrphansLocked();
+    if (SubmitBatchLocked(&error) > 0) return absl::OkStatus();
+    if (error != EAGAIN && error != EBUSY) break;
   }
-  return absl::OkStatus();
+  return SubmitError(error, "io_uring_submit(NOP)", ring_fd_);
 }
 
 }  // namespace poller
