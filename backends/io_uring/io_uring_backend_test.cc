@@ -407,6 +407,36 @@ TEST(IoUringBackendTest, WakeRefusedWhileAWaitIsBlocked) {
   }
 }
 
+// Issue 13, item 4: Shutdown's wake, refused once by the kernel, was lost and
+// a blocked Wait slept on (Poller ignores Notify's result there, so the
+// backend retries a transient refusal itself).
+TEST(IoUringBackendTest, ShutdownRefusedOnceStillReleasesABlockedWait) {
+  for (int error : kTransientErrors) {
+    SCOPED_TRACE(Name(error));
+    if (HasFailure()) return;  // One failing case is enough.
+    std::unique_ptr<Poller> poller = NewPollerOrSkip();
+    SKIP_IF_UNAVAILABLE(poller);
+    ScopedPlan plan;
+    Events events(8);
+    absl::StatusOr<size_t> waited;
+    absl::Duration took;
+    std::thread waiter([&] {
+      const absl::Time start = absl::Now();
+      waited = poller->Wait(events, kWaiterTimeout);
+      took = absl::Now() - start;
+    });
+    const bool entered =
+        plan.Await([](Plan& p) { return p.waits_entered > 0; });
+    plan.Fail("io_uring_submit", error, 1);
+    poller->Shutdown();
+    waiter.join();
+    ASSERT_TRUE(entered);
+    EXPECT_EQ(waited.status().code(), absl::StatusCode::kCancelled)
+        << waited.status();
+    EXPECT_LT(took, kPrompt) << "rule: Shutdown wakes every waiter";
+  }
+}
+
 // Issue 13, item 4: an Add whose submission was refused returned OK, and the
 // blocked Wait never heard of the handle (nor could it be added again).
 TEST(IoUringBackendTest, AddRefusedWhileAWaitIsBlocked) {
