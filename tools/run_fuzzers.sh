@@ -8,7 +8,8 @@
 # backend and exits non-zero if any backend crashed, leaked or differed from the model; the
 # reproducer is kept and its path printed (rerun it with the command shown).
 #
-# Environment: POLLER_FUZZ_OUTPUT_BASE (Bazel output base for the clang build),
+# Environment: POLLER_FUZZ_BACKENDS (the backends to fuzz, separated by spaces or commas; default
+# every compiled one), POLLER_FUZZ_OUTPUT_BASE (Bazel output base for the clang build),
 # POLLER_FUZZ_WORKDIR (where corpora, logs and reproducers go; default a new temporary directory),
 # POLLER_FUZZ_ARGS (extra libFuzzer flags).
 set -euo pipefail
@@ -44,6 +45,16 @@ mapfile -t backends < <(POLLER_FUZZ_LIST_BACKENDS=1 "$binary")
 if ((${#backends[@]} == 0)); then
   echo "fuzz: no backends compiled in" >&2
   exit 1
+fi
+if [[ -n "${POLLER_FUZZ_BACKENDS:-}" ]]; then
+  read -r -a wanted <<<"${POLLER_FUZZ_BACKENDS//,/ }"
+  for name in "${wanted[@]}"; do
+    if ! printf '%s\n' "${backends[@]}" | grep -qxF "$name"; then
+      echo "fuzz: backend $name is not compiled in (compiled: ${backends[*]})" >&2
+      exit 2
+    fi
+  done
+  backends=("${wanted[@]}")
 fi
 
 failures=0

@@ -4,11 +4,13 @@
 
 #include <liburing.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstddef>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -134,6 +136,16 @@ class SubmitterThread {
 
 thread_local SubmitterThread submitter_thread;
 
+// A submission the kernel did not take: the errno's code, and what it means.
+absl::Status SubmitError(int error, absl::string_view operation, int fd) {
+  // Nothing taken without an errno: the submission queue was full.
+  if (error == 0) error = EBUSY;
+  return internal::ErrnoToStatus(
+      internal::ErrnoToStatusCode(error), error, operation, fd,
+      "the kernel did not take the request; nothing changed, so the call can "
+      "be retried");
+}
+
 absl::Status Unavailable(int error, absl::string_view why) {
   return absl::UnavailableError(absl::StrCat(
       internal::ErrnoToStatus(error, "io_uring_queue_init").message(), ": ",
@@ -183,7 +195,10 @@ absl::StatusOr<std::unique_ptr<Backend>> IoUringBackend::Create() {
 }
 
 IoUringBackend::IoUringBackend(std::unique_ptr<io_uring> ring)
-    : ring_(std::move(ring)), ring_fd_(ring_->ring_fd) {}
+    : ring_(std::move(ring)),
+      ring_fd_(ring_->ring_fd),
+      batch_(new BatchEntry[ring_->sq.ring_entries]),
+      batch_capacity_(ring_->sq.ring_entries) {}
 
 IoUringBackend::~IoUringBackend() {
   // Closing the ring cancels every request still in flight.
@@ -192,84 +207,272 @@ IoUringBackend::~IoUringBackend() {
 
 bool IoUringBackend::SupportsMode(Mode) const { return true; }
 
-io_uring_sqe* IoUringBackend::GetEntryLocked() {
-  io_uring_sqe* entry = io_uring_get_sqe(ring_.get());
-  if (entry != nullptr) return entry;
-  (void)SubmitLocked("io_uring_submit");
-  return io_uring_get_sqe(ring_.get());
+io_uring_sqe* IoUringBackend::QueueLocked(const BatchEntry& entry) {
+  if (batch_size_ == batch_capacity_) return nullptr;
+  io_uring_sqe* sqe = io_uring_get_sqe(ring_.get());
+  if (sqe == nullptr) return nullptr;
+  batch_[batch_size_++] = entry;
+  return sqe;
 }
 
-absl::Status IoUringBackend::ArmLocked(int fd, Registration& registration) {
-  io_uring_sqe* entry = GetEntryLocked();
-  if (entry == nullptr) {
-    return internal::ErrnoToStatus(
-        absl::StatusCode::kResourceExhausted, EBUSY, "io_uring_get_sqe", fd,
-        "the submission queue is full and the kernel takes no more");
-  }
-  registration.generation = next_generation_;
+bool IoUringBackend::QueueArmLocked(int fd, const Registration& registration) {
+  const std::uint32_t generation = next_generation_;
+  io_uring_sqe* sqe =
+      QueueLocked(BatchEntry{BatchEntry::Kind::kArm, fd, generation});
+  if (sqe == nullptr) return false;
   next_generation_ =
       next_generation_ == kMaxGeneration ? 1 : next_generation_ + 1;
   const unsigned mask = PollMask(registration.interest);
   if (registration.mode == Mode::kEdge || PriorityOnly(registration.interest)) {
-    io_uring_prep_poll_multishot(entry, fd, mask);
+    io_uring_prep_poll_multishot(sqe, fd, mask);
   } else {
-    io_uring_prep_poll_add(entry, fd, mask);
+    io_uring_prep_poll_add(sqe, fd, mask);
   }
-  io_uring_sqe_set_data64(entry, UserData(fd, registration.generation));
-  registration.armed = true;
-  return absl::OkStatus();
+  io_uring_sqe_set_data64(sqe, UserData(fd, generation));
+  return true;
 }
 
-absl::Status IoUringBackend::DisarmLocked(int fd, Registration& registration) {
-  if (!registration.armed) return absl::OkStatus();
-  io_uring_sqe* entry = GetEntryLocked();
-  if (entry == nullptr) {
-    return internal::ErrnoToStatus(
-        absl::StatusCode::kResourceExhausted, EBUSY, "io_uring_get_sqe", fd,
-        "the submission queue is full and the kernel takes no more");
-  }
-  io_uring_prep_poll_remove(entry, UserData(fd, registration.generation));
-  io_uring_sqe_set_data64(entry, kCancelUserData);
-  // The removal's own result is of no interest: skip its completion where the
-  // kernel can (5.17+), halving the completions Modify and Delete cost.
+bool IoUringBackend::QueueCancelLocked(BatchEntry::Kind kind, int fd,
+                                       std::uint32_t generation) {
+  io_uring_sqe* sqe = QueueLocked(BatchEntry{kind, fd, generation});
+  if (sqe == nullptr) return false;
+  // IORING_OP_ASYNC_CANCEL, not IORING_OP_POLL_REMOVE: the latter fails with
+  // EALREADY while the request's completion is being run (a request that was
+  // ready when armed, submitted in the same batch), and the request then
+  // lives on, holding its file open.
+  io_uring_prep_cancel64(sqe, UserData(fd, generation), 0);
+  io_uring_sqe_set_data64(sqe, kCancelUserData);
+  // The cancellation's own result is of no interest: skip its completion
+  // where the kernel can (5.17+), halving the completions Modify and Delete
+  // cost.
   if (ring_->features & IORING_FEAT_CQE_SKIP) {
-    entry->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
   }
-  // Whatever completion of the old generation is still in flight is now stale.
-  registration.armed = false;
-  return absl::OkStatus();
+  return true;
 }
 
-absl::Status IoUringBackend::SubmitLocked(const char* operation) {
+void IoUringBackend::QueueOrphansLocked() {
+  for (std::uint64_t user_data : orphans_) {
+    if (!QueueCancelLocked(
+            BatchEntry::Kind::kOrphanCancel,
+            static_cast<int>(static_cast<std::uint32_t>(user_data)),
+            static_cast<std::uint32_t>(user_data >> 32))) {
+      return;
+    }
+  }
+}
+
+void IoUringBackend::WithdrawUnsubmittedLocked() {
+  // liburing has no call that takes queued entries back. Without an SQPOLL
+  // thread the kernel reads the submission queue only inside an
+  // io_uring_enter that submits, and only this backend makes those, under
+  // mutex_ (the waiter's io_uring_enter submits nothing): moving the tail
+  // back to the kernel's head forgets the entries it did not take.
+  io_uring_sq& queue = ring_->sq;
+  const unsigned head = __atomic_load_n(queue.khead, __ATOMIC_ACQUIRE);
+  queue.sqe_head = head;
+  queue.sqe_tail = head;
+  __atomic_store_n(queue.ktail, head, __ATOMIC_RELEASE);
+}
+
+unsigned IoUringBackend::SubmitBatchLocked(int* error) {
+  *error = 0;
+  const unsigned queued = batch_size_;
+  if (queued == 0) return 0;
   submitter_thread.Note(submitter_exited_);
-  if (UringCall("io_uring_submit",
-                [&] { return io_uring_submit(ring_.get()); }) >= 0) {
-    return absl::OkStatus();
+  const unsigned head_before =
+      __atomic_load_n(ring_->sq.khead, __ATOMIC_ACQUIRE);
+  unsigned taken = 0;
+  while (taken < queued) {
+    const int submitted = UringCall(
+        "io_uring_submit", [&] { return io_uring_submit(ring_.get()); });
+    // Counted from the kernel's head, which moves only for entries it took.
+    taken = __atomic_load_n(ring_->sq.khead, __ATOMIC_ACQUIRE) - head_before;
+    if (submitted > 0) continue;
+    // A signal is no reason to give up (as write(2) is retried).
+    if (submitted < 0 && errno == EINTR) continue;
+    // EAGAIN (no memory for the request) or EBUSY (no room for completions)
+    // for the moment, or a broken ring; 0 means nothing was taken either.
+    *error = submitted < 0 ? errno : EAGAIN;
+    break;
   }
-  // The kernel is short of room for completions (older kernels) or memory for
-  // a moment: the requests stay queued and the next submission, at the latest
-  // the next Wait's, hands them over.
-  if (errno == EAGAIN || errno == EBUSY || errno == EINTR) {
-    return absl::OkStatus();
-  }
-  return internal::ErrnoToStatus(errno, operation, ring_fd_);
+  if (taken > queued) taken = queued;
+  if (taken < queued) WithdrawUnsubmittedLocked();
+  CommitBatchLocked(taken);
+  return taken;
 }
 
-void IoUringBackend::RearmAllLocked() {
-  for (auto& [fd, registration] : registrations_) {
-    if (!registration.armed) continue;
-    // Best effort, as for a level re-arm: a request the kernel cannot take
-    // now leaves the registration disarmed until Modify.
-    (void)DisarmLocked(fd, registration);
-    (void)ArmLocked(fd, registration);
+void IoUringBackend::CommitBatchLocked(unsigned taken) {
+  size_t orphans_taken = 0;
+  for (unsigned i = 0; i < batch_size_; ++i) {
+    const BatchEntry& entry = batch_[i];
+    const bool accepted = i < taken;
+    auto found = registrations_.find(entry.fd);
+    Registration* registration =
+        found == registrations_.end() ? nullptr : &found->second;
+    switch (entry.kind) {
+      case BatchEntry::Kind::kArm:
+        // Refused: the caller decides (Add fails, a re-arm stays due).
+        if (!accepted || registration == nullptr) break;
+        registration->generation = entry.generation;
+        registration->live = true;
+        registration->armed = true;
+        registration->rearm = false;
+        DequeueLocked(*registration);
+        break;
+      case BatchEntry::Kind::kCancel:
+        if (registration != nullptr &&
+            registration->generation == entry.generation) {
+          if (!accepted) break;  // Still the registration's: tried again.
+          registration->live = false;
+          if (registration->ended) {
+            EraseLocked(found);
+          } else if (!registration->rearm) {
+            DequeueLocked(*registration);
+          }
+        } else if (!accepted) {
+          // A request the registration no longer names (Modify armed its
+          // successor): cancelled later, with the orphans.
+          orphans_.push_back(UserData(entry.fd, entry.generation));
+        }
+        break;
+      case BatchEntry::Kind::kOrphanCancel:
+        if (accepted) ++orphans_taken;
+        break;
+      case BatchEntry::Kind::kWake:
+        break;
+    }
   }
+  // A batch's orphans are the first of orphans_, in order, and the kernel
+  // takes a prefix of the batch.
+  orphans_.erase(orphans_.begin(),
+                 orphans_.begin() + static_cast<std::ptrdiff_t>(orphans_taken));
+  batch_size_ = 0;
+}
+
+void IoUringBackend::EnqueueLocked(int fd, Registration& registration) {
+  if (registration.pending_index != 0) return;
+  pending_.push_back(fd);
+  registration.pending_index = pending_.size();
+}
+
+void IoUringBackend::DequeueLocked(Registration& registration) {
+  if (registration.pending_index == 0) return;
+  const size_t index = registration.pending_index - 1;
+  registration.pending_index = 0;
+  const int last = pending_.back();
+  pending_.pop_back();
+  if (index == pending_.size()) return;
+  pending_[index] = last;
+  registrations_.find(last)->second.pending_index = index + 1;
+}
+
+void IoUringBackend::EraseLocked(
+    absl::flat_hash_map<int, Registration>::iterator found) {
+  DequeueLocked(found->second);
+  registrations_.erase(found);
 }
 
 void IoUringBackend::DropLocked(int fd) {
   auto found = registrations_.find(fd);
   if (found == registrations_.end()) return;
-  (void)DisarmLocked(fd, found->second);
-  registrations_.erase(found);
+  if (found->second.live) {
+    orphans_.push_back(UserData(fd, found->second.generation));
+  }
+  EraseLocked(found);
+}
+
+void IoUringBackend::ReserveLocked() {
+  // Wait queues work for a registration at most once (pending_) and never
+  // allocates: room for every registration is made here.
+  if (pending_.capacity() < registrations_.size()) {
+    pending_.reserve(2 * registrations_.size());
+  }
+}
+
+int IoUringBackend::NamesRegisteredFile(int fd,
+                                        const Registration& registration) {
+  struct stat status;
+  if (internal::Syscall("fstat", [&] { return ::fstat(fd, &status); }) != 0) {
+    return errno == EBADF ? 0 : -1;
+  }
+  FileIdentity identity;
+  identity.device = status.st_dev;
+  identity.inode = status.st_ino;
+  return identity == registration.identity ? 1 : 0;
+}
+
+absl::Status IoUringBackend::FlushLocked() {
+  if (orphans_.empty() && pending_.empty() &&
+      !submitter_exited_->load(std::memory_order_relaxed)) {
+    return absl::OkStatus();
+  }
+  if (submitter_exited_->exchange(false)) {
+    for (auto& [fd, registration] : registrations_) {
+      if (!registration.live || !registration.armed) continue;
+      registration.rearm = true;
+      EnqueueLocked(fd, registration);
+    }
+  }
+  int error = 0;
+  absl::Status failure;
+  while (!orphans_.empty()) {
+    QueueOrphansLocked();
+    SubmitBatchLocked(&error);
+    if (error != 0) {
+      return SubmitError(error, "io_uring_submit(ASYNC_CANCEL)", ring_fd_);
+    }
+  }
+  // From the back: committing a batch takes registrations out of pending_,
+  // which moves the last one into the gap, and all of those are behind `i`.
+  for (size_t i = pending_.size(); i-- > 0;) {
+    if (i >= pending_.size()) continue;
+    if (batch_capacity_ - batch_size_ < 2) {
+      SubmitBatchLocked(&error);
+      if (error != 0) break;
+      if (i >= pending_.size()) continue;
+    }
+    const int fd = pending_[i];
+    auto found = registrations_.find(fd);
+    Registration& registration = found->second;
+    if (registration.rearm) {
+      // The number may name another file by now (closed without Delete and
+      // reused): a new request would watch it under this token.
+      const int same = NamesRegisteredFile(fd, registration);
+      if (same < 0) {
+        if (failure.ok()) {
+          failure = internal::ErrnoToStatus(errno, "Wait fstat", fd);
+        }
+        continue;
+      }
+      if (same == 0) {
+        // Closed: the registration ends, as epoll's does with the last close.
+        registration.rearm = false;
+        registration.armed = false;
+        registration.ended = true;
+      }
+    }
+    bool queued = false;
+    if (registration.live && (!registration.armed || registration.rearm)) {
+      QueueCancelLocked(BatchEntry::Kind::kCancel, fd, registration.generation);
+      queued = true;
+    }
+    if (registration.rearm) {
+      QueueArmLocked(fd, registration);
+      queued = true;
+    }
+    if (!queued) {
+      if (registration.ended) {
+        EraseLocked(found);
+      } else {
+        DequeueLocked(registration);
+      }
+    }
+  }
+  if (error == 0) SubmitBatchLocked(&error);
+  if (error != 0)
+    return SubmitError(error, "io_uring_submit(re-arm)", ring_fd_);
+  return failure;
 }
 
 absl::Status IoUringBackend::Add(NativeHandle handle, Token token,
@@ -286,7 +489,7 @@ absl::Status IoUringBackend::Add(NativeHandle handle, Token token,
   std::lock_guard<std::mutex> lock(mutex_);
   auto found = registrations_.find(handle);
   if (found != registrations_.end()) {
-    if (found->second.identity == identity) {
+    if (found->second.identity == identity && !found->second.ended) {
       return internal::ErrnoToStatus(absl::StatusCode::kAlreadyExists, EEXIST,
                                      "Add", handle,
                                      "already registered in this poller");
@@ -295,18 +498,22 @@ absl::Status IoUringBackend::Add(NativeHandle handle, Token token,
     // request still holds the old file open).
     DropLocked(handle);
   }
-  Registration registration{token,
-                            interest,
-                            mode,
-                            /*armed=*/false,
-                            /*generation=*/0,
-                            identity};
-  absl::Status armed = ArmLocked(handle, registration);
-  if (!armed.ok()) return armed;
-  registrations_.insert_or_assign(handle, registration);
-  absl::Status submitted = SubmitLocked("io_uring_submit(POLL_ADD)");
-  if (!submitted.ok()) DropLocked(handle);
-  return submitted;
+  Registration& registration = registrations_[handle];
+  registration.token = token;
+  registration.interest = interest;
+  registration.mode = mode;
+  registration.identity = identity;
+  ReserveLocked();
+  // The submission queue is empty between calls: there is room.
+  QueueArmLocked(handle, registration);
+  QueueOrphansLocked();
+  int error = 0;
+  SubmitBatchLocked(&error);
+  if (!registration.live) {
+    registrations_.erase(handle);
+    return SubmitError(error, "io_uring_submit(POLL_ADD)", handle);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status IoUringBackend::Modify(NativeHandle handle, Token token,
@@ -327,12 +534,14 @@ absl::Status IoUringBackend::Modify(NativeHandle handle, Token token,
   std::lock_guard<std::mutex> lock(mutex_);
   auto found = registrations_.find(handle);
   if (!inspected.ok() || found == registrations_.end() ||
-      found->second.identity != identity) {
+      found->second.identity != identity || found->second.ended) {
     // A closed descriptor's registration, or one whose number now names
     // another file, is gone, as it would be with epoll.
     if (found != registrations_.end()) {
       DropLocked(handle);
-      (void)SubmitLocked("io_uring_submit(POLL_REMOVE)");
+      QueueOrphansLocked();
+      int ignored;
+      SubmitBatchLocked(&ignored);  // Refused: cancelled later.
     }
     if (!inspected.ok()) return inspected;
     return internal::ErrnoToStatus(absl::StatusCode::kNotFound, ENOENT,
@@ -340,14 +549,27 @@ absl::Status IoUringBackend::Modify(NativeHandle handle, Token token,
                                    "not registered in this poller");
   }
   Registration& registration = found->second;
-  absl::Status disarmed = DisarmLocked(handle, registration);
-  if (!disarmed.ok()) return disarmed;
+  const Registration before = registration;
   registration.token = token;
   registration.interest = interest;
   registration.mode = mode;
-  absl::Status armed = ArmLocked(handle, registration);
-  if (!armed.ok()) return armed;
-  return SubmitLocked("io_uring_submit(POLL_ADD)");
+  // The new request first: if the kernel takes only that, the change is made
+  // and the old request is cancelled later.
+  QueueArmLocked(handle, registration);
+  if (before.live) {
+    QueueCancelLocked(BatchEntry::Kind::kCancel, handle, before.generation);
+  }
+  QueueOrphansLocked();
+  int error = 0;
+  SubmitBatchLocked(&error);
+  if (registration.generation == before.generation) {
+    // The kernel took nothing: the registration is as it was.
+    registration.token = before.token;
+    registration.interest = before.interest;
+    registration.mode = before.mode;
+    return SubmitError(error, "io_uring_submit(POLL_ADD)", handle);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status IoUringBackend::Delete(NativeHandle handle) {
@@ -372,40 +594,148 @@ absl::Status IoUringBackend::Delete(NativeHandle handle) {
                                    "Delete", handle,
                                    "not registered in this poller");
   }
-  const bool same_file = inspected.ok() && found->second.identity == identity;
-  DropLocked(handle);
-  absl::Status submitted = SubmitLocked("io_uring_submit(POLL_REMOVE)");
-  if (!inspected.ok()) return inspected;
-  if (!same_file) {
+  Registration& registration = found->second;
+  if (!inspected.ok() || registration.identity != identity ||
+      registration.ended) {
+    // The registered file was closed: the registration is gone either way,
+    // and its request is cancelled now or, if the kernel refuses, later.
+    DropLocked(handle);
+    QueueOrphansLocked();
+    int ignored;
+    SubmitBatchLocked(&ignored);
+    if (!inspected.ok()) return inspected;
     return internal::ErrnoToStatus(
         absl::StatusCode::kNotFound, ENOENT, "Delete", handle,
         "not registered in this poller (the registered file was closed)");
   }
-  // The registration is gone either way; a failed submission only delays the
-  // cancellation of its request.
-  (void)submitted;
+  if (registration.live) {
+    QueueCancelLocked(BatchEntry::Kind::kCancel, handle,
+                      registration.generation);
+    QueueOrphansLocked();
+    int error = 0;
+    SubmitBatchLocked(&error);
+    if (registration.live) {
+      // The kernel took nothing: the registration is as it was.
+      return SubmitError(error, "io_uring_submit(ASYNC_CANCEL)", handle);
+    }
+  }
+  EraseLocked(registrations_.find(handle));
   return absl::OkStatus();
+}
+
+void IoUringBackend::ReapLocked(absl::Span<Event> events, WaitResult& result) {
+  ++wait_serial_;
+  unsigned head;
+  unsigned consumed = 0;
+  io_uring_cqe* completion;
+  io_uring_for_each_cqe(ring_.get(), head, completion) {
+    if (result.count == events.size()) break;  // The rest wait in the queue.
+    ++consumed;
+    const std::uint64_t user_data = io_uring_cqe_get_data64(completion);
+    if (user_data == kWakeUserData) {
+      result.woken = true;
+      continue;
+    }
+    if (user_data & kInternalBit) continue;
+    const int fd = static_cast<int>(static_cast<std::uint32_t>(user_data));
+    const auto generation = static_cast<std::uint32_t>(user_data >> 32);
+    auto found = registrations_.find(fd);
+    // Cancelled by Modify or Delete, or the file was replaced: stale.
+    if (found == registrations_.end() || !found->second.live ||
+        found->second.generation != generation) {
+      continue;
+    }
+    Registration& registration = found->second;
+    if ((completion->flags & IORING_CQE_F_MORE) == 0) {
+      registration.live = false;
+      if (registration.ended) {
+        EraseLocked(found);
+        continue;
+      }
+    }
+    // Fired (oneshot) or being cancelled: nothing more to report.
+    if (!registration.armed) continue;
+
+    if (completion->res == -ECANCELED) {
+      // Cancelled by the kernel, not by us: ask again, report nothing.
+      if (!registration.live) RearmLocked(fd, registration);
+      continue;
+    }
+    Readiness readiness = Readiness::kError;
+    if (completion->res >= 0) {
+      readiness = FromPollMask(static_cast<unsigned>(completion->res));
+      if (Has(readiness, Readiness::kPriority) && !StillPriority(fd)) {
+        readiness = Without(readiness, Readiness::kPriority);
+      }
+      if (PriorityOnly(registration.interest)) {
+        readiness = Without(readiness, Readiness::kReadable);
+      }
+      if (readiness == Readiness::kNone) {
+        // Only the filtered-out POLLIN: keep (or renew) the request.
+        if (!registration.live) RearmLocked(fd, registration);
+        continue;
+      }
+      switch (registration.mode) {
+        case Mode::kOneshot:
+        case Mode::kEdgeOneshot:
+          // A multishot request (priority only) is cancelled by the next
+          // Wait.
+          registration.armed = false;
+          if (registration.live) EnqueueLocked(fd, registration);
+          break;
+        case Mode::kLevel:
+          // Re-armed by the next Wait: a level handle that is still ready
+          // then completes at once, so it is reported once per Wait.
+          RearmLocked(fd, registration);
+          break;
+        case Mode::kEdge:
+          if (!registration.live) RearmLocked(fd, registration);
+          break;
+      }
+    } else {
+      // A failed request stays disarmed until Modify: re-arming would fail
+      // the same way.
+      registration.armed = false;
+      if (registration.live) EnqueueLocked(fd, registration);
+    }
+    // A multishot request may have completed more than once since the last
+    // Wait: one event per handle per Wait, with the readiness merged.
+    if (registration.reported_in_wait == wait_serial_) {
+      Event& earlier = events[registration.event_index];
+      earlier = Event(earlier.token(), earlier.readiness() | readiness);
+      continue;
+    }
+    registration.reported_in_wait = wait_serial_;
+    registration.event_index = result.count;
+    events[result.count++] = Event(registration.token, readiness);
+  }
+  io_uring_cq_advance(ring_.get(), consumed);
+}
+
+void IoUringBackend::RearmLocked(int fd, Registration& registration) {
+  registration.rearm = true;
+  EnqueueLocked(fd, registration);
 }
 
 absl::StatusOr<WaitResult> IoUringBackend::Wait(absl::Span<Event> events,
                                                 absl::Duration timeout) {
-  WaitResult result;
+  absl::Status flushed;
   {
-    // Level re-arms queued by the last Wait.
+    // Re-arms and cancellations due since the last Wait.
     std::lock_guard<std::mutex> lock(mutex_);
-    if (submitter_exited_->exchange(false)) RearmAllLocked();
-    if (io_uring_sq_ready(ring_.get()) > 0) {
-      absl::Status submitted = SubmitLocked("io_uring_submit");
-      if (!submitted.ok()) return submitted;
-    }
+    flushed = FlushLocked();
   }
 
   // Blocks without the lock: other threads submit meanwhile, and their
-  // completions end this wait.
+  // completions end this wait. If the flush failed a registration may not be
+  // armed, so this Wait only collects what is there and then reports the
+  // failure.
   io_uring_cqe* completion = nullptr;
-  int waited;
+  int waited = 0;
+  int wait_error = 0;
+  const bool peek = timeout <= absl::ZeroDuration() || !flushed.ok();
   const char* operation;
-  if (timeout <= absl::ZeroDuration()) {
+  if (peek) {
     operation = "io_uring_peek_cqe";
     waited = UringCall(
         operation, [&] { return io_uring_peek_cqe(ring_.get(), &completion); });
@@ -425,106 +755,54 @@ absl::StatusOr<WaitResult> IoUringBackend::Wait(absl::Span<Event> events,
                                        &kernel_timespec);
     });
   }
-  if (waited < 0) {
-    if (errno == ETIME || errno == EAGAIN) return result;  // Nothing came.
-    if (errno == EINTR) {
+  if (waited < 0) wait_error = errno;
+
+  // Whatever the kernel said, what is in the completion queue is delivered
+  // (after EBUSY it is what the kernel wants consumed).
+  WaitResult result;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ReapLocked(events, result);
+  }
+  if (result.count > 0 || result.woken) return result;
+  if (!flushed.ok()) return flushed;
+  switch (wait_error) {
+    case 0:
+    case ETIME:  // The timeout passed.
+      return result;
+    case EAGAIN:
+      // Nothing there (peek); from a blocking wait an error, or Poller's loop
+      // would spin on it.
+      if (peek) return result;
+      break;
+    case EINTR:
       result.interrupted = true;
       return result;
-    }
-    return internal::ErrnoToStatus(errno, operation, ring_fd_);
   }
-
-  std::lock_guard<std::mutex> lock(mutex_);
-  ++wait_serial_;
-  unsigned head;
-  unsigned consumed = 0;
-  io_uring_for_each_cqe(ring_.get(), head, completion) {
-    if (result.count == events.size()) break;  // The rest wait in the queue.
-    ++consumed;
-    const std::uint64_t user_data = io_uring_cqe_get_data64(completion);
-    if (user_data == kWakeUserData) {
-      result.woken = true;
-      continue;
-    }
-    if (user_data & kInternalBit) continue;
-    const int fd = static_cast<int>(static_cast<std::uint32_t>(user_data));
-    const auto generation = static_cast<std::uint32_t>(user_data >> 32);
-    auto found = registrations_.find(fd);
-    // Cancelled by Modify or Delete, or the file was replaced: stale.
-    if (found == registrations_.end() || !found->second.armed ||
-        found->second.generation != generation) {
-      continue;
-    }
-    Registration& registration = found->second;
-    const bool more = (completion->flags & IORING_CQE_F_MORE) != 0;
-    if (!more) registration.armed = false;
-
-    if (completion->res == -ECANCELED) {
-      // Cancelled by the kernel, not by us: ask again, report nothing.
-      if (!registration.armed) (void)ArmLocked(fd, registration);
-      continue;
-    }
-    Readiness readiness = Readiness::kError;
-    if (completion->res >= 0) {
-      readiness = FromPollMask(static_cast<unsigned>(completion->res));
-      if (Has(readiness, Readiness::kPriority) && !StillPriority(fd)) {
-        readiness = Without(readiness, Readiness::kPriority);
-      }
-      if (PriorityOnly(registration.interest)) {
-        readiness = Without(readiness, Readiness::kReadable);
-      }
-      if (readiness == Readiness::kNone) {
-        // Only the filtered-out POLLIN: keep (or renew) the request.
-        if (!registration.armed) (void)ArmLocked(fd, registration);
-        continue;
-      }
-      switch (registration.mode) {
-        case Mode::kOneshot:
-        case Mode::kEdgeOneshot:
-          // A multishot request (priority only) must stop here.
-          (void)DisarmLocked(fd, registration);
-          break;
-        case Mode::kLevel:
-          // Queued now, submitted by the next Wait: a level handle that is
-          // still ready then completes at once, so it is reported once per
-          // Wait.
-          (void)DisarmLocked(fd, registration);
-          (void)ArmLocked(fd, registration);
-          break;
-        case Mode::kEdge:
-          if (!registration.armed) (void)ArmLocked(fd, registration);
-          break;
-      }
-    }
-    // A failed request (negative result) stays disarmed until Modify:
-    // re-arming would fail the same way.
-    // A multishot request may have completed more than once since the last
-    // Wait: one event per handle per Wait, with the readiness merged.
-    if (registration.reported_in_wait == wait_serial_) {
-      Event& earlier = events[registration.event_index];
-      earlier = Event(earlier.token(), earlier.readiness() | readiness);
-      continue;
-    }
-    registration.reported_in_wait = wait_serial_;
-    registration.event_index = result.count;
-    events[result.count++] = Event(registration.token, readiness);
-  }
-  io_uring_cq_advance(ring_.get(), consumed);
-  return result;
+  return internal::ErrnoToStatus(wait_error, operation, ring_fd_);
 }
 
 absl::Status IoUringBackend::Notify() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  io_uring_sqe* entry = GetEntryLocked();
-  if (entry == nullptr) {
-    return internal::ErrnoToStatus(
-        absl::StatusCode::kResourceExhausted, EBUSY, "io_uring_get_sqe",
-        ring_fd_, "the submission queue is full and the kernel takes no more");
+  // A refused wake is one the caller may not be able to act on (Shutdown has
+  // no result): a refusal for want of memory or of room for completions is
+  // retried a few times, a few milliseconds apart in all.
+  int error = 0;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    if (attempt > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1 << attempt));
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    // The submission queue is empty between calls: there is room.
+    io_uring_sqe* sqe = QueueLocked(BatchEntry{BatchEntry::Kind::kWake, -1, 0});
+    if (sqe == nullptr) return SubmitError(0, "io_uring_get_sqe", ring_fd_);
+    // Completes at once, which ends the blocked wait.
+    io_uring_prep_nop(sqe);
+    io_uring_sqe_set_data64(sqe, kWakeUserData);
+    QueueOrphansLocked();
+    if (SubmitBatchLocked(&error) > 0) return absl::OkStatus();
+    if (error != EAGAIN && error != EBUSY) break;
   }
-  // Completes at once, which ends the blocked wait.
-  io_uring_prep_nop(entry);
-  io_uring_sqe_set_data64(entry, kWakeUserData);
-  return SubmitLocked("io_uring_submit(NOP)");
+  return SubmitError(error, "io_uring_submit(NOP)", ring_fd_);
 }
 
 }  // namespace poller

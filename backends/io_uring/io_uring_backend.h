@@ -10,14 +10,22 @@
 // Strategy
 //   One ring (256 submission entries, 4096 completion entries; the kernel
 //   queues completions beyond that rather than drop them). Each registration
-//   is one poll request in flight; its user_data is the descriptor (low 32
-//   bits) and a generation (high 32 bits) that changes every time the backend
-//   arms a request, and the backend keeps a table fd -> {token, interest, mode,
-//   generation}. A completion is reported only if its generation is the one in
-//   the table, under the table's lock: a completion still in flight for a
-//   request that Modify or Delete cancelled (IORING_OP_POLL_REMOVE) is ignored,
+//   has at most one poll request in flight; its user_data is the descriptor
+//   (low 32 bits) and a generation (high 32 bits) that changes every time the
+//   backend arms a request, and the backend keeps a table fd -> {token,
+//   interest, mode, generation}. A completion is reported only if its
+//   generation is the one in the table, under the table's lock: a completion
+//   still in flight for a request that Modify or Delete cancelled is ignored,
 //   so once Delete returns no event carries the old token, and an event always
-//   carries the latest Modify's token and interest.
+//   carries the latest Modify's token and interest. An event the kernel
+//   completed before a Modify (already in the completion queue, or being
+//   collected by a Wait that waits for the table while Modify holds it) is
+//   dropped, never reported under the new token nor counted against the new
+//   request; the new request reports what is ready under the new interest.
+//   Requests are cancelled with IORING_OP_ASYNC_CANCEL, not
+//   IORING_OP_POLL_REMOVE, which fails (EALREADY) while the request's
+//   completion is being run and leaves it holding its file open (the peer of a
+//   deleted and closed socket then never saw the hang-up; issue 13).
 //
 // Modes
 //   kEdge        a multishot poll (IORING_POLL_ADD_MULTI): the kernel posts a
@@ -25,13 +33,14 @@
 //                interest (new data, freed buffer space), like EPOLLET, and one
 //                at once if the file is ready when armed. When a completion
 //                says no more will come (no IORING_CQE_F_MORE, e.g. after the
-//                completion queue overflowed) the backend re-arms it, which can
-//                report a still-ready handle once more.
+//                completion queue overflowed) the next Wait re-arms it, which
+//                can report a still-ready handle once more.
 //   kLevel       a single-shot poll, re-armed after each delivery. The re-arm
 //                is submitted at the start of the next Wait, and a single-shot
 //                poll on a file that is still ready completes at once, so a
 //                handle is reported on every Wait while it is ready, once per
-//                Wait.
+//                Wait. Each re-arm first checks (fstat) that the number still
+//                names the registered file (see closed handles below).
 //   kOneshot     a single-shot poll, not re-armed until Modify.
 //   kEdgeOneshot the same as kOneshot: arming checks the current readiness,
 //                as EPOLL_CTL_MOD does for EPOLLET | EPOLLONESHOT.
@@ -40,36 +49,81 @@
 //   also asks for POLLIN (filtered out of the events), whatever the mode:
 //   Linux does not complete an io_uring poll for POLLPRI alone when TCP urgent
 //   data arrives (seen on 6.18; poll(2) and epoll are woken). Oneshot and level
-//   are then kept by cancelling or renewing that request after each event.
-//   A completion that claims POLLPRI is confirmed with a zero-timeout poll(2)
-//   of that descriptor: io_uring may report the wake-up's mask rather than poll
-//   the file again, and a TCP socket's wake-up for plain data names POLLPRI. A
-//   poll request that fails (a negative result other than cancellation) reports
-//   kError for its token and stays disarmed until Modify.
+//   are then kept by cancelling or renewing that request after each event (at
+//   the next Wait). A completion that claims POLLPRI is confirmed with a
+//   zero-timeout poll(2) of that descriptor: io_uring may report the wake-up's
+//   mask rather than poll the file again, and a TCP socket's wake-up for plain
+//   data names POLLPRI. A poll request that fails (a negative result other
+//   than cancellation) reports kError for its token and stays disarmed until
+//   Modify.
 //
 // Wake and threads
 //   Notify() submits an IORING_OP_NOP with a reserved user_data: it completes
 //   at once and ends the blocked wait, with no extra descriptor. Poller
 //   coalesces wakes, so a burst costs one io_uring_enter. Submission is
 //   guarded by a std::mutex (with the table), so Add, Modify, Delete and
-//   Notify may come from any thread; the waiter takes it to submit pending
-//   re-arms and to read completions, never while blocked in the kernel.
-//   Wait: io_uring_wait_cqe_timeout with a __kernel_timespec (nanosecond
-//   timeouts, IORING_FEAT_EXT_ARG: no timeout request is queued); zero timeout
-//   only peeks. EINTR -> WaitResult::interrupted. Cost per Wait: O(ready), as
-//   with epoll; see README's benchmark table for numbers.
+//   Notify may come from any thread; the waiter takes it to submit due
+//   re-arms and cancellations and to read completions, never while blocked in
+//   the kernel. Wait: io_uring_wait_cqe_timeout with a __kernel_timespec
+//   (nanosecond timeouts, IORING_FEAT_EXT_ARG: no timeout request is queued);
+//   zero timeout only peeks. EINTR -> WaitResult::interrupted. Cost per Wait:
+//   O(ready), as with epoll, plus an fstat per level re-arm; see README's
+//   benchmark table for numbers.
+//
+// When the kernel refuses a submission (issue 13)
+//   io_uring_enter may refuse entries for the moment (EAGAIN: no memory for
+//   the request; EBUSY: no room for completions) or for good (EBADF, EFAULT,
+//   ENXIO...). Every call submits what it queued before it returns, retrying
+//   EINTR, and takes back whatever the kernel did not take, so the submission
+//   queue is empty between calls and nothing is submitted later behind the
+//   caller's back:
+//   - Add, Modify, Delete: either the change reaches the kernel before the
+//     call returns, and so takes effect for a Wait blocked on another thread,
+//     or the call fails with the errno's code (Unavailable for EAGAIN and
+//     EBUSY) and a message naming io_uring_submit and the errno, and nothing
+//     changed: the registration is as before the call, and the call can be
+//     retried. If the kernel takes a Modify's new request but not the
+//     cancellation of the old one (a partial submission, under memory
+//     pressure), Modify succeeds and the old request, whose completions are
+//     ignored, is cancelled with a later submission. A Delete of a number
+//     that was closed or reused without Delete forgets the registration
+//     whatever the kernel says (its request is cancelled later if refused).
+//   - Notify: EAGAIN and EBUSY are retried 3 times, 2, 4 and 8 ms apart (a
+//     wake must not be lost, and Shutdown cannot report a failure); then it
+//     fails with nothing queued, Poller::Wake returns the error, and the next
+//     Wake signals again.
+//   - Wait: the re-arms and cancellations due are submitted at its start. If
+//     the kernel refuses them, the Wait does not block (a registration may
+//     not be armed): it returns the events already in the completion queue,
+//     or else the error; the next Wait submits them again. A kernel wait that
+//     fails still delivers what the completion queue holds; then ETIME is the
+//     timeout, EINTR an interruption, and any other errno (EAGAIN and EBUSY
+//     from a blocking wait too) an error, never a silent early return that
+//     Poller would call again at once.
+//
+// Closed handles (a descriptor closed without Delete)
+//   An armed poll request holds a reference to the open file, so the
+//   registration keeps watching the closed file while its request lives: a
+//   oneshot until it fires, an edge registration until Modify, Delete, an Add
+//   of its number or the poller's destruction. A socket closed without Delete
+//   is not released (no FIN is sent) until then, and events of that file
+//   (its peer closing, for example) are still reported under the old token.
+//   A new file that reuses the number is never watched under the old
+//   registration: a re-arm (level after each event, edge after its request
+//   ended, every request after a submitting thread exited) first checks that
+//   the number still names the registered file, and if it is closed or names
+//   another file the registration ends silently, as epoll's does at the last
+//   close. Add of a new file under a reused number replaces the stale
+//   registration; Modify or Delete of a closed number drop it and fail with
+//   InvalidArgument (EBADF), of a reused one with NotFound. Call Delete
+//   before close.
 //
 // Semantics that differ from other backends
 //   - Create() returns Unavailable, with the reason, when io_uring is refused
 //     (ENOSYS: not built in; EPERM: io_uring_disabled sysctl or a seccomp
 //     filter such as Docker's default profile) or the kernel is older than
 //     5.13 (no multishot poll or IORING_FEAT_EXT_ARG).
-//   - An armed poll request holds a reference to the open file: a socket closed
-//     without Delete is not released (no FIN is sent) until its registration
-//     fires (oneshot), is modified or deleted, or the poller is destroyed. Call
-//     Delete before close. As with poll, Add of a new file that reuses a closed
-//     number replaces the stale registration, and Modify or Delete of a closed
-//     number drop it and fail with InvalidArgument, as epoll reports.
+//   - Closed handles: see above.
 //   - Completions for a poll request are delivered through the thread that
 //     submitted it (task work): a thread that called Add and then blocks
 //     elsewhere is briefly interrupted by the kernel to post the completion.
@@ -94,9 +148,11 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "backends/poll/pollable_file.h"
 #include "poller/backend.h"
 
@@ -132,41 +188,96 @@ class IoUringBackend final : public Backend {
     Token token;
     Interest interest;
     Mode mode;
-    // A poll request of `generation` is in flight and ours.
-    bool armed;
-    std::uint32_t generation;
     FileIdentity identity;
+    // The generation of the registration's latest request.
+    std::uint32_t generation = 0;
+    // That request is in the kernel: submitted, and not known to have ended.
+    bool live = false;
+    // Its completions are reported (false once a oneshot fired, or a request
+    // failed: until Modify).
+    bool armed = false;
+    // A new request is due: the next Wait submits it, cancelling a live one.
+    bool rearm = false;
+    // Its number no longer names its file (closed without Delete, seen at a
+    // re-arm): it is forgotten once its request is cancelled.
+    bool ended = false;
+    // 1 + its index in pending_, or 0 when the next Wait has nothing to do
+    // for it.
+    size_t pending_index = 0;
     // The Wait (wait_serial_) that last reported it, and at which index, so
     // completions within one Wait merge into one event.
     std::uint64_t reported_in_wait = 0;
     size_t event_index = 0;
   };
 
+  // A submission queue entry of the batch being submitted, and what the
+  // kernel's taking it means for the registration of `fd`.
+  struct BatchEntry {
+    enum class Kind : std::uint8_t {
+      kArm,           // a poll request of `generation`
+      kCancel,        // cancels the registration's request of `generation`
+      kOrphanCancel,  // cancels an entry of orphans_
+      kWake,          // Notify's IORING_OP_NOP
+    };
+    Kind kind;
+    int fd;
+    std::uint32_t generation;
+  };
+
   explicit IoUringBackend(std::unique_ptr<io_uring> ring);
 
-  // A free submission entry, flushing the queue to the kernel if it is full;
-  // null if the kernel takes none.
-  io_uring_sqe* GetEntryLocked();
+  // Queues one entry of the batch; null when the submission queue is full.
+  io_uring_sqe* QueueLocked(const BatchEntry& entry);
   // Queues a poll request for `registration` under a new generation.
-  absl::Status ArmLocked(int fd, Registration& registration);
-  // Queues the cancellation of `registration`'s request, if one is in flight.
-  absl::Status DisarmLocked(int fd, Registration& registration);
-  // Hands queued requests to the kernel, which binds their completions to the
-  // calling thread.
-  absl::Status SubmitLocked(const char* operation);
-  // Re-submits every request in flight from the calling thread, in case the
-  // thread that submitted it has exited.
-  void RearmAllLocked();
-  // Cancels and forgets a registration (a closed or replaced file).
+  bool QueueArmLocked(int fd, const Registration& registration);
+  // Queues the cancellation of the request (fd, generation).
+  bool QueueCancelLocked(BatchEntry::Kind kind, int fd,
+                         std::uint32_t generation);
+  // Queues the cancellation of as many orphans_ as there is room for.
+  void QueueOrphansLocked();
+  // Hands the batch to the kernel, which binds the completions of its poll
+  // requests to the calling thread; retries EINTR. Returns how many entries
+  // the kernel took (the first ones) and applies them to the registrations;
+  // takes the others back out of the submission queue, so the queue is empty
+  // again, and sets *error to the errno that stopped the kernel.
+  unsigned SubmitBatchLocked(int* error);
+  void CommitBatchLocked(unsigned taken);
+  void WithdrawUnsubmittedLocked();
+  // At the start of Wait: submits the work of pending_ and orphans_.
+  absl::Status FlushLocked();
+  // Collects completions into `events`.
+  void ReapLocked(absl::Span<Event> events, WaitResult& result);
+
+  void RearmLocked(int fd, Registration& registration);
+  void EnqueueLocked(int fd, Registration& registration);
+  void DequeueLocked(Registration& registration);
+  void EraseLocked(absl::flat_hash_map<int, Registration>::iterator found);
+  // Forgets a registration (a closed or replaced file); its request, if live,
+  // becomes an orphan.
   void DropLocked(int fd);
+  // Makes room in pending_ for every registration.
+  void ReserveLocked();
+  // 1 if `fd` still names the registration's file, 0 if it is closed or names
+  // another file, -1 if fstat failed otherwise (errno says why).
+  static int NamesRegisteredFile(int fd, const Registration& registration);
 
   const std::unique_ptr<io_uring> ring_;
   const int ring_fd_;
 
   std::mutex mutex_;
   // Guarded by mutex_, as are the submission queue and the completion queue's
-  // head.
+  // head. Between calls the submission queue is empty: every call submits
+  // what it queued, or takes it back.
   absl::flat_hash_map<int, Registration> registrations_;
+  // Registrations with work for the next Wait (rearm, or a live request to
+  // cancel).
+  std::vector<int> pending_;
+  // Requests to cancel that no registration names any more (the user_data of
+  // each), whose cancellation the kernel did not take yet.
+  std::vector<std::uint64_t> orphans_;
+  const std::unique_ptr<BatchEntry[]> batch_;
+  const unsigned batch_capacity_;
+  unsigned batch_size_ = 0;
   std::uint32_t next_generation_ = 1;
   // Set (by a thread_local's destructor) when a thread that submitted to the
   // ring exits; threads hold it weakly, so it may outlive the backend.
