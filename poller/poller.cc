@@ -15,7 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
-#include "poller/backend.h"
+#include "poller/core/backend.h"
 #include "poller/internal/timeout.h"
 
 namespace poller {
@@ -43,20 +43,6 @@ bool IsKnownMode(Mode mode) {
 }
 
 }  // namespace
-
-absl::string_view ModeName(Mode mode) {
-  switch (mode) {
-    case Mode::kOneshot:
-      return "oneshot";
-    case Mode::kLevel:
-      return "level";
-    case Mode::kEdge:
-      return "edge";
-    case Mode::kEdgeOneshot:
-      return "edge-oneshot";
-  }
-  return "unknown-mode";
-}
 
 Events::Events(size_t capacity) {
   capacity = std::clamp<size_t>(capacity, 1, kMaxCapacity);

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "poller/backend.h"
+#include "poller/core/backend.h"
 
 namespace poller {
 namespace {

@@ -10,7 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "poller/backend.h"
+#include "poller/core/backend.h"
 #include "poller/poller.h"
 
 // The #includes and entries of every compiled backend, from the table in

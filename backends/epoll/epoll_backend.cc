@@ -13,15 +13,12 @@
 #include "absl/strings/str_cat.h"
 #include "poller/internal/errno_status.h"
 #include "poller/internal/poll_readiness.h"
+#include "poller/internal/registration_errors.h"
 #include "poller/internal/syscall.h"
 #include "poller/internal/timeout.h"
 
 namespace poller {
 namespace {
-
-bool IsOneshot(Mode mode) {
-  return mode == Mode::kOneshot || mode == Mode::kEdgeOneshot;
-}
 
 std::uint32_t InterestEvents(Interest interest) {
   std::uint32_t events = 0;
@@ -101,17 +98,24 @@ EpollBackend::EpollBackend(internal::ScopedFd epoll_fd,
 
 bool EpollBackend::SupportsMode(Mode) const { return true; }
 
-absl::Status EpollBackend::WakerIsNotRegistered(int operation) const {
-  // The wake source is the poller's own: a caller who guessed its number must
-  // not change it.
-  if (operation == EPOLL_CTL_ADD) {
-    return absl::AlreadyExistsError(
-        absl::StrCat(OperationName(operation), " fd ", waker_.fd(),
-                     ": it is the poller's own wake descriptor"));
+namespace {
+
+internal::Operation RegistrationOperation(int epoll_operation) {
+  switch (epoll_operation) {
+    case EPOLL_CTL_ADD:
+      return internal::Operation::kAdd;
+    case EPOLL_CTL_MOD:
+      return internal::Operation::kModify;
+    default:
+      return internal::Operation::kDelete;
   }
-  return absl::NotFoundError(absl::StrCat(
-      OperationName(operation), " fd ", waker_.fd(),
-      ": not registered (it is the poller's own wake descriptor)"));
+}
+
+}  // namespace
+
+absl::Status EpollBackend::WakerIsNotRegistered(int operation) const {
+  return internal::OwnWakeDescriptorError(RegistrationOperation(operation),
+                                          waker_.fd());
 }
 
 epoll_event EpollBackend::KernelEvent(NativeHandle handle,
@@ -148,9 +152,8 @@ absl::Status EpollBackend::Control(int operation, NativeHandle handle,
         "this kind of file cannot be polled (a regular file or directory?)");
   }
   if (error == EINVAL && handle == epoll_fd_.get()) {
-    return internal::ErrnoToStatus(absl::StatusCode::kInvalidArgument, error,
-                                   OperationName(operation), handle,
-                                   "a poller cannot watch itself");
+    return internal::WatchesItselfError(RegistrationOperation(operation),
+                                        handle, error);
   }
   return internal::ErrnoToStatus(error, OperationName(operation), handle);
 }

@@ -136,7 +136,7 @@
 #include <mutex>
 
 #include "absl/status/statusor.h"
-#include "poller/backend.h"
+#include "poller/core/backend.h"
 #include "poller/internal/eventfd_waker.h"
 #include "poller/internal/scoped_fd.h"
 

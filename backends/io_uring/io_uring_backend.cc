@@ -17,6 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "poller/internal/errno_status.h"
+#include "poller/internal/registration_errors.h"
 #include "poller/internal/syscall.h"
 #include "poller/internal/timeout.h"
 
@@ -396,7 +397,7 @@ int IoUringBackend::NamesRegisteredFile(int fd,
   if (internal::Syscall("fstat", [&] { return ::fstat(fd, &status); }) != 0) {
     return errno == EBADF ? 0 : -1;
   }
-  FileIdentity identity;
+  internal::FileIdentity identity;
   identity.device = status.st_dev;
   identity.inode = status.st_ino;
   return identity == registration.identity ? 1 : 0;
@@ -478,12 +479,11 @@ absl::Status IoUringBackend::FlushLocked() {
 absl::Status IoUringBackend::Add(NativeHandle handle, Token token,
                                  Interest interest, Mode mode) {
   if (handle == ring_fd_) {
-    return internal::ErrnoToStatus(absl::StatusCode::kInvalidArgument, EINVAL,
-                                   "Add", handle,
-                                   "a poller cannot watch itself");
+    return internal::WatchesItselfError(internal::Operation::kAdd, handle);
   }
-  FileIdentity identity;
-  absl::Status inspected = InspectPollableFile("Add", handle, &identity);
+  internal::FileIdentity identity;
+  absl::Status inspected =
+      internal::InspectPollableFile("Add", handle, &identity);
   if (!inspected.ok()) return inspected;
 
   std::lock_guard<std::mutex> lock(mutex_);
@@ -523,10 +523,10 @@ absl::Status IoUringBackend::Modify(NativeHandle handle, Token token,
         absl::StatusCode::kNotFound, ENOENT, "Modify", handle,
         "not registered (it is the poller's own ring)");
   }
-  FileIdentity identity;
+  internal::FileIdentity identity;
   bool not_pollable = false;
   absl::Status inspected =
-      InspectPollableFile("Modify", handle, &identity, &not_pollable);
+      internal::InspectPollableFile("Modify", handle, &identity, &not_pollable);
   // A check that failed for a passing reason (EINTR, ENOMEM...) says nothing
   // about the registration: keep it, so the call can be retried. Only a
   // closed descriptor or one that now names an unpollable file ends it.
@@ -578,10 +578,10 @@ absl::Status IoUringBackend::Delete(NativeHandle handle) {
         absl::StatusCode::kNotFound, ENOENT, "Delete", handle,
         "not registered (it is the poller's own ring)");
   }
-  FileIdentity identity;
+  internal::FileIdentity identity;
   bool not_pollable = false;
   absl::Status inspected =
-      InspectPollableFile("Delete", handle, &identity, &not_pollable);
+      internal::InspectPollableFile("Delete", handle, &identity, &not_pollable);
   // A check that failed for a passing reason (EINTR, ENOMEM...) says nothing
   // about the registration: keep it, so the call can be retried. Only a
   // closed descriptor or one that now names an unpollable file ends it.

@@ -153,8 +153,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "backends/poll/pollable_file.h"
-#include "poller/backend.h"
+#include "poller/core/backend.h"
+#include "poller/internal/pollable_file.h"
 
 // liburing's ring; its header stays out of this one.
 struct io_uring;
@@ -188,7 +188,7 @@ class IoUringBackend final : public Backend {
     Token token;
     Interest interest;
     Mode mode;
-    FileIdentity identity;
+    internal::FileIdentity identity;
     // The generation of the registration's latest request.
     std::uint32_t generation = 0;
     // That request is in the kernel: submitted, and not known to have ended.

@@ -16,7 +16,7 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
-#include "poller/backend.h"
+#include "poller/core/backend.h"
 
 namespace poller {
 

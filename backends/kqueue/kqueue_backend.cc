@@ -17,6 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "poller/internal/errno_status.h"
+#include "poller/internal/registration_errors.h"
 #include "poller/internal/syscall.h"
 #include "poller/internal/timeout.h"
 
@@ -354,31 +355,14 @@ void KqueueBackend::UpdateSynthetic(int fd, Registration& registration) {
   if (registration.synthetic_due) (void)waker_->Signal();
 }
 
-absl::Status KqueueBackend::ReservedHandle(const char* operation,
-                                           NativeHandle handle,
-                                           bool adding) const {
-  // The wake pipe is the poller's own: a caller who guessed its number must
-  // not change it.
-  if (adding) {
-    return internal::ErrnoToStatus(absl::StatusCode::kAlreadyExists, EEXIST,
-                                   operation, handle,
-                                   "it is the poller's own wake descriptor");
-  }
-  return internal::ErrnoToStatus(
-      absl::StatusCode::kNotFound, ENOENT, operation, handle,
-      "not registered (it is the poller's own wake descriptor)");
-}
-
 absl::Status KqueueBackend::Add(NativeHandle handle, Token token,
                                 Interest interest, Mode mode) {
   if (!InCreatorProcess()) return NotCreatorProcess("kevent(EV_ADD)");
   if (waker_->OwnsDescriptor(handle)) {
-    return ReservedHandle("kevent(EV_ADD)", handle, /*adding=*/true);
+    return internal::OwnWakeDescriptorError(internal::Operation::kAdd, handle);
   }
   if (handle == kqueue_fd_) {
-    return internal::ErrnoToStatus(absl::StatusCode::kInvalidArgument, EINVAL,
-                                   "kevent(EV_ADD)", handle,
-                                   "a poller cannot watch itself");
+    return internal::WatchesItselfError(internal::Operation::kAdd, handle);
   }
   struct stat info;
   if (internal::Syscall("fstat", [&] { return ::fstat(handle, &info); }) != 0) {
@@ -440,7 +424,8 @@ absl::Status KqueueBackend::Modify(NativeHandle handle, Token token,
                                    Interest interest, Mode mode) {
   if (!InCreatorProcess()) return NotCreatorProcess("kevent(EV_ADD)");
   if (waker_->OwnsDescriptor(handle)) {
-    return ReservedHandle("kevent(EV_ADD)", handle, /*adding=*/false);
+    return internal::OwnWakeDescriptorError(internal::Operation::kModify,
+                                            handle);
   }
   std::lock_guard<std::mutex> lock(mutex_);
   auto found = registrations_.find(handle);
@@ -475,7 +460,8 @@ absl::Status KqueueBackend::Modify(NativeHandle handle, Token token,
 absl::Status KqueueBackend::Delete(NativeHandle handle) {
   if (!InCreatorProcess()) return NotCreatorProcess("kevent(EV_DELETE)");
   if (waker_->OwnsDescriptor(handle)) {
-    return ReservedHandle("kevent(EV_DELETE)", handle, /*adding=*/false);
+    return internal::OwnWakeDescriptorError(internal::Operation::kDelete,
+                                            handle);
   }
   std::lock_guard<std::mutex> lock(mutex_);
   auto found = registrations_.find(handle);
@@ -517,7 +503,7 @@ absl::Status KqueueBackend::Delete(NativeHandle handle) {
     // A fired EV_ONESHOT filter (no EV_DISPATCH) is already gone: not an
     // error.
     if (errors[i] == 0 || (errors[i] == ENOENT && !kFiredFilterStays &&
-                           kqueue_logic::IsOneshot(registration.mode))) {
+                           IsOneshot(registration.mode))) {
       deleted = true;
     } else if (errors[i] == ENOENT || errors[i] == EBADF) {
       gone_error = errors[i];

@@ -222,7 +222,7 @@
 #include "absl/status/statusor.h"
 #include "backends/kqueue/kqueue_logic.h"
 #include "backends/kqueue/kqueue_waker.h"
-#include "poller/backend.h"
+#include "poller/core/backend.h"
 
 namespace poller {
 
@@ -281,8 +281,6 @@ class KqueueBackend final : public Backend {
   void QueueSilence(int fd, const Registration& registration,
                     kqueue_logic::FilterSet silence);
   void FlushSilence();
-  absl::Status ReservedHandle(const char* operation, NativeHandle handle,
-                              bool adding) const;
 
   // Owned; closed by the destructor only in the creating process.
   const int kqueue_fd_;

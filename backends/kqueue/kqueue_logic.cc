@@ -30,10 +30,6 @@ bool SameFile(const FileIdentity& recorded, const FileIdentity& now) {
   return recorded.device == now.device && recorded.inode == now.inode;
 }
 
-bool IsOneshot(Mode mode) {
-  return mode == Mode::kOneshot || mode == Mode::kEdgeOneshot;
-}
-
 FilterSet WantedFilters(Interest interest, const Platform& platform) {
   FilterSet wanted = kNoFilter;
   if (interest == Interest::kNone ||
@@ -59,8 +55,9 @@ int PlanChanges(const Registration& old, const Registration& wanted,
   const FilterSet needed = WantedFilters(wanted.interest, platform);
   // EV_CLEAR and EV_DISPATCH are taken from the change that creates a filter
   // and kept through later touches, so a new mode needs a new filter.
-  const bool new_flags = ModeClears(old.mode) != ModeClears(wanted.mode) ||
-                         IsOneshot(old.mode) != IsOneshot(wanted.mode);
+  const bool new_flags =
+      ModeClears(old.mode) != ModeClears(wanted.mode) ||
+      ::poller::IsOneshot(old.mode) != ::poller::IsOneshot(wanted.mode);
   int count = 0;
   for (const Filter filter : kEveryFilter) {
     const bool held = (old.filters & filter) != 0;
@@ -68,7 +65,7 @@ int PlanChanges(const Registration& old, const Registration& wanted,
     Change change;
     change.filter = filter;
     change.clear = ModeClears(wanted.mode);
-    change.dispatch = IsOneshot(wanted.mode);
+    change.dispatch = ::poller::IsOneshot(wanted.mode);
     change.fflags = FilterFflags(filter, wanted.interest, platform);
     change.udata = wanted.generation;
     if (held && (!needs || new_flags)) {
@@ -173,7 +170,7 @@ bool PriorityNeedsConfirmation(const Platform& platform) {
 Delivery Deliver(Registration& registration, FilterSet fired,
                  const Platform& platform) {
   Delivery delivery;
-  if (!IsOneshot(registration.mode)) {
+  if (!::poller::IsOneshot(registration.mode)) {
     delivery.report = true;
     return delivery;
   }
@@ -198,7 +195,7 @@ int SilenceChanges(const Registration& registration, FilterSet silence,
     change.filter = filter;
     change.action = Action::kDisable;
     change.clear = ModeClears(registration.mode);
-    change.dispatch = IsOneshot(registration.mode);
+    change.dispatch = ::poller::IsOneshot(registration.mode);
     change.fflags = FilterFflags(filter, registration.interest, platform);
     change.udata = registration.generation;
     changes[count++] = change;

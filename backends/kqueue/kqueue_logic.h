@@ -19,7 +19,7 @@
 
 #include <cstdint>
 
-#include "poller/poller.h"
+#include "poller/core/types.h"
 
 namespace poller::kqueue_logic {
 
@@ -97,8 +97,6 @@ struct Registration {
   // The Wait that last reported it, so one Wait reports it once.
   std::uint64_t reported_in_wait = 0;
 };
-
-bool IsOneshot(Mode mode);
 
 // The filters a registration with `interest` needs. kNone keeps a disabled
 // read filter, so closing the descriptor still removes something the kernel

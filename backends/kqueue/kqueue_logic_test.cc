@@ -12,7 +12,7 @@
 #include <cstdint>
 
 #include "gtest/gtest.h"
-#include "poller/poller.h"
+#include "poller/core/types.h"
 
 namespace poller::kqueue_logic {
 namespace {

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "poller/internal/errno_status.h"
 #include "poller/internal/poll_readiness.h"
+#include "poller/internal/registration_errors.h"
 #include "poller/internal/syscall.h"
 #include "poller/internal/timeout.h"
 
@@ -20,10 +21,6 @@ namespace {
 // Room for this many registrations is taken at Create, so small pollers never
 // grow.
 constexpr size_t kInitialCapacity = 64;
-
-bool IsOneshot(Mode mode) {
-  return mode == Mode::kOneshot || mode == Mode::kEdgeOneshot;
-}
 
 }  // namespace
 
@@ -86,12 +83,11 @@ void PollBackend::RebuildLocked() {
 absl::Status PollBackend::Add(NativeHandle handle, Token token,
                               Interest interest, Mode mode) {
   if (handle == waker_.fd()) {
-    return internal::ErrnoToStatus(absl::StatusCode::kAlreadyExists, EEXIST,
-                                   "Add", handle,
-                                   "it is the poller's own wake descriptor");
+    return internal::OwnWakeDescriptorError(internal::Operation::kAdd, handle);
   }
-  FileIdentity identity;
-  absl::Status inspected = InspectPollableFile("Add", handle, &identity);
+  internal::FileIdentity identity;
+  absl::Status inspected =
+      internal::InspectPollableFile("Add", handle, &identity);
   if (!inspected.ok()) return inspected;
 
   std::lock_guard<std::mutex> lock(mutex_);
@@ -115,14 +111,13 @@ absl::Status PollBackend::Add(NativeHandle handle, Token token,
 absl::Status PollBackend::Modify(NativeHandle handle, Token token,
                                  Interest interest, Mode mode) {
   if (handle == waker_.fd()) {
-    return internal::ErrnoToStatus(
-        absl::StatusCode::kNotFound, ENOENT, "Modify", handle,
-        "not registered (it is the poller's own wake descriptor)");
+    return internal::OwnWakeDescriptorError(internal::Operation::kModify,
+                                            handle);
   }
-  FileIdentity identity;
+  internal::FileIdentity identity;
   bool not_pollable = false;
   absl::Status inspected =
-      InspectPollableFile("Modify", handle, &identity, &not_pollable);
+      internal::InspectPollableFile("Modify", handle, &identity, &not_pollable);
   // A check that failed for a passing reason (EINTR, ENOMEM...) says nothing
   // about the registration: keep it, so the call can be retried. Only a
   // closed descriptor or one that now names an unpollable file ends it.
@@ -150,14 +145,13 @@ absl::Status PollBackend::Modify(NativeHandle handle, Token token,
 
 absl::Status PollBackend::Delete(NativeHandle handle) {
   if (handle == waker_.fd()) {
-    return internal::ErrnoToStatus(
-        absl::StatusCode::kNotFound, ENOENT, "Delete", handle,
-        "not registered (it is the poller's own wake descriptor)");
+    return internal::OwnWakeDescriptorError(internal::Operation::kDelete,
+                                            handle);
   }
-  FileIdentity identity;
+  internal::FileIdentity identity;
   bool not_pollable = false;
   absl::Status inspected =
-      InspectPollableFile("Delete", handle, &identity, &not_pollable);
+      internal::InspectPollableFile("Delete", handle, &identity, &not_pollable);
   // A check that failed for a passing reason (EINTR, ENOMEM...) says nothing
   // about the registration: keep it, so the call can be retried. Only a
   // closed descriptor or one that now names an unpollable file ends it.
@@ -270,7 +264,7 @@ absl::StatusOr<WaitResult> PollBackend::Wait(absl::Span<Event> events,
     // reused (an accept, a pipe) before this poll. Its readiness is not the
     // registration's, and its token may name memory the program freed.
     absl::StatusOr<bool> same_file =
-        RefersTo(slots_[current].fd, registration.identity);
+        internal::RefersTo(slots_[current].fd, registration.identity);
     if (same_file.ok() && !*same_file) {
       registration.armed = false;
       entry.fd = -1;

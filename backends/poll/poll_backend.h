@@ -89,8 +89,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "backends/poll/pollable_file.h"
-#include "poller/backend.h"
+#include "poller/core/backend.h"
+#include "poller/internal/pollable_file.h"
 
 #if defined(__linux__)
 #include "poller/internal/eventfd_waker.h"
@@ -132,7 +132,7 @@ class PollBackend final : public Backend {
     // False once a oneshot registration fired or its descriptor was found
     // closed; true again after Modify.
     bool armed;
-    FileIdentity identity;
+    internal::FileIdentity identity;
     // Changes with every Add and Modify, so Wait can tell whether a result
     // belongs to the registration as it is now.
     std::uint64_t serial;

@@ -12,7 +12,7 @@
 #include <poll.h>
 
 #include "absl/status/statusor.h"
-#include "poller/poller.h"
+#include "poller/core/types.h"
 
 namespace poller::internal {
 

@@ -16,7 +16,7 @@
 #include "backends/epoll/epoll_backend.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "poller/backend.h"
+#include "poller/core/backend.h"
 #include "poller/poller.h"
 
 namespace poller::fuzz {

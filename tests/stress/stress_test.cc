@@ -70,10 +70,6 @@ constexpr uint64_t kNever = std::numeric_limits<uint64_t>::max();
 // Spreads tokens over all 64 bits; the low byte stays the slot index.
 constexpr Token kTokenMask = 0x5a3c000000000000;
 
-bool IsOneshot(Mode mode) {
-  return mode == Mode::kOneshot || mode == Mode::kEdgeOneshot;
-}
-
 int SlotOf(Token token) {
   return static_cast<int>((token ^ kTokenMask) & 0xff);
 }

@@ -12,7 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
-#include "poller/backend.h"
+#include "poller/core/backend.h"
 #include "poller/poller.h"
 #include "ppoll_backend/ppoll_backend.h"
 #include "tests/conformance/suite.h"

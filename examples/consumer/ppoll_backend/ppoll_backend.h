@@ -3,7 +3,7 @@
 // -----------------------------------------------------------------------------
 //
 // A poller backend written outside poller, the way a user would write their
-// own: it implements poller::Backend (@poller//poller:core), is wrapped with
+// own: it implements poller::Backend (@poller//poller/core), is wrapped with
 // poller::Poller::FromBackend(), and proves itself with poller's conformance
 // suite (ppoll_backend_test.cc). It is small on purpose; poller's own poll
 // backend is the one to use in production.
@@ -54,7 +54,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
-#include "poller/backend.h"
+#include "poller/core/backend.h"
 #include "poller/poller.h"
 
 namespace consumer {

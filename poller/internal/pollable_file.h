@@ -8,8 +8,8 @@
 // inode) tells a registered descriptor from a new file that reused its number
 // after a close without Delete.
 
-#ifndef POLLER_BACKENDS_POLL_POLLABLE_FILE_H_
-#define POLLER_BACKENDS_POLL_POLLABLE_FILE_H_
+#ifndef POLLER_INTERNAL_POLLABLE_FILE_H_
+#define POLLER_INTERNAL_POLLABLE_FILE_H_
 
 #include <sys/types.h>
 
@@ -17,7 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace poller {
+namespace poller::internal {
 
 // Which open file a descriptor number referred to.
 struct FileIdentity {
@@ -50,6 +50,6 @@ absl::Status InspectPollableFile(absl::string_view operation, int fd,
 // changed). Thread-safe.
 absl::StatusOr<bool> RefersTo(int fd, const FileIdentity& identity);
 
-}  // namespace poller
+}  // namespace poller::internal
 
-#endif  // POLLER_BACKENDS_POLL_POLLABLE_FILE_H_
+#endif  // POLLER_INTERNAL_POLLABLE_FILE_H_

@@ -1,7 +1,7 @@
 // Copyright 2026 The poller Authors.
 //
 // -----------------------------------------------------------------------------
-// File: poller/backend.h
+// File: poller/core/backend.h
 // -----------------------------------------------------------------------------
 //
 // The seam between poller's policy layer (class Poller) and an operating
@@ -28,8 +28,8 @@
 // An event the kernel reported before a concurrent Modify or Delete must be
 // delivered only as the registration is after it (see Poller::Modify).
 
-#ifndef POLLER_BACKEND_H_
-#define POLLER_BACKEND_H_
+#ifndef POLLER_CORE_BACKEND_H_
+#define POLLER_CORE_BACKEND_H_
 
 #include <cstddef>
 #include <memory>
@@ -39,7 +39,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
-#include "poller/poller.h"
+#include "poller/core/types.h"
 
 namespace poller {
 
@@ -92,4 +92,4 @@ class Backend {
 
 }  // namespace poller
 
-#endif  // POLLER_BACKEND_H_
+#endif  // POLLER_CORE_BACKEND_H_

@@ -1,6 +1,6 @@
 // Copyright 2026 The poller Authors.
 
-#include "backends/poll/pollable_file.h"
+#include "poller/internal/pollable_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,39 +11,36 @@
 #include "poller/internal/errno_status.h"
 #include "poller/internal/syscall.h"
 
-namespace poller {
+namespace poller::internal {
 
 absl::Status InspectPollableFile(absl::string_view operation, int fd,
                                  FileIdentity* identity, bool* not_pollable) {
   bool ignored;
   if (not_pollable == nullptr) not_pollable = &ignored;
   *not_pollable = false;
-  const int flags =
-      internal::Syscall("fcntl", [&] { return ::fcntl(fd, F_GETFL); });
+  const int flags = Syscall("fcntl", [&] { return ::fcntl(fd, F_GETFL); });
   if (flags < 0) {
     *not_pollable = errno == EBADF;
-    return internal::ErrnoToStatus(errno, absl::StrCat(operation, " fcntl"),
-                                   fd);
+    return ErrnoToStatus(errno, absl::StrCat(operation, " fcntl"), fd);
   }
 #if defined(O_PATH)
   // poll(2) reports POLLNVAL for these, epoll_ctl EBADF.
   if ((flags & O_PATH) == O_PATH) {
     *not_pollable = true;
-    return internal::ErrnoToStatus(absl::StatusCode::kInvalidArgument, EBADF,
-                                   absl::StrCat(operation, " fcntl"), fd,
-                                   "an O_PATH descriptor cannot be polled");
+    return ErrnoToStatus(absl::StatusCode::kInvalidArgument, EBADF,
+                         absl::StrCat(operation, " fcntl"), fd,
+                         "an O_PATH descriptor cannot be polled");
   }
 #endif
   struct stat status;
-  if (internal::Syscall("fstat", [&] { return ::fstat(fd, &status); }) != 0) {
+  if (Syscall("fstat", [&] { return ::fstat(fd, &status); }) != 0) {
     *not_pollable = errno == EBADF;
-    return internal::ErrnoToStatus(errno, absl::StrCat(operation, " fstat"),
-                                   fd);
+    return ErrnoToStatus(errno, absl::StrCat(operation, " fstat"), fd);
   }
   // Always "ready" to poll(2) and io_uring, refused by epoll (EPERM).
   if (S_ISREG(status.st_mode) || S_ISDIR(status.st_mode)) {
     *not_pollable = true;
-    return internal::ErrnoToStatus(
+    return ErrnoToStatus(
         absl::StatusCode::kInvalidArgument, EPERM,
         absl::StrCat(operation, " fstat"), fd,
         "this kind of file cannot be polled (a regular file or directory)");
@@ -55,10 +52,10 @@ absl::Status InspectPollableFile(absl::string_view operation, int fd,
 
 absl::StatusOr<bool> RefersTo(int fd, const FileIdentity& identity) {
   struct stat status;
-  if (internal::Syscall("fstat", [&] { return ::fstat(fd, &status); }) != 0) {
-    return internal::ErrnoToStatus(errno, "fstat", fd);
+  if (Syscall("fstat", [&] { return ::fstat(fd, &status); }) != 0) {
+    return ErrnoToStatus(errno, "fstat", fd);
   }
   return status.st_dev == identity.device && status.st_ino == identity.inode;
 }
 
-}  // namespace poller
+}  // namespace poller::internal

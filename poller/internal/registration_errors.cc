@@ -1,0 +1,47 @@
+// Copyright 2026 The poller Authors.
+
+#include "poller/internal/registration_errors.h"
+
+#include <cerrno>
+
+#include "absl/strings/str_cat.h"
+#include "poller/internal/errno_status.h"
+
+namespace poller::internal {
+
+absl::string_view OperationName(Operation operation) {
+  switch (operation) {
+    case Operation::kAdd:
+      return "Add";
+    case Operation::kModify:
+      return "Modify";
+    case Operation::kDelete:
+      return "Delete";
+  }
+  return "?";
+}
+
+absl::Status OwnWakeDescriptorError(Operation operation, int fd) {
+  if (operation == Operation::kAdd) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "Add fd ", fd, ": it is the poller's own wake descriptor"));
+  }
+  return absl::NotFoundError(
+      absl::StrCat(OperationName(operation), " fd ", fd,
+                   ": not registered (it is the poller's own wake "
+                   "descriptor)"));
+}
+
+absl::Status WatchesItselfError(Operation operation, int fd, int error_number) {
+  if (error_number != 0) {
+    return ErrnoToStatus(absl::StatusCode::kInvalidArgument, error_number,
+                         OperationName(operation), fd,
+                         "a poller cannot watch itself");
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      OperationName(operation), " fd ", fd, ": a poller cannot watch itself"));
+}
+
+bool EndsRegistration(int error_number) { return error_number == EBADF; }
+
+}  // namespace poller::internal

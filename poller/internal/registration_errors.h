@@ -1,0 +1,40 @@
+// Copyright 2026 The poller Authors.
+//
+// registration_errors.h: the errors every backend gives for the same mistakes,
+// worded once, so a program sees the same code and message whichever backend
+// it runs on.
+
+#ifndef POLLER_INTERNAL_REGISTRATION_ERRORS_H_
+#define POLLER_INTERNAL_REGISTRATION_ERRORS_H_
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace poller::internal {
+
+// The operations of Poller that register handles, as messages name them.
+enum class Operation { kAdd, kModify, kDelete };
+
+// "Add", "Modify", "Delete".
+absl::string_view OperationName(Operation operation);
+
+// `fd` is the poller's own wake descriptor, which a caller who guessed its
+// number must not change: AlreadyExists for Add (it is registered, by the
+// poller), NotFound for Modify and Delete (not by the caller).
+absl::Status OwnWakeDescriptorError(Operation operation, int fd);
+
+// `fd` is the poller's own kernel queue: InvalidArgument, as a queue cannot
+// report on itself. `error_number` is what the kernel said, if it was asked
+// (0 if not).
+absl::Status WatchesItselfError(Operation operation, int fd,
+                                int error_number = 0);
+
+// Whether a failed check of a registered descriptor (fcntl, fstat) with
+// `error_number` says the registration is gone (EBADF: closed), as opposed to
+// a passing failure (EINTR, ENOMEM...) that says nothing about it: then the
+// registration is kept, so the call can be retried.
+bool EndsRegistration(int error_number);
+
+}  // namespace poller::internal
+
+#endif  // POLLER_INTERNAL_REGISTRATION_ERRORS_H_
