@@ -55,7 +55,7 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "poller/core/backend.h"
-#include "poller/poller.h"
+#include "poller/core/types.h"
 
 namespace consumer {
 
