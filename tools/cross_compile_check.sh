@@ -14,7 +14,9 @@
 # :windows_x86_64 with the compile-only toolchains in //toolchains, so the selection in poller/BUILD
 # picks the files: for macOS the kqueue backend and its waker, the poll backend, poller.cc,
 # registry.cc, the poller/internal helpers, and the conformance suite with its kqueue and poll
-# instances; for Windows the IOCP stub, poller.cc and registry.cc. The build's own flags apply
+# instances; for Windows the IOCP backend, poller.cc, registry.cc, the poller/internal helpers
+# and the conformance suite with its IOCP instance (tools/windows_test.sh links and runs them
+# under Wine). The build's own flags apply
 # (-std=c++17 -Wall -Wextra -Werror). Then `bazel cquery` checks the backend every platform selects
 # (kqueue on macOS and the four BSDs, IOCP on Windows, epoll on Linux, poll elsewhere) and that the
 # --//poller:backend setting overrides it. Nothing is linked or run.
@@ -122,7 +124,8 @@ if ((use_bazel)); then
     "macos_x86_64 compilation_outputs //tests/conformance:kqueue_test //tests/conformance:poll_test"
     "macos_arm64 default //poller //tests/conformance:suite //tests/conformance:test_handles"
     "macos_arm64 compilation_outputs //tests/conformance:kqueue_test //tests/conformance:poll_test"
-    "windows_x86_64 default //poller"
+    "windows_x86_64 default //poller //tests/conformance:suite //tests/conformance:test_handles"
+    "windows_x86_64 compilation_outputs //tests/conformance:iocp_test"
   )
   for build in "${builds[@]}"; do
     read -r platform output_groups targets <<<"$build"
@@ -242,6 +245,12 @@ windows_files=(
   backends/iocp/iocp_backend.cc
   poller/poller.cc
   poller/registry.cc
+  poller/internal/errno_status.cc
+  poller/internal/syscall.cc
+  poller/internal/timeout.cc
+  tests/conformance/iocp_test.cc
+  tests/conformance/suite.cc
+  tests/conformance/test_handles.cc
 )
 compile windows-x86_64 "$mingw" \
   -DPOLLER_HAVE_IOCP_BACKEND=1 -DPOLLER_PLATFORM_BACKEND=iocp \

@@ -172,7 +172,7 @@ build="$cache/build"
 build_start=$SECONDS
 if [[ ! -f "$build/CMakeCache.txt" ]]; then
   if ! cmake -S "$root/tools/windows" -B "$build" -DCMAKE_SYSTEM_NAME=Windows \
-    -DCMAKE_CXX_COMPILER="$mingw_cxx" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_COMPILER="$mingw_cxx" \
     -DCMAKE_PREFIX_PATH="$abseil_prefix;$googletest_prefix" >"$cache/build.log" 2>&1; then
     tail -n 30 "$cache/build.log" >&2
     say "configuring the Windows build failed"
@@ -202,6 +202,7 @@ if [[ ! -f "$WINEPREFIX/system.reg" ]]; then say "creating the Wine prefix $WINE
 # name, time limit (s), arguments
 programs=(
   "iocp_test 600"
+  "iocp_backend_test 300"
   "fault_injection_test 600"
   "pitfalls_test 300"
   "hygiene_test 600"
