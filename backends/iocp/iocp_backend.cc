@@ -343,7 +343,7 @@ class IocpPoller final : public Backend {
     bool queued = false;
     Registration* next_queued = nullptr;
   };
-  static_assert(sizeof(Registration) <= 112, "the header promises 112 bytes");
+  static_assert(sizeof(Registration) <= 96, "the header promises 96 bytes");
 
   ULONG Wanted(const Registration& registration) const {
     return registration.armed ? WantedEvents(registration.interest) : 0;

@@ -85,7 +85,7 @@
 //     Emulating it by re-polling would spin. Use kOneshot and re-arm.
 //
 // Memory
-//   About 112 bytes per registration (the request's IO_STATUS_BLOCK and
+//   96 bytes per registration (the request's IO_STATUS_BLOCK and
 //   AFD_POLL_INFO, the socket, its base handle, token, interest and state),
 //   allocated once by Add and never moved, plus a hash-map node, plus what
 //   the driver keeps for a pending request. One helper handle per poller,
@@ -106,7 +106,9 @@
 //     none is pending (a oneshot registration that fired, or kNone), the
 //     registration stays until Delete, which succeeds; until then, Add of a
 //     new socket that got the same value (Windows reuses them) is
-//     AlreadyExists. Delete before closesocket.
+//     AlreadyExists. Either way, a request that completed before the close
+//     may still be reported once (the readiness was there when it
+//     completed). Delete before closesocket.
 //   - No fork() and no exec inheritance to speak of: the port and the helper
 //     handle are not inheritable.
 //   - Timeouts are whole milliseconds (see Wait above).
