@@ -9,8 +9,10 @@
 
 #include <winsock2.h>
 // After winsock2.h.
+#include <windows.h>
 #include <ws2tcpip.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -283,6 +285,21 @@ TEST(IocpBackendTest, ModifyCoveredByThePendingRequestCancelsNothing) {
   }
   EXPECT_EQ(WaitForToken(*poller, 3), Readiness::kWritable)
       << "the new request is issued once the cancelled one's packet arrives";
+}
+
+// The positive control of the conformance rule EveryHandleIsNotInheritable:
+// an inheritable handle is listed and seen as inheritable.
+TEST(IocpBackendTest, InheritableHandlesAreSeen) {
+  HANDLE event = ::CreateEventW(nullptr, TRUE, FALSE, nullptr);
+  ASSERT_NE(event, nullptr);
+  const NativeHandle handle = reinterpret_cast<NativeHandle>(event);
+  const std::vector<NativeHandle> open = poller::testing::OpenHandles();
+  EXPECT_NE(std::find(open.begin(), open.end(), handle), open.end());
+  EXPECT_FALSE(poller::testing::IsInheritable(handle));
+  ASSERT_TRUE(
+      ::SetHandleInformation(event, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT));
+  EXPECT_TRUE(poller::testing::IsInheritable(handle));
+  ::CloseHandle(event);
 }
 
 TEST(IocpBackendTest, DestroyingWithRequestsPendingReleasesEveryHandle) {

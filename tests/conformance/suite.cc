@@ -1127,6 +1127,23 @@ TEST_P(ConformanceTest, EveryDescriptorIsCloseOnExec) {
 }
 #endif
 
+#if defined(_WIN32)
+TEST_P(ConformanceTest, EveryHandleIsNotInheritable) {
+  RULE("no handle the poller creates is inherited by a child process");
+  poller_.reset();
+  const std::vector<NativeHandle> before = poller::testing::OpenHandles();
+  poller_ = NewPoller();
+  ASSERT_NE(poller_, nullptr);
+  int new_handles = 0;
+  for (NativeHandle handle : poller::testing::OpenHandles()) {
+    if (std::count(before.begin(), before.end(), handle) > 0) continue;
+    ++new_handles;
+    EXPECT_FALSE(poller::testing::IsInheritable(handle)) << "handle " << handle;
+  }
+  EXPECT_GE(new_handles, 1);
+}
+#endif
+
 TEST_P(ConformanceTest, DestroyingReleasesEveryDescriptor) {
   RULE("the destructor releases every descriptor the poller owns");
   poller_.reset();

@@ -518,12 +518,13 @@ struct SystemHandleInformation {
   SystemHandleEntry entries[1];
 };
 
-int CountHandlesFromSystemList() {
+// Every handle of every process, or an empty buffer if the call fails.
+std::vector<char> SystemHandleList() {
   using QueryFunction = LONG(WINAPI*)(ULONG, void*, ULONG, ULONG*);
   static const QueryFunction query = reinterpret_cast<QueryFunction>(
       reinterpret_cast<void (*)(void)>(::GetProcAddress(
           ::GetModuleHandleW(L"ntdll.dll"), "NtQuerySystemInformation")));
-  if (query == nullptr) return -1;
+  if (query == nullptr) return {};
   constexpr ULONG kSystemExtendedHandleInformation = 64;
   constexpr LONG kStatusInfoLengthMismatch = static_cast<LONG>(0xC0000004UL);
   std::vector<char> buffer(1 << 16);
@@ -535,17 +536,24 @@ int CountHandlesFromSystemList() {
       buffer.resize(std::max<size_t>(buffer.size() * 2, needed));
       continue;
     }
-    if (status != 0) return -1;
-    break;
+    if (status != 0) return {};
+    return buffer;
   }
+}
+
+// This process's handles, or false if they cannot be listed.
+bool OwnHandles(std::vector<NativeHandle>* handles) {
+  const std::vector<char> buffer = SystemHandleList();
+  if (buffer.empty()) return false;
   const auto* information =
       reinterpret_cast<const SystemHandleInformation*>(buffer.data());
   const ULONG_PTR self = ::GetCurrentProcessId();
-  int count = 0;
   for (ULONG_PTR i = 0; i < information->count; ++i) {
-    if (information->entries[i].process_id == self) ++count;
+    if (information->entries[i].process_id == self) {
+      handles->push_back(information->entries[i].handle);
+    }
   }
-  return count;
+  return true;
 }
 
 }  // namespace
@@ -555,7 +563,21 @@ int OpenDescriptorCount() {
   if (::GetProcessHandleCount(::GetCurrentProcess(), &count) && count > 0) {
     return static_cast<int>(count);
   }
-  return CountHandlesFromSystemList();
+  std::vector<NativeHandle> handles;
+  return OwnHandles(&handles) ? static_cast<int>(handles.size()) : -1;
+}
+
+std::vector<NativeHandle> OpenHandles() {
+  std::vector<NativeHandle> handles;
+  EXPECT_TRUE(OwnHandles(&handles)) << "NtQuerySystemInformation failed";
+  return handles;
+}
+
+bool IsInheritable(NativeHandle handle) {
+  DWORD flags = 0;
+  EXPECT_TRUE(::GetHandleInformation(reinterpret_cast<HANDLE>(handle), &flags))
+      << "GetHandleInformation(" << handle << "): error " << ::GetLastError();
+  return (flags & HANDLE_FLAG_INHERIT) != 0;
 }
 
 long RaiseDescriptorLimit(long wanted) {  // NOLINT(runtime/int)

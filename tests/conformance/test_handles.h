@@ -17,6 +17,7 @@
 #include <map>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -129,6 +130,13 @@ bool IsUnavailableHere(const absl::Status& created);
 // Number of open descriptors of this process (from /proc/self/fd or /dev/fd;
 // Windows: open handles), or -1 if unknown.
 int OpenDescriptorCount();
+
+#if defined(_WIN32)
+// The handles this process has open (every kind, not only sockets), and
+// whether a child process would inherit one (HANDLE_FLAG_INHERIT).
+std::vector<NativeHandle> OpenHandles();
+bool IsInheritable(NativeHandle handle);
+#endif
 
 // Raises the soft RLIMIT_NOFILE towards the hard limit; returns the new soft
 // limit. (Windows has no such limit: returns `wanted`.)
