@@ -170,6 +170,11 @@ say "set up in $((SECONDS - setup_start)) s"
 # --- poller, its suites and the echo demo ----------------------------------------------------
 build="$cache/build"
 build_start=$SECONDS
+# A build tree configured from another checkout (CI clones anew) would build that one's sources.
+if [[ -f "$build/CMakeCache.txt" ]] &&
+  ! grep -qxF "CMAKE_HOME_DIRECTORY:INTERNAL=$root/tools/windows" "$build/CMakeCache.txt"; then
+  rm -rf "$build"
+fi
 if [[ ! -f "$build/CMakeCache.txt" ]]; then
   if ! cmake -S "$root/tools/windows" -B "$build" -DCMAKE_SYSTEM_NAME=Windows \
     -DCMAKE_CXX_COMPILER="$mingw_cxx" \
@@ -270,7 +275,7 @@ else
 fi
 total_run=$((total_run + 1))
 
-echo "windows: $total_passed passed, $total_failed failed, $total_skipped skipped"
+echo "ci-step: windows: $total_passed passed, $total_failed failed, $total_skipped skipped"
 if ((${#failed_programs[@]})); then
   say "failed: ${failed_programs[*]} (logs in $logs)"
   exit 1

@@ -60,9 +60,9 @@ using ::testing::HasSubstr;
     if (IsSkipped() || HasFailure()) return; \
   } while (false)
 
-// A test of a POSIX facility Windows lacks, compiled there as a skip that says
-// why (so the totals still show it). Use: #if defined(_WIN32)
-// SKIPPED_ON_WINDOWS(Name, "reason") #else TEST_P(...) {...} #endif.
+// A test of a POSIX facility that Windows lacks is compiled there as a skip
+// that says why, so the totals still show it: SKIPPED_ON_WINDOWS(Name, "why")
+// in the #if defined(_WIN32) branch, the test itself in the #else branch.
 #define SKIPPED_ON_WINDOWS(test_name, reason) \
   TEST_P(ConformanceTest, test_name) { GTEST_SKIP() << "Windows: " reason; }
 
