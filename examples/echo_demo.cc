@@ -13,7 +13,19 @@
 // the next event. The main thread only waits: on Ctrl-C (SIGINT or SIGTERM),
 // or once the clients are done, it calls Shutdown() on each poller, which ends
 // its thread's Wait() loop with Cancelled.
+//
+// On Windows (the IOCP backend; this project runs it under Wine with
+// tools/windows_test.sh) the few socket calls that differ are in "Sockets on
+// POSIX and Windows" below, and Ctrl-C is taken by a console handler.
 
+#if defined(_WIN32)
+// winsock2.h must come before windows.h (the comment keeps clang-format from
+// sorting them together).
+#include <winsock2.h>
+// Both need winsock2.h first.
+#include <windows.h>
+#include <ws2tcpip.h>
+#else
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -22,6 +34,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -72,22 +85,104 @@ constexpr poller::Token kListenerToken = 0;
 // stops reading from it (back-pressure).
 constexpr size_t kMaxPending = 256 * 1024;
 
-std::atomic<bool> stop_requested{false};
+// ---------------------------------------------------------------------------
+// Sockets on POSIX and Windows: the few calls that differ.
 
-absl::Status Errno(absl::string_view what) {
-  return absl::InternalError(absl::StrCat(what, ": ", std::strerror(errno)));
+using Socket = poller::NativeHandle;
+
+#if defined(_WIN32)
+constexpr Socket kNoSocket = INVALID_SOCKET;
+constexpr int kWouldBlock = WSAEWOULDBLOCK;
+// A non-blocking connect in progress.
+constexpr int kInProgress = WSAEWOULDBLOCK;
+constexpr int kInterrupted = WSAEINTR;
+constexpr int kConnectionReset = WSAECONNRESET;
+constexpr int kConnectionAborted = WSAECONNABORTED;
+// Sending after the peer closed (Windows has no SIGPIPE to suppress).
+constexpr int kBrokenPipe = WSAESHUTDOWN;
+
+int LastError() { return ::WSAGetLastError(); }
+bool IsOutOfDescriptors(int error) {
+  return error == WSAEMFILE || error == WSAENOBUFS;
+}
+std::string ErrorText(int error) {
+  return absl::StrCat("Winsock error ", error);
+}
+void CloseSocket(Socket socket) { ::closesocket(socket); }
+ssize_t ReadSome(Socket socket, char* buffer, size_t size) {
+  return ::recv(socket, buffer, static_cast<int>(size), 0);
+}
+ssize_t SendSome(Socket socket, const char* data, size_t size) {
+  return ::send(socket, data, static_cast<int>(size), 0);
+}
+// Sockets are not inherited by the processes Windows creates unless asked.
+Socket NonBlocking(Socket socket) {
+  u_long one = 1;
+  if (socket != kNoSocket && ::ioctlsocket(socket, FIONBIO, &one) != 0) {
+    ::closesocket(socket);
+    return kNoSocket;
+  }
+  return socket;
+}
+Socket OpenSocket(int family) {
+  return NonBlocking(::socket(family, SOCK_STREAM, 0));
+}
+Socket AcceptSocket(Socket listener) {
+  return NonBlocking(::accept(listener, nullptr, nullptr));
+}
+#else
+constexpr Socket kNoSocket = -1;
+constexpr int kWouldBlock = EAGAIN;
+constexpr int kInProgress = EINPROGRESS;
+constexpr int kInterrupted = EINTR;
+constexpr int kConnectionReset = ECONNRESET;
+constexpr int kConnectionAborted = ECONNABORTED;
+constexpr int kBrokenPipe = EPIPE;
+
+int LastError() { return errno == EWOULDBLOCK ? EAGAIN : errno; }
+bool IsOutOfDescriptors(int error) {
+  return error == EMFILE || error == ENFILE;
+}
+std::string ErrorText(int error) { return std::strerror(error); }
+void CloseSocket(Socket socket) { ::close(socket); }
+ssize_t ReadSome(Socket socket, char* buffer, size_t size) {
+  return ::read(socket, buffer, size);
+}
+ssize_t SendSome(Socket socket, const char* data, size_t size) {
+  return ::send(socket, data, size, MSG_NOSIGNAL);
+}
+Socket OpenSocket(int family) {
+  return ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+}
+Socket AcceptSocket(Socket listener) {
+  return ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+#endif
+
+absl::Status SocketError(absl::string_view what) {
+  return absl::InternalError(absl::StrCat(what, ": ", ErrorText(LastError())));
 }
 
-bool SetNoDelay(int fd) {
+bool SetNoDelay(Socket socket) {
   int one = 1;
-  return ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0;
+  return ::setsockopt(socket, IPPROTO_TCP, TCP_NODELAY,
+                      reinterpret_cast<const char*>(&one), sizeof(one)) == 0;
+}
+
+// The pending error of a socket (SO_ERROR), 0 if none.
+int PendingError(Socket socket) {
+  int error = 0;
+  socklen_t length = sizeof(error);
+  ::getsockopt(socket, SOL_SOCKET, SO_ERROR, reinterpret_cast<char*>(&error),
+               &length);
+  return error;
 }
 
 // ---------------------------------------------------------------------------
 // The server.
 
 struct ServerConnection {
-  int fd = -1;
+  Socket fd = kNoSocket;
   std::string pending;  // Received, not yet echoed.
   size_t sent = 0;      // Bytes of `pending` already written.
   bool peer_closed = false;
@@ -95,13 +190,13 @@ struct ServerConnection {
 
 class EchoServer {
  public:
-  EchoServer(poller::Poller& poller, int listener)
+  EchoServer(poller::Poller& poller, Socket listener)
       : poller_(poller), listener_(listener) {}
 
   ~EchoServer() {
     for (auto& [token, connection] : connections_) {
       (void)poller_.Delete(connection.fd);
-      ::close(connection.fd);
+      CloseSocket(connection.fd);
     }
   }
 
@@ -135,24 +230,24 @@ class EchoServer {
  private:
   absl::Status AcceptAll() {
     for (;;) {
-      int fd =
-          ::accept4(listener_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) {
-        if (errno == EINTR || errno == ECONNABORTED) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-        if (errno == EMFILE || errno == ENFILE) {
+      const Socket fd = AcceptSocket(listener_);
+      if (fd == kNoSocket) {
+        const int error = LastError();
+        if (error == kInterrupted || error == kConnectionAborted) continue;
+        if (error == kWouldBlock) break;
+        if (IsOutOfDescriptors(error)) {
           // Out of descriptors: leave the rest queued and try at the next
           // event.
           ++errors_;
           break;
         }
-        return Errno("accept4");
+        return SocketError("accept");
       }
       SetNoDelay(fd);
       const poller::Token token = next_token_++;
       absl::Status added = poller_.Add(fd, token, poller::Interest::kReadable);
       if (!added.ok()) {
-        ::close(fd);
+        CloseSocket(fd);
         if (poller_.is_shut_down()) return absl::OkStatus();
         return added;
       }
@@ -167,7 +262,7 @@ class EchoServer {
 
   void Close(poller::Token token, ServerConnection& connection) {
     (void)poller_.Delete(connection.fd);
-    ::close(connection.fd);
+    CloseSocket(connection.fd);
     connections_.erase(token);
   }
 
@@ -178,7 +273,7 @@ class EchoServer {
     char buffer[16384];
     // Read what is there, unless the echo is already behind.
     while (!connection.peer_closed && connection.pending.size() < kMaxPending) {
-      ssize_t got = ::read(connection.fd, buffer, sizeof(buffer));
+      ssize_t got = ReadSome(connection.fd, buffer, sizeof(buffer));
       if (got > 0) {
         connection.pending.append(buffer, static_cast<size_t>(got));
         continue;
@@ -187,24 +282,26 @@ class EchoServer {
         connection.peer_closed = true;
         break;
       }
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      if (errno != ECONNRESET) ++errors_;
+      const int error = LastError();
+      if (error == kInterrupted) continue;
+      if (error == kWouldBlock) break;
+      if (error != kConnectionReset) ++errors_;
       Close(token, connection);
       return;
     }
     // Echo as much as the socket takes.
     while (connection.sent < connection.pending.size()) {
       ssize_t put =
-          ::send(connection.fd, connection.pending.data() + connection.sent,
-                 connection.pending.size() - connection.sent, MSG_NOSIGNAL);
+          SendSome(connection.fd, connection.pending.data() + connection.sent,
+                   connection.pending.size() - connection.sent);
       if (put > 0) {
         connection.sent += static_cast<size_t>(put);
         continue;
       }
-      if (put < 0 && errno == EINTR) continue;
-      if (put < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-      if (!(put < 0 && (errno == EPIPE || errno == ECONNRESET))) ++errors_;
+      const int error = put < 0 ? LastError() : 0;
+      if (error == kInterrupted) continue;
+      if (error == kWouldBlock) break;
+      if (error != kBrokenPipe && error != kConnectionReset) ++errors_;
       Close(token, connection);
       return;
     }
@@ -230,7 +327,7 @@ class EchoServer {
   }
 
   poller::Poller& poller_;
-  const int listener_;
+  const Socket listener_;
   poller::Token next_token_ = kListenerToken + 1;
   std::unordered_map<poller::Token, ServerConnection> connections_;
   uint64_t accepted_ = 0;
@@ -347,7 +444,7 @@ class LoadGenerator {
       }
       for (const poller::Event& event : events) {
         Client& client = clients_[event.token()];
-        if (client.fd >= 0) Step(client, event);
+        if (client.fd != kNoSocket) Step(client, event);
       }
       progress.store(result_.messages, std::memory_order_relaxed);
     }
@@ -361,7 +458,7 @@ class LoadGenerator {
  private:
   struct Client {
     int index = 0;
-    int fd = -1;
+    Socket fd = kNoSocket;
     bool connected = false;
     int message = 0;      // The message in flight.
     size_t written = 0;   // Of the message in flight.
@@ -382,10 +479,10 @@ class LoadGenerator {
   }
 
   void CloseClient(Client& client) {
-    if (client.fd < 0) return;
+    if (client.fd == kNoSocket) return;
     (void)poller_.Delete(client.fd);
-    ::close(client.fd);
-    client.fd = -1;
+    CloseSocket(client.fd);
+    client.fd = kNoSocket;
     --active_;
   }
 
@@ -393,10 +490,9 @@ class LoadGenerator {
     Client& client = clients_[index];
     client.index = static_cast<int>(index);
     client.outgoing.resize(message_size_);
-    client.fd = ::socket(address_.ss_family,
-                         SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (client.fd < 0) {
-      Fail(nullptr, Errno("socket").ToString());
+    client.fd = OpenSocket(address_.ss_family);
+    if (client.fd == kNoSocket) {
+      Fail(nullptr, SocketError("socket").ToString());
       return;
     }
     ++active_;
@@ -404,8 +500,8 @@ class LoadGenerator {
     int connected =
         ::connect(client.fd, reinterpret_cast<const sockaddr*>(&address_),
                   address_length_);
-    if (connected != 0 && errno != EINPROGRESS) {
-      Fail(&client, Errno("connect").ToString());
+    if (connected != 0 && LastError() != kInProgress) {
+      Fail(&client, SocketError("connect").ToString());
       return;
     }
     ++result_.connections;
@@ -419,7 +515,7 @@ class LoadGenerator {
   }
 
   void Arm(Client& client, poller::Interest interest) {
-    if (client.fd < 0) return;
+    if (client.fd == kNoSocket) return;
     // The first Arm of a client registers it; later ones re-arm (oneshot).
     absl::Status armed = poller_.Modify(
         client.fd, static_cast<poller::Token>(client.index), interest);
@@ -443,11 +539,9 @@ class LoadGenerator {
 
   void Step(Client& client, const poller::Event& event) {
     if (!client.connected) {
-      int error = 0;
-      socklen_t length = sizeof(error);
-      ::getsockopt(client.fd, SOL_SOCKET, SO_ERROR, &error, &length);
+      const int error = PendingError(client.fd);
       if (error != 0) {
-        Fail(&client, absl::StrCat("connect: ", std::strerror(error)));
+        Fail(&client, absl::StrCat("connect: ", ErrorText(error)));
         return;
       }
       client.connected = true;
@@ -466,15 +560,16 @@ class LoadGenerator {
   // rest of it to be writable or for the echo.
   void Send(Client& client) {
     while (client.written < message_size_) {
-      ssize_t put = ::send(client.fd, client.outgoing.data() + client.written,
-                           message_size_ - client.written, MSG_NOSIGNAL);
+      ssize_t put = SendSome(client.fd, client.outgoing.data() + client.written,
+                             message_size_ - client.written);
       if (put > 0) {
         client.written += static_cast<size_t>(put);
         continue;
       }
-      if (put < 0 && errno == EINTR) continue;
-      if (put < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-      Fail(&client, Errno("send").ToString());
+      const int error = put < 0 ? LastError() : 0;
+      if (error == kInterrupted) continue;
+      if (error == kWouldBlock) break;
+      Fail(&client, SocketError("send").ToString());
       return;
     }
     // Reading the echo while still sending keeps both sides' buffers moving
@@ -490,7 +585,7 @@ class LoadGenerator {
       const size_t want =
           std::min(sizeof(buffer), client.written - client.received);
       if (want == 0) break;
-      ssize_t got = ::read(client.fd, buffer, want);
+      ssize_t got = ReadSome(client.fd, buffer, want);
       if (got > 0) {
         for (ssize_t i = 0; i < got; ++i) {
           const size_t offset = client.received + static_cast<size_t>(i);
@@ -508,9 +603,10 @@ class LoadGenerator {
         Fail(&client, "the server closed the connection early");
         return;
       }
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      Fail(&client, Errno("read").ToString());
+      const int error = LastError();
+      if (error == kInterrupted) continue;
+      if (error == kWouldBlock) break;
+      Fail(&client, SocketError("read").ToString());
       return;
     }
     if (client.received == message_size_) {
@@ -545,8 +641,9 @@ class LoadGenerator {
 // ---------------------------------------------------------------------------
 // Setup and reporting.
 
-absl::StatusOr<int> Listen(const std::string& host, const std::string& port,
-                           sockaddr_storage* bound, socklen_t* bound_length) {
+absl::StatusOr<Socket> Listen(const std::string& host, const std::string& port,
+                              sockaddr_storage* bound,
+                              socklen_t* bound_length) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -559,15 +656,16 @@ absl::StatusOr<int> Listen(const std::string& host, const std::string& port,
         "cannot resolve ", host, ":", port, ": ", ::gai_strerror(error)));
   }
   std::unique_ptr<addrinfo, void (*)(addrinfo*)> owned(found, ::freeaddrinfo);
-  int fd =
-      ::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Errno("socket");
+  const Socket fd = OpenSocket(found->ai_family);
+  if (fd == kNoSocket) return SocketError("socket");
   int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR,
+               reinterpret_cast<const char*>(&one), sizeof(one));
   if (::bind(fd, found->ai_addr, found->ai_addrlen) != 0 ||
       ::listen(fd, SOMAXCONN) != 0) {
-    absl::Status error = Errno(absl::StrCat("bind/listen ", host, ":", port));
-    ::close(fd);
+    absl::Status error =
+        SocketError(absl::StrCat("bind/listen ", host, ":", port));
+    CloseSocket(fd);
     return error;
   }
   *bound_length = sizeof(*bound);
@@ -590,6 +688,27 @@ std::string AddressText(const sockaddr_storage& address) {
   return absl::StrCat("[", host, "]:", port);
 }
 
+#if defined(_WIN32)
+// Windows: a console handler (on a thread of its own) sets a flag that the
+// main thread checks.
+std::atomic<bool> stop_requested{false};
+
+BOOL WINAPI OnConsoleControl(DWORD) {
+  stop_requested.store(true);
+  return TRUE;
+}
+
+void TakeStopSignals() { ::SetConsoleCtrlHandler(OnConsoleControl, TRUE); }
+
+// Waits up to `timeout` for Ctrl-C; true if it came.
+bool StopSignalWithin(absl::Duration timeout) {
+  const absl::Time until = absl::Now() + timeout;
+  while (!stop_requested.load() && absl::Now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return stop_requested.load();
+}
+#else
 // SIGINT and SIGTERM are blocked in every thread and taken by the main thread
 // with sigtimedwait, so no handler runs in the middle of a Poller call.
 sigset_t StopSignals() {
@@ -600,12 +719,19 @@ sigset_t StopSignals() {
   return signals;
 }
 
+// Called before any thread starts: threads inherit the mask.
+void TakeStopSignals() {
+  const sigset_t signals = StopSignals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+}
+
 // Waits up to `timeout` for a stop signal; true if one came.
 bool StopSignalWithin(absl::Duration timeout) {
   const sigset_t signals = StopSignals();
   timespec wait = absl::ToTimespec(timeout);
   return ::sigtimedwait(&signals, nullptr, &wait) > 0;
 }
+#endif
 
 int RunServerOnly(const std::string& backend, const std::string& listen) {
   const size_t colon = listen.rfind(':');
@@ -620,7 +746,7 @@ int RunServerOnly(const std::string& backend, const std::string& listen) {
   }
   sockaddr_storage bound{};
   socklen_t bound_length = 0;
-  absl::StatusOr<int> listener =
+  absl::StatusOr<Socket> listener =
       Listen(host, listen.substr(colon + 1), &bound, &bound_length);
   if (!listener.ok()) {
     std::fprintf(stderr, "%s\n", listener.status().ToString().c_str());
@@ -630,7 +756,7 @@ int RunServerOnly(const std::string& backend, const std::string& listen) {
       poller::Poller::Create(backend);
   if (!poller.ok()) {
     std::fprintf(stderr, "%s\n", poller.status().ToString().c_str());
-    ::close(*listener);
+    CloseSocket(*listener);
     return 1;
   }
   std::printf("echo server on %s (backend %s); Ctrl-C stops it\n",
@@ -643,7 +769,7 @@ int RunServerOnly(const std::string& backend, const std::string& listen) {
   }
   (*poller)->Shutdown();
   thread.join();
-  ::close(*listener);
+  CloseSocket(*listener);
   std::printf("stopped: %llu connections served, %llu errors\n",
               static_cast<unsigned long long>(server.accepted()),
               static_cast<unsigned long long>(server.errors()));
@@ -689,8 +815,14 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  const sigset_t signals = StopSignals();
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // Inherited by threads.
+#if defined(_WIN32)
+  WSADATA winsock;
+  if (int error = ::WSAStartup(MAKEWORD(2, 2), &winsock); error != 0) {
+    std::fprintf(stderr, "WSAStartup: Winsock error %d\n", error);
+    return 1;
+  }
+#endif
+  TakeStopSignals();
 
   if (!absl::GetFlag(FLAGS_listen).empty()) {
     return RunServerOnly(backend, absl::GetFlag(FLAGS_listen));
@@ -698,7 +830,7 @@ int main(int argc, char** argv) {
 
   sockaddr_storage bound{};
   socklen_t bound_length = 0;
-  absl::StatusOr<int> listener =
+  absl::StatusOr<Socket> listener =
       Listen("127.0.0.1", "0", &bound, &bound_length);
   if (!listener.ok()) {
     std::fprintf(stderr, "%s\n", listener.status().ToString().c_str());
@@ -714,7 +846,7 @@ int main(int argc, char** argv) {
         (server_poller.ok() ? client_poller.status() : server_poller.status())
             .ToString()
             .c_str());
-    ::close(*listener);
+    CloseSocket(*listener);
     return 1;
   }
 
@@ -760,7 +892,7 @@ int main(int argc, char** argv) {
   client_thread.join();
   (*server_poller)->Shutdown();
   server_thread.join();
-  ::close(*listener);
+  CloseSocket(*listener);
 
   if (interrupted) {
     result.error_samples.insert(result.error_samples.begin(),

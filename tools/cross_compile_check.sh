@@ -14,7 +14,9 @@
 # :windows_x86_64 with the compile-only toolchains in //toolchains, so the selection in poller/BUILD
 # picks the files: for macOS the kqueue backend and its waker, the poll backend, poller.cc,
 # registry.cc, the poller/internal helpers, and the conformance suite with its kqueue and poll
-# instances; for Windows the IOCP stub, poller.cc and registry.cc. The build's own flags apply
+# instances; for Windows the IOCP backend, poller.cc, registry.cc, the poller/internal helpers
+# and the conformance suite with its IOCP instance (tools/windows_test.sh links and runs them
+# under Wine). The build's own flags apply
 # (-std=c++17 -Wall -Wextra -Werror). Then `bazel cquery` checks the backend every platform selects
 # (kqueue on macOS and the four BSDs, IOCP on Windows, epoll on Linux, poll elsewhere) and that the
 # --//poller:backend setting overrides it. Nothing is linked or run.
@@ -123,6 +125,10 @@ if ((use_bazel)); then
     //backends/kqueue //backends/kqueue:kqueue_logic //backends/poll //backends/poll:pipe_waker \
     //poller/internal:pollable_file //tests/conformance:suite //tests/conformance:test_handles \
     //tests/conformance:schedule"
+  windows_libraries="//poller //poller/core //poller/internal:errno_status \
+    //poller/internal:timeout //poller/internal:syscall //poller/internal:registration_errors \
+    //backends/iocp //tests/conformance:suite //tests/conformance:test_handles \
+    //tests/conformance:schedule"
   macos_tests="//tests/conformance:kqueue_test //tests/conformance:poll_test \
     //backends/kqueue:kqueue_backend_test //backends/kqueue:kqueue_logic_test"
   builds=(
@@ -130,7 +136,8 @@ if ((use_bazel)); then
     "macos_x86_64 compilation_outputs ${macos_tests}"
     "macos_arm64 default ${macos_libraries}"
     "macos_arm64 compilation_outputs ${macos_tests}"
-    "windows_x86_64 default //poller"
+    "windows_x86_64 default ${windows_libraries}"
+    "windows_x86_64 compilation_outputs //tests/conformance:iocp_test //backends/iocp:iocp_backend_test"
   )
   for build in "${builds[@]}"; do
     read -r platform output_groups targets <<<"$build"
@@ -259,6 +266,18 @@ windows_files=(
   backends/iocp/iocp_backend.cc
   poller/core/types.cc
   poller/poller.cc
+  poller/internal/errno_status.cc
+  poller/internal/registration_errors.cc
+  poller/internal/syscall.cc
+  poller/internal/timeout.cc
+  tests/conformance/iocp_test.cc
+  tests/conformance/schedule.cc
+  tests/conformance/suite.cc
+  tests/conformance/suite_closing.cc
+  tests/conformance/suite_descriptors.cc
+  tests/conformance/suite_extremes.cc
+  tests/conformance/suite_races.cc
+  tests/conformance/test_handles.cc
 )
 compile windows-x86_64 "$mingw" \
   -DPOLLER_HAVE_IOCP_BACKEND=1 -DPOLLER_PLATFORM_BACKEND=iocp \

@@ -145,4 +145,72 @@ absl::Status ErrnoToStatus(int error_number, absl::string_view operation) {
                 nullptr, {});
 }
 
+#if defined(_WIN32)
+namespace {
+
+struct WindowsErrorEntry {
+  unsigned long number;
+  absl::string_view name;
+  int error_number;
+};
+
+// Numbers rather than the <windows.h> names, so this file does not drag the
+// Windows headers into every target; each is the value winerror.h gives.
+constexpr WindowsErrorEntry kWindowsErrors[] = {
+    {1, "ERROR_INVALID_FUNCTION", EINVAL},
+    {2, "ERROR_FILE_NOT_FOUND", ENOENT},
+    {3, "ERROR_PATH_NOT_FOUND", ENOENT},
+    {4, "ERROR_TOO_MANY_OPEN_FILES", EMFILE},
+    {5, "ERROR_ACCESS_DENIED", EACCES},
+    {6, "ERROR_INVALID_HANDLE", EBADF},
+    {8, "ERROR_NOT_ENOUGH_MEMORY", ENOMEM},
+    {14, "ERROR_OUTOFMEMORY", ENOMEM},
+    {50, "ERROR_NOT_SUPPORTED", EOPNOTSUPP},
+    {87, "ERROR_INVALID_PARAMETER", EINVAL},
+    {120, "ERROR_CALL_NOT_IMPLEMENTED", ENOSYS},
+    {127, "ERROR_PROC_NOT_FOUND", ENOSYS},
+    {170, "ERROR_BUSY", EBUSY},
+    {183, "ERROR_ALREADY_EXISTS", EEXIST},
+    {258, "WAIT_TIMEOUT", ETIMEDOUT},
+    {995, "ERROR_OPERATION_ABORTED", ECANCELED},
+    {1168, "ERROR_NOT_FOUND", ENOENT},
+    {1450, "ERROR_NO_SYSTEM_RESOURCES", ENOMEM},
+    {1451, "ERROR_NONPAGED_SYSTEM_RESOURCES", ENOMEM},
+    {1452, "ERROR_PAGED_SYSTEM_RESOURCES", ENOMEM},
+    {1455, "ERROR_COMMITMENT_LIMIT", ENOMEM},
+    {1460, "ERROR_TIMEOUT", ETIMEDOUT},
+    {10004, "WSAEINTR", EINTR},
+    {10009, "WSAEBADF", EBADF},
+    {10013, "WSAEACCES", EACCES},
+    {10014, "WSAEFAULT", EINVAL},
+    {10022, "WSAEINVAL", EINVAL},
+    {10024, "WSAEMFILE", EMFILE},
+    {10035, "WSAEWOULDBLOCK", EAGAIN},
+    {10038, "WSAENOTSOCK", ENOTSOCK},
+    {10045, "WSAEOPNOTSUPP", EOPNOTSUPP},
+    {10055, "WSAENOBUFS", ENOMEM},
+};
+
+const WindowsErrorEntry* FindWindowsError(unsigned long windows_error) {
+  for (const WindowsErrorEntry& entry : kWindowsErrors) {
+    if (entry.number == windows_error) return &entry;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+int WindowsErrorToErrno(unsigned long windows_error) {
+  if (windows_error == 0) return 0;
+  const WindowsErrorEntry* entry = FindWindowsError(windows_error);
+  return entry == nullptr ? EIO : entry->error_number;
+}
+
+std::string DescribeWindowsError(unsigned long windows_error) {
+  const WindowsErrorEntry* entry = FindWindowsError(windows_error);
+  if (entry == nullptr) return absl::StrCat("Windows error ", windows_error);
+  return absl::StrCat("Windows error ", windows_error, " (", entry->name, ")");
+}
+#endif  // defined(_WIN32)
+
 }  // namespace poller::internal

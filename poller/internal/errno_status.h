@@ -16,6 +16,7 @@
 #define POLLER_INTERNAL_ERRNO_STATUS_H_
 
 #include <cstdint>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -58,6 +59,41 @@ absl::Status ErrnoToStatus(int error_number, absl::string_view operation);
 absl::Status ErrnoToStatus(absl::StatusCode code, int error_number,
                            absl::string_view operation, int64_t handle,
                            absl::string_view explanation);
+
+#if defined(_WIN32)
+// Windows
+//
+// A Windows backend reports a failed call through the same errno road, so the
+// codes above, the fault-injection seam (poller/internal/syscall.h) and the
+// tests that check messages for errno names apply unchanged. The original code
+// goes into the message too, through the `explanation` of ErrnoToStatus.
+
+// The errno value that stands for a Win32 or Winsock error code (from
+// GetLastError(), WSAGetLastError(), or RtlNtStatusToDosError() of an
+// NTSTATUS):
+//
+//   ERROR_INVALID_HANDLE, WSAEBADF              -> EBADF
+//   WSAENOTSOCK                                 -> ENOTSOCK
+//   ERROR_INVALID_PARAMETER, WSAEINVAL, ...     -> EINVAL
+//   ERROR_NOT_ENOUGH_MEMORY, WSAENOBUFS, ...    -> ENOMEM
+//   ERROR_TOO_MANY_OPEN_FILES, WSAEMFILE        -> EMFILE
+//   ERROR_ACCESS_DENIED, WSAEACCES              -> EACCES
+//   ERROR_NOT_FOUND, ERROR_FILE_NOT_FOUND, ...  -> ENOENT
+//   ERROR_ALREADY_EXISTS                        -> EEXIST
+//   ERROR_NOT_SUPPORTED, WSAEOPNOTSUPP          -> EOPNOTSUPP
+//   ERROR_CALL_NOT_IMPLEMENTED, ERROR_PROC_NOT_FOUND -> ENOSYS
+//   ERROR_BUSY                                  -> EBUSY
+//   WSAEWOULDBLOCK                              -> EAGAIN
+//   WSAEINTR                                    -> EINTR
+//   ERROR_OPERATION_ABORTED                     -> ECANCELED
+//   WAIT_TIMEOUT, ERROR_TIMEOUT                 -> ETIMEDOUT
+//   0 -> 0; anything else                       -> EIO (kUnknown)
+int WindowsErrorToErrno(unsigned long windows_error);
+
+// "Windows error 10038 (WSAENOTSOCK)", for the `explanation` of a message; the
+// symbolic name is left out for a code poller never expects.
+std::string DescribeWindowsError(unsigned long windows_error);
+#endif  // defined(_WIN32)
 
 }  // namespace poller::internal
 

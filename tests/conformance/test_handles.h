@@ -3,31 +3,76 @@
 // test_handles.h: real descriptors for tests (pipes, socket pairs, loopback
 // TCP, eventfd) that close themselves, and helpers to make them ready and to
 // collect events.
+//
+// On Windows the same helpers make SOCKETs (the only handles the IOCP backend
+// polls): a "pipe" and a "socket pair" are both a loopback TCP connection,
+// which has everything the tests ask of a byte stream (readable after a write,
+// hang-up when the writer closes), and ScopedFd closes a SOCKET.
 
 #ifndef POLLER_TESTS_CONFORMANCE_TEST_HANDLES_H_
 #define POLLER_TESTS_CONFORMANCE_TEST_HANDLES_H_
 
 #include <cstddef>
+#include <cstdio>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "poller/internal/scoped_fd.h"
 #include "poller/poller.h"
+
+#if defined(_WIN32)
+// winsock2.h must come before windows.h (which <winsock2.h> users may include
+// next); tests use its send, shutdown and MSG_OOB directly.
+#include <winsock2.h>
+#if !defined(SHUT_WR)
+#define SHUT_WR SD_SEND
+#endif
+#else
+#include "poller/internal/scoped_fd.h"
+#endif
 
 namespace poller::testing {
 
-using internal::ScopedFd;
+#if defined(_WIN32)
+// A SOCKET that closes itself, with ScopedFd's interface.
+class ScopedSocket {
+ public:
+  ScopedSocket() = default;
+  explicit ScopedSocket(NativeHandle socket) : socket_(socket) {}
+  ScopedSocket(ScopedSocket&& other) noexcept
+      : socket_(std::exchange(other.socket_, INVALID_SOCKET)) {}
+  ScopedSocket& operator=(ScopedSocket&& other) noexcept {
+    if (this != &other) Reset(std::exchange(other.socket_, INVALID_SOCKET));
+    return *this;
+  }
+  ScopedSocket(const ScopedSocket&) = delete;
+  ScopedSocket& operator=(const ScopedSocket&) = delete;
+  ~ScopedSocket() { Reset(); }
 
-// A non-blocking, close-on-exec pipe.
+  NativeHandle get() const { return socket_; }
+  bool valid() const { return socket_ != INVALID_SOCKET; }
+  // Closes the socket held (if any) and takes `socket`.
+  void Reset(NativeHandle socket = INVALID_SOCKET);
+
+ private:
+  NativeHandle socket_ = INVALID_SOCKET;
+};
+using ScopedFd = ScopedSocket;
+#else
+using internal::ScopedFd;
+#endif
+
+// A non-blocking, close-on-exec pipe (Windows: a loopback TCP connection).
 struct Pipe {
   ScopedFd read_end;
   ScopedFd write_end;
 };
 Pipe MakePipe();
 
-// A non-blocking AF_UNIX stream socket pair.
+// A non-blocking AF_UNIX stream socket pair (Windows: loopback TCP).
 struct SocketPair {
   ScopedFd first;
   ScopedFd second;
@@ -50,9 +95,23 @@ ScopedFd MakeTcpListener(int* port);
 ScopedFd ConnectToLoopback(int port, bool non_blocking);
 
 // Writes `bytes` bytes (fails the test if it cannot).
-void WriteBytes(int fd, size_t bytes = 1);
+void WriteBytes(NativeHandle handle, size_t bytes = 1);
 // Reads until EAGAIN or end-of-file; returns how many bytes were read.
-size_t DrainBytes(int fd);
+size_t DrainBytes(NativeHandle handle);
+
+// The pending error of a socket (SO_ERROR), and the value it has after a
+// refused connection (ECONNREFUSED; Windows: WSAECONNREFUSED).
+int PendingSocketError(NativeHandle socket);
+extern const int kConnectionRefused;
+
+// The handle of an open file that the backend is given as a handle it cannot
+// poll: the descriptor, or on Windows the file's HANDLE.
+NativeHandle FileHandle(std::FILE* file);
+
+// A non-blocking UDP socket bound to an ephemeral loopback port, and a way to
+// make it readable: one socket per handle where a test needs thousands.
+ScopedFd MakeDatagramSocket();
+void SendDatagramTo(NativeHandle socket);
 
 // Waits once and returns the events delivered (token -> readiness bits ORed
 // over the batch), and how many events there were in `count`.
@@ -68,12 +127,19 @@ std::string ReadUntilEndOfFile(int fd);
 // kernel refuses it, or it is a stub on this platform): tests then skip.
 bool IsUnavailableHere(const absl::Status& created);
 
-// Number of open descriptors of this process (from /proc/self/fd or /dev/fd),
-// or -1 if unknown.
+// Number of open descriptors of this process (from /proc/self/fd or /dev/fd;
+// Windows: open handles), or -1 if unknown.
 int OpenDescriptorCount();
 
+#if defined(_WIN32)
+// The handles this process has open (every kind, not only sockets), and
+// whether a child process would inherit one (HANDLE_FLAG_INHERIT).
+std::vector<NativeHandle> OpenHandles();
+bool IsInheritable(NativeHandle handle);
+#endif
+
 // Raises the soft RLIMIT_NOFILE towards the hard limit; returns the new soft
-// limit.
+// limit. (Windows has no such limit: returns `wanted`.)
 long RaiseDescriptorLimit(long wanted);  // NOLINT(runtime/int)
 
 }  // namespace poller::testing

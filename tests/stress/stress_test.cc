@@ -20,7 +20,9 @@
 //   ./bazelw test //tests/stress:stress_test --test_arg=--stress_seconds=120
 //       --test_timeout=3600
 
+#if !defined(_WIN32)
 #include <unistd.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -347,10 +349,18 @@ class StressTest : public ::testing::TestWithParam<std::string> {
     if (slot.buffered >= kMaxBuffered) return;
     const uint64_t before = ledger_.Tick();
     const char byte = 'x';
+#if defined(_WIN32)
+    // Windows: the slots are loopback TCP connections (test_handles.h).
+    if (::send(slot.write_end.get(), &byte, 1, 0) != 1) {
+      ledger_.Violation(absl::StrCat("send: error ", ::WSAGetLastError()));
+      return;
+    }
+#else
     if (::write(slot.write_end.get(), &byte, 1) != 1) {
       ledger_.Violation(absl::StrCat("write: ", std::strerror(errno)));
       return;
     }
+#endif
     ++counters_.writes;
     ++slot.buffered;
     if (slot.registered) ledger_.Wrote(slot.token, before);
