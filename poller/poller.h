@@ -122,8 +122,7 @@ class Poller {
   //
   // Errors: ResourceExhausted when the process or system is out of descriptors
   // or memory; Unavailable when the kernel refuses the backend (e.g. io_uring
-  // disabled by a seccomp policy); Unimplemented for a backend that is only a
-  // stub on this platform.
+  // disabled by a seccomp policy, or Windows without the AFD driver).
   static absl::StatusOr<std::unique_ptr<Poller>> Create();
 
   // Creates a poller on the named backend ("epoll", "poll", "io_uring",

@@ -211,10 +211,6 @@ bool IsNotASocket(int error_number) {
 constexpr absl::string_view kSocketsOnly =
     "not an open socket; the iocp backend polls sockets only";
 
-bool IsOneshot(Mode mode) {
-  return mode == Mode::kOneshot || mode == Mode::kEdgeOneshot;
-}
-
 // The AFD events a registration asks for; 0 if it can report nothing.
 ULONG WantedEvents(Interest interest) {
   ULONG events = 0;
