@@ -1,7 +1,8 @@
 """The one table of poller's backends, and everything derived from it.
 
 Each row names a backend, its package, the class and header the registry calls, the operating
-systems that compile it and those where it is the default. Every selection in the build comes from
+systems that compile it and those where it is the default, and the build setting that leaves it
+out (io_uring, which needs liburing). Every selection in the build comes from
 here: which backends //poller compiles in and which one Poller::Create() uses on each platform,
 the --//poller:backend setting and its error message, each backend's target_compatible_with and
 define, the conformance test per backend, and the C++ registry (poller/registry.cc includes the
@@ -29,6 +30,10 @@ ALL_SYSTEMS = [LINUX] + KQUEUE_SYSTEMS + [WINDOWS]
 
 # `systems`: where the backend compiles; "elsewhere" also compiles it on systems not named here.
 # `default_on`: where Poller::Create() uses it unless --//poller:backend says otherwise.
+# `switch`: for a backend that needs a library beyond Abseil, the name of a bool build setting in
+#   //poller (default true) that leaves it out when false: --//poller:<switch>=false (from another
+#   workspace --@poller//poller:<switch>=false). Then nothing depends on that library, the backend's
+#   targets and tests are incompatible (skipped), and it is not in Poller::CompiledBackends().
 BACKENDS = [
     struct(
         name = "epoll",
@@ -36,6 +41,7 @@ BACKENDS = [
         default_on = [LINUX],
         header = "backends/epoll/epoll_backend.h",
         package = "//backends/epoll",
+        switch = None,
         systems = [LINUX],
     ),
     struct(
@@ -44,6 +50,8 @@ BACKENDS = [
         default_on = [],
         header = "backends/io_uring/io_uring_backend.h",
         package = "//backends/io_uring",
+        # liburing (Debian's liburing-dev): --//poller:io_uring=false builds without it.
+        switch = "io_uring",
         systems = [LINUX],
     ),
     struct(
@@ -52,6 +60,7 @@ BACKENDS = [
         default_on = KQUEUE_SYSTEMS,
         header = "backends/kqueue/kqueue_backend.h",
         package = "//backends/kqueue",
+        switch = None,
         systems = KQUEUE_SYSTEMS,
     ),
     struct(
@@ -60,6 +69,7 @@ BACKENDS = [
         default_on = [WINDOWS],
         header = "backends/iocp/iocp_backend.h",
         package = "//backends/iocp",
+        switch = None,
         systems = [WINDOWS],
     ),
     struct(
@@ -68,6 +78,7 @@ BACKENDS = [
         default_on = ["elsewhere"],
         header = "backends/poll/poll_backend.h",
         package = "//backends/poll",
+        switch = None,
         systems = [LINUX] + KQUEUE_SYSTEMS + ["elsewhere"],
     ),
 ]
@@ -91,9 +102,18 @@ def backend_define(name):
     """The preprocessor symbol a backend's library defines for its users."""
     return "POLLER_HAVE_{}_BACKEND=1".format(name.upper())
 
+def _system_name(system):
+    """"linux" for "@platforms//os:linux"."""
+    return system.rpartition(":")[2]
+
+def _switched_in(backend, system):
+    """The config_setting: `backend`'s switch is on and the target system is `system`."""
+    return "//poller:{}_switched_in_on_{}".format(backend.name, _system_name(system))
+
 def backend_compatible_with(name):
     """target_compatible_with for a backend's targets and its tests."""
-    systems = _row(name).systems
+    row = _row(name)
+    systems = row.systems
     conditions = {
         system: ([] if system in systems else ["@platforms//:incompatible"])
         for system in ALL_SYSTEMS
@@ -101,16 +121,66 @@ def backend_compatible_with(name):
     conditions["//conditions:default"] = (
         [] if "elsewhere" in systems else ["@platforms//:incompatible"]
     )
-    return select(conditions)
+    compatible = select(conditions)
+    if row.switch:
+        # A constraint no platform has (not @platforms//:incompatible again, which a target may
+        # not list twice).
+        compatible += select({
+            "//poller:{}_left_out".format(row.switch): ["//poller:left_out_by_its_switch"],
+            "//conditions:default": [],
+        })
+    return compatible
 
 def compiled_backend_deps():
-    """The backend libraries //poller links on each platform."""
+    """The backend libraries //poller links on each platform (switched ones only when on)."""
     conditions = {
-        system: [b.package for b in BACKENDS if system in b.systems]
+        system: [b.package for b in BACKENDS if system in b.systems and not b.switch]
         for system in ALL_SYSTEMS
     }
-    conditions["//conditions:default"] = [b.package for b in BACKENDS if "elsewhere" in b.systems]
-    return select(conditions)
+    conditions["//conditions:default"] = [
+        b.package
+        for b in BACKENDS
+        if "elsewhere" in b.systems and not b.switch
+    ]
+    deps = select(conditions)
+    for backend in BACKENDS:
+        if not backend.switch:
+            continue
+        switched = {_switched_in(backend, system): [backend.package] for system in backend.systems}
+        switched["//conditions:default"] = []
+        deps += select(switched)
+    return deps
+
+def backend_choice_errors():
+    """Fails the build, at analysis, when --//poller:backend names a backend its switch leaves out.
+
+    The targets are defined by backend_config_settings(); //poller depends on the one that applies.
+    """
+    errors = {
+        ":{}_chosen_but_left_out".format(b.name): [":{}_chosen_but_left_out_error".format(b.name)]
+        for b in BACKENDS
+        if b.switch
+    }
+    errors["//conditions:default"] = []
+    return select(errors)
+
+def _backend_switch_impl(_ctx):
+    return []
+
+# A bool build setting that leaves a backend out when false (a row's `switch`).
+backend_switch = rule(
+    implementation = _backend_switch_impl,
+    build_setting = config.bool(flag = True),
+    doc = "True (the default) compiles the backend in; false leaves it and its library out.",
+)
+
+def _choice_error_impl(ctx):
+    fail(ctx.attr.message)
+
+_choice_error = rule(
+    implementation = _choice_error_impl,
+    attrs = {"message": attr.string(mandatory = True)},
+)
 
 def _default_define(system):
     names = [b.name for b in BACKENDS if system in b.default_on]
@@ -128,11 +198,57 @@ def platform_default_defines():
     return select(conditions)
 
 def backend_config_settings():
-    """Defines :backend_is_<name> for each backend (call in poller/BUILD, beside :backend)."""
+    """Defines the settings the selections above read (call in poller/BUILD, beside :backend).
+
+    :backend_is_<name> for each backend; :left_out_by_its_switch, the constraint (no platform has
+    it) that makes a switched-off backend's targets incompatible; for each backend with a switch,
+    the switch itself (a bool
+    build setting, true by default), :<switch>_left_out, :<name>_switched_in_on_<system> for each of
+    its systems, and :<name>_chosen_but_left_out with the error target it selects.
+    """
     for name in BACKEND_NAMES:
         native.config_setting(
             name = "backend_is_" + name,
             flag_values = {":backend": name},
+        )
+    native.constraint_setting(name = "backend_switches")
+    native.constraint_value(
+        name = "left_out_by_its_switch",
+        constraint_setting = ":backend_switches",
+        visibility = ["//visibility:public"],
+    )
+    for backend in BACKENDS:
+        if not backend.switch:
+            continue
+        backend_switch(
+            name = backend.switch,
+            build_setting_default = True,
+            visibility = ["//visibility:public"],
+        )
+        native.config_setting(
+            name = backend.switch + "_left_out",
+            flag_values = {":" + backend.switch: "false"},
+        )
+        for system in backend.systems:
+            native.config_setting(
+                name = "{}_switched_in_on_{}".format(backend.name, _system_name(system)),
+                constraint_values = [system],
+                flag_values = {":" + backend.switch: "true"},
+            )
+        native.config_setting(
+            name = backend.name + "_chosen_but_left_out",
+            flag_values = {
+                ":backend": backend.name,
+                ":" + backend.switch: "false",
+            },
+        )
+        _choice_error(
+            name = backend.name + "_chosen_but_left_out_error",
+            message = ("--//poller:backend={name} chooses the {name} backend, which " +
+                       "--//poller:{switch}=false leaves out: drop one of the two (from another " +
+                       "workspace the flags are --@poller//poller:backend and " +
+                       "--@poller//poller:{switch})").format(name = backend.name, switch = backend.switch),
+            tags = ["manual"],
         )
 
 def override_defines():

@@ -223,6 +223,7 @@
 #include "backends/kqueue/kqueue_logic.h"
 #include "backends/kqueue/kqueue_waker.h"
 #include "poller/core/backend.h"
+#include "poller/internal/registration_errors.h"
 
 namespace poller {
 
@@ -246,6 +247,7 @@ class KqueueBackend final : public Backend {
   absl::Status Modify(NativeHandle handle, Token token, Interest interest,
                       Mode mode) override;
   absl::Status Delete(NativeHandle handle) override;
+  absl::Status Rearm(NativeHandle handle) override;
   absl::StatusOr<WaitResult> Wait(absl::Span<Event> events,
                                   absl::Duration timeout) override;
   absl::Status Notify() override;
@@ -259,6 +261,11 @@ class KqueueBackend final : public Backend {
   static constexpr int kMaxSilenceChanges = 2 * kMaxKernelEvents;
 
   explicit KqueueBackend(int kqueue_fd);
+
+  // Modify, or Rearm (`operation` kRearm: the registration's own token,
+  // interest and mode are used, and the arguments ignored).
+  absl::Status Change(internal::Operation operation, NativeHandle handle,
+                      Token token, Interest interest, Mode mode);
 
   bool InCreatorProcess() const;
   absl::Status NotCreatorProcess(const char* operation) const;

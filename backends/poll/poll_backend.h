@@ -35,7 +35,7 @@
 // Modes
 //   kLevel       poll(2)'s own semantics.
 //   kOneshot     user space: after one event the registration is left out of
-//                the array until Modify() re-arms it.
+//                the array until Rearm() or Modify() re-arms it.
 //   kEdgeOneshot the same as kOneshot. Re-arming re-checks the readiness that
 //                is already there, which is also what epoll does for
 //                EPOLLET | EPOLLONESHOT on EPOLL_CTL_MOD.
@@ -91,6 +91,7 @@
 #include "absl/status/statusor.h"
 #include "poller/core/backend.h"
 #include "poller/internal/pollable_file.h"
+#include "poller/internal/registration_errors.h"
 
 #if defined(__linux__)
 #include "poller/internal/eventfd_waker.h"
@@ -114,6 +115,7 @@ class PollBackend final : public Backend {
   absl::Status Modify(NativeHandle handle, Token token, Interest interest,
                       Mode mode) override;
   absl::Status Delete(NativeHandle handle) override;
+  absl::Status Rearm(NativeHandle handle) override;
   absl::StatusOr<WaitResult> Wait(absl::Span<Event> events,
                                   absl::Duration timeout) override;
   absl::Status Notify() override;
@@ -130,7 +132,7 @@ class PollBackend final : public Backend {
     Interest interest;
     Mode mode;
     // False once a oneshot registration fired or its descriptor was found
-    // closed; true again after Modify.
+    // closed; true again after Modify or Rearm.
     bool armed;
     internal::FileIdentity identity;
     // Changes with every Add and Modify, so Wait can tell whether a result
@@ -145,6 +147,11 @@ class PollBackend final : public Backend {
   };
 
   explicit PollBackend(Waker waker);
+
+  // Modify, or Rearm (`operation` kRearm: the registration's own token,
+  // interest and mode are used, and the arguments ignored).
+  absl::Status Change(internal::Operation operation, NativeHandle handle,
+                      Token token, Interest interest, Mode mode);
 
   // Keeps spare arrays big enough for `registrations` entries plus the waker.
   void ReserveLocked(size_t registrations);

@@ -558,7 +558,8 @@ TEST_P(FaultInjectionTest, RegularFileIsInvalidArgumentForEveryOperation) {
   const int file = ::open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
   ASSERT_GE(file, 0) << std::strerror(errno);
   const absl::Status added = (*poller)->Add(file, 1, Interest::kReadable);
-  const absl::Status modified = (*poller)->Modify(file, 1, Interest::kReadable);
+  const absl::Status modified =
+      (*poller)->Modify(file, 1, Interest::kReadable, Mode::kOneshot);
   const absl::Status deleted = (*poller)->Delete(file);
   ::close(file);
   if (added.ok()) {
