@@ -6,6 +6,13 @@
 //
 // The Linux backend: one epoll instance and one eventfd.
 //
+// Public API: the public members of EpollBackend below. A program that wants
+// the backend itself, to wrap it (a decorator that counts or logs calls) or to
+// test it, depends on @poller//backends/epoll and calls EpollBackend::Create()
+// (or Create(Options), to choose the oneshot strategy), then hands the result
+// to Poller::FromBackend(); Poller::Create("epoll") does the same without the
+// wrapper. The rest of this header says how it works; it is not a promise.
+//
 // Strategy
 //   Add/Modify/Delete are EPOLL_CTL_ADD/MOD/DEL. The kernel's epoll_event.data
 //   carries the descriptor and a generation number, not the token: the token,

@@ -7,6 +7,13 @@
 // A Linux alternative to epoll: readiness through io_uring poll requests
 // (liburing). Needs Linux 5.13 or later; Poller::Create("io_uring").
 //
+// Public API: the public members of IoUringBackend below. A program that wants
+// the backend itself, to wrap it (a decorator that counts or logs calls) or to
+// test it, depends on @poller//backends/io_uring and calls
+// IoUringBackend::Create(), then hands the result to Poller::FromBackend();
+// Poller::Create("io_uring") does the same without the wrapper. The rest of
+// this header says how it works; it is not a promise.
+//
 // Strategy
 //   One ring (256 submission entries, 4096 completion entries; the kernel
 //   queues completions beyond that rather than drop them). Each registration

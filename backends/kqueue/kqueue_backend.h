@@ -33,6 +33,13 @@
 //   and uipc_socket.c; NetBSD and DragonFly kern_descrip.c; mio
 //   src/sys/unix/selector/kqueue.rs; libuv src/unix/kqueue.c.
 //
+// Public API: the public members of KqueueBackend below. A program that wants
+// the backend itself, to wrap it (a decorator that counts or logs calls) or to
+// test it, depends on @poller//backends/kqueue and calls
+// KqueueBackend::Create(), then hands the result to Poller::FromBackend();
+// Poller::Create("kqueue") does the same without the wrapper. The rest of this
+// header says how it works; it is not a promise.
+//
 // Strategy
 //   kqueue watches (descriptor, filter) pairs, so one registration is up to
 //   three kernel filters: EVFILT_READ for readable interest, EVFILT_WRITE for

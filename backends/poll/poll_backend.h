@@ -9,6 +9,13 @@
 // Compiles on any POSIX system; the default where there is no epoll, kqueue or
 // IOCP, and an alternative everywhere else (Poller::Create("poll")).
 //
+// Public API: the public members of PollBackend below. A program that wants the
+// backend itself, to wrap it (a decorator that counts or logs calls) or to test
+// it, depends on @poller//backends/poll and calls PollBackend::Create(), then
+// hands the result to Poller::FromBackend(); Poller::Create("poll") does the
+// same without the wrapper. The rest of this header says how it works; it is
+// not a promise.
+//
 // Strategy
 //   The kernel keeps no state between polls, so the backend does: a table
 //   fd -> {token, interest, mode, armed}, protected by a std::mutex, and a

@@ -30,6 +30,11 @@
 //   - kNone interest still reports hang-up and error (poll(2) always does).
 //   - A handle closed while registered is reported with kError (POLLNVAL)
 //     until Delete: in level mode on every Wait. Delete it before closing.
+//     Registrations belong to descriptor numbers, not files: a number closed
+//     without Delete stays registered, so Add of a new file that reuses it
+//     fails with AlreadyExists until Delete. (poller's own backends replace
+//     such a registration; ppoll_backend_test declares the two conformance
+//     rules about it unsupported.)
 //   - Wait allocates nothing: the pollfd array is sized by Add. When an Add
 //     during a Wait outgrows it, Add prepares a larger spare that the next
 //     Wait swaps in.
@@ -55,7 +60,6 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "poller/core/backend.h"
-#include "poller/poller.h"
 
 namespace consumer {
 
