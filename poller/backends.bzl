@@ -310,7 +310,8 @@ def conformance_tests(custom_sources = {}):
         source = custom_sources.get(backend.name)
         native.cc_test(
             name = backend.name + "_test",
-            size = "medium",
+            # 5-10 s on Linux here; sanitizer configs scale timeouts (.bazelrc).
+            size = "small",
             srcs = [source] if source else ["generic_backend_test.cc"],
             local_defines = ["POLLER_TEST_BACKEND=" + backend.name],
             target_compatible_with = backend_compatible_with(backend.name),
