@@ -193,14 +193,12 @@ class Poller {
   // already there is reported by the next Wait (re-arming a readable socket
   // reports it again). To re-arm without changing anything, call Rearm().
   //
-  // The mode has no default: every Modify says which mode the registration
-  // has afterwards. (It used to default to kOneshot, which silently turned an
-  // edge-oneshot or level registration into a plain oneshot one when a
-  // program re-armed it without repeating the mode. Keeping the mode instead
-  // would need every backend, yours included, to look it up in a second new
-  // operation; a call that names no mode now fails to compile and points here,
-  // where the two right replacements are Rearm(handle) and the mode spelled
-  // out.)
+  // The mode has no default, so changing it is always written out. Any default
+  // would silently change some registration's mode (kOneshot, the old one,
+  // turned an edge-oneshot or level registration into plain oneshot when a
+  // re-arm left the mode out), and keeping the mode would need every backend,
+  // yours included, to look it up. A call without a mode fails to compile
+  // (the deleted overload below): re-arm with Rearm(handle), or name the mode.
   //
   // A Wait in progress on another thread may already hold an event the kernel
   // reported before this change. It is delivered only as the registration is
@@ -228,11 +226,11 @@ class Poller {
   // A Wait in progress on another thread takes the re-armed registration into
   // account, as it does a Modify.
   //
-  // Errors: NotFound if `handle` is not registered in this poller;
-  // InvalidArgument if it is closed or invalid; FailedPrecondition if it is
-  // registered in level or edge mode (never disarmed, so nothing to re-arm),
-  // or after Shutdown(); Unimplemented on a backend of your own that does not
-  // implement Backend::Rearm. Thread-safe.
+  // Errors: as Modify() (NotFound if `handle` is not registered in this
+  // poller, InvalidArgument if it is invalid or closed); FailedPrecondition if
+  // it is registered in level or edge mode (never disarmed, so nothing to
+  // re-arm), or after Shutdown(); Unimplemented on a backend of your own that
+  // does not implement Backend::Rearm. Thread-safe.
   absl::Status Rearm(NativeHandle handle);
 
   // Delete

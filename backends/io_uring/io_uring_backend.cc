@@ -518,17 +518,19 @@ absl::Status IoUringBackend::Add(NativeHandle handle, Token token,
 
 absl::Status IoUringBackend::Modify(NativeHandle handle, Token token,
                                     Interest interest, Mode mode) {
-  return Change(internal::Operation::kModify, handle, token, interest, mode);
+  return ChangeRegistration(internal::Operation::kModify, handle, token,
+                            interest, mode);
 }
 
 absl::Status IoUringBackend::Rearm(NativeHandle handle) {
-  return Change(internal::Operation::kRearm, handle, 0, Interest::kNone,
-                Mode::kOneshot);
+  return ChangeRegistration(internal::Operation::kRearm, handle, 0,
+                            Interest::kNone, Mode::kOneshot);
 }
 
-absl::Status IoUringBackend::Change(internal::Operation operation,
-                                    NativeHandle handle, Token token,
-                                    Interest interest, Mode mode) {
+absl::Status IoUringBackend::ChangeRegistration(internal::Operation operation,
+                                                NativeHandle handle,
+                                                Token token, Interest interest,
+                                                Mode mode) {
   const absl::string_view name = internal::OperationName(operation);
   if (handle == ring_fd_) {
     return internal::ErrnoToStatus(

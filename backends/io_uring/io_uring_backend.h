@@ -237,8 +237,9 @@ class IoUringBackend final : public Backend {
 
   // Modify, or Rearm (`operation` kRearm: the registration's own token,
   // interest and mode are used, and the arguments ignored).
-  absl::Status Change(internal::Operation operation, NativeHandle handle,
-                      Token token, Interest interest, Mode mode);
+  absl::Status ChangeRegistration(internal::Operation operation,
+                                  NativeHandle handle, Token token,
+                                  Interest interest, Mode mode);
 
   // Queues one entry of the batch; null when the submission queue is full.
   io_uring_sqe* QueueLocked(const BatchEntry& entry);

@@ -422,17 +422,18 @@ absl::Status KqueueBackend::Add(NativeHandle handle, Token token,
 
 absl::Status KqueueBackend::Modify(NativeHandle handle, Token token,
                                    Interest interest, Mode mode) {
-  return Change(internal::Operation::kModify, handle, token, interest, mode);
+  return ChangeRegistration(internal::Operation::kModify, handle, token,
+                            interest, mode);
 }
 
 absl::Status KqueueBackend::Rearm(NativeHandle handle) {
-  return Change(internal::Operation::kRearm, handle, 0, Interest::kNone,
-                Mode::kOneshot);
+  return ChangeRegistration(internal::Operation::kRearm, handle, 0,
+                            Interest::kNone, Mode::kOneshot);
 }
 
-absl::Status KqueueBackend::Change(internal::Operation operation,
-                                   NativeHandle handle, Token token,
-                                   Interest interest, Mode mode) {
+absl::Status KqueueBackend::ChangeRegistration(internal::Operation operation,
+                                               NativeHandle handle, Token token,
+                                               Interest interest, Mode mode) {
   if (!InCreatorProcess()) return NotCreatorProcess("kevent(EV_ADD)");
   if (waker_->OwnsDescriptor(handle)) {
     return internal::OwnWakeDescriptorError(operation, handle);

@@ -271,8 +271,9 @@ class KqueueBackend final : public Backend {
 
   // Modify, or Rearm (`operation` kRearm: the registration's own token,
   // interest and mode are used, and the arguments ignored).
-  absl::Status Change(internal::Operation operation, NativeHandle handle,
-                      Token token, Interest interest, Mode mode);
+  absl::Status ChangeRegistration(internal::Operation operation,
+                                  NativeHandle handle, Token token,
+                                  Interest interest, Mode mode);
 
   bool InCreatorProcess() const;
   absl::Status NotCreatorProcess(const char* operation) const;

@@ -110,17 +110,18 @@ absl::Status PollBackend::Add(NativeHandle handle, Token token,
 
 absl::Status PollBackend::Modify(NativeHandle handle, Token token,
                                  Interest interest, Mode mode) {
-  return Change(internal::Operation::kModify, handle, token, interest, mode);
+  return ChangeRegistration(internal::Operation::kModify, handle, token,
+                            interest, mode);
 }
 
 absl::Status PollBackend::Rearm(NativeHandle handle) {
-  return Change(internal::Operation::kRearm, handle, 0, Interest::kNone,
-                Mode::kOneshot);
+  return ChangeRegistration(internal::Operation::kRearm, handle, 0,
+                            Interest::kNone, Mode::kOneshot);
 }
 
-absl::Status PollBackend::Change(internal::Operation operation,
-                                 NativeHandle handle, Token token,
-                                 Interest interest, Mode mode) {
+absl::Status PollBackend::ChangeRegistration(internal::Operation operation,
+                                             NativeHandle handle, Token token,
+                                             Interest interest, Mode mode) {
   const absl::string_view name = internal::OperationName(operation);
   if (handle == waker_.fd()) {
     return internal::OwnWakeDescriptorError(operation, handle);

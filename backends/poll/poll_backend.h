@@ -157,8 +157,9 @@ class PollBackend final : public Backend {
 
   // Modify, or Rearm (`operation` kRearm: the registration's own token,
   // interest and mode are used, and the arguments ignored).
-  absl::Status Change(internal::Operation operation, NativeHandle handle,
-                      Token token, Interest interest, Mode mode);
+  absl::Status ChangeRegistration(internal::Operation operation,
+                                  NativeHandle handle, Token token,
+                                  Interest interest, Mode mode);
 
   // Keeps spare arrays big enough for `registrations` entries plus the waker.
   void ReserveLocked(size_t registrations);
