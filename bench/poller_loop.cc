@@ -30,10 +30,14 @@ class PollerLoop final : public EventLoop {
         .ok();
   }
   bool Rearm(int fd, std::uint32_t index) override {
-    return poller_->Modify(fd, index, poller::Interest::kReadable).ok();
+    return poller_
+        ->Modify(fd, index, poller::Interest::kReadable, poller::Mode::kOneshot)
+        .ok();
   }
   bool ModifyToWritable(int fd, std::uint32_t index) override {
-    return poller_->Modify(fd, index, poller::Interest::kWritable).ok();
+    return poller_
+        ->Modify(fd, index, poller::Interest::kWritable, poller::Mode::kOneshot)
+        .ok();
   }
   bool Remove(int fd, std::uint32_t) override {
     return poller_->Delete(fd).ok();

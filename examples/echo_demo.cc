@@ -255,8 +255,7 @@ class EchoServer {
       ++accepted_;
     }
     // Oneshot: ask for the next connection.
-    absl::Status rearmed =
-        poller_.Modify(listener_, kListenerToken, poller::Interest::kReadable);
+    absl::Status rearmed = poller_.Rearm(listener_);
     return poller_.is_shut_down() ? absl::OkStatus() : rearmed;
   }
 
@@ -319,7 +318,8 @@ class EchoServer {
     if (!connection.peer_closed && connection.pending.size() < kMaxPending) {
       interest |= poller::Interest::kReadable;
     }
-    absl::Status rearmed = poller_.Modify(connection.fd, token, interest);
+    absl::Status rearmed =
+        poller_.Modify(connection.fd, token, interest, poller::Mode::kOneshot);
     if (!rearmed.ok() && !poller_.is_shut_down()) {
       ++errors_;
       Close(token, connection);
@@ -517,8 +517,9 @@ class LoadGenerator {
   void Arm(Client& client, poller::Interest interest) {
     if (client.fd == kNoSocket) return;
     // The first Arm of a client registers it; later ones re-arm (oneshot).
-    absl::Status armed = poller_.Modify(
-        client.fd, static_cast<poller::Token>(client.index), interest);
+    absl::Status armed =
+        poller_.Modify(client.fd, static_cast<poller::Token>(client.index),
+                       interest, poller::Mode::kOneshot);
     if (armed.code() == absl::StatusCode::kNotFound) {
       armed = poller_.Add(client.fd, static_cast<poller::Token>(client.index),
                           interest);

@@ -60,9 +60,9 @@ absl::Status EchoUntilClosed(poller::Poller& poller, int socket_fd) {
       if (!open || event.hang_up() || event.error()) {
         return poller.Delete(socket_fd);  // Before the caller closes it.
       }
-      // Re-arm for the next readiness: no system call on epoll.
-      absl::Status rearmed =
-          poller.Modify(socket_fd, token, poller::Interest::kReadable);
+      // Re-arm as registered (same token, interest and mode): on epoll, no
+      // system call.
+      absl::Status rearmed = poller.Rearm(socket_fd);
       if (!rearmed.ok()) return rearmed;
     }
   }

@@ -137,6 +137,14 @@ absl::Status Poller::Modify(NativeHandle handle, Token token, Interest interest,
   return backend_->Modify(handle, token, interest, mode);
 }
 
+absl::Status Poller::Rearm(NativeHandle handle) {
+  if (is_shut_down()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("Rearm fd ", handle, ": the poller is shut down"));
+  }
+  return backend_->Rearm(handle);
+}
+
 absl::Status Poller::Delete(NativeHandle handle) {
   return backend_->Delete(handle);
 }

@@ -14,7 +14,7 @@
 // Example: examples/echo_until_closed.cc (quoted in README.md, run by a test
 // on every backend) echoes a socket until its peer closes, in the default
 // mode, oneshot, which reports a handle once and then stays silent until
-// Modify() re-arms it. In outline:
+// Rearm() re-arms it. In outline:
 //
 //   poller.Add(socket_fd, token, poller::Interest::kReadable);
 //   poller::Events events(/*capacity=*/64);
@@ -25,9 +25,18 @@
 //     for (const poller::Event& event : events) {
 //       // Read until EAGAIN or end-of-file first, then act on hang-up.
 //       ...
-//       poller.Modify(socket_fd, event.token(), poller::Interest::kReadable);
+//       poller.Rearm(socket_fd);  // Same token, interest and mode.
 //     }
 //   }
+//
+// Events of one batch: Wait() hands back a batch of events, and handling one
+// can end another handle's connection (a relay that drops a peer it cannot
+// write to). Later events of the same batch may still name that handle's
+// token, and by then its descriptor number may belong to a new connection
+// accepted in the same batch. So look each token up in your own table of live
+// connections and skip the ones that are gone, and never reuse a token for a
+// new connection (a counter, not the descriptor number or a recycled index).
+// examples/consumer/app/relay.cc does both.
 //
 // Threads: every method of Poller may be called from any thread at any time.
 // Wait() calls are serialized: one thread waits in the kernel at a time, and a
@@ -181,7 +190,14 @@ class Poller {
   // Replaces the token, interest and mode of a registered handle, and re-arms
   // it if it is a oneshot registration that already fired. Readiness that is
   // already there is reported by the next Wait (re-arming a readable socket
-  // reports it again).
+  // reports it again). To re-arm without changing anything, call Rearm().
+  //
+  // The mode has no default, so changing it is always written out. Any default
+  // would silently change some registration's mode (kOneshot, the old one,
+  // turned an edge-oneshot or level registration into plain oneshot when a
+  // re-arm left the mode out), and keeping the mode would need every backend,
+  // yours included, to look it up. A call without a mode fails to compile
+  // (the deleted overload below): re-arm with Rearm(handle), or name the mode.
   //
   // A Wait in progress on another thread may already hold an event the kernel
   // reported before this change. It is delivered only as the registration is
@@ -192,15 +208,39 @@ class Poller {
   // Errors: NotFound if `handle` is not registered in this poller; otherwise as
   // Add(). Thread-safe; takes effect for a Wait in progress on another thread.
   absl::Status Modify(NativeHandle handle, Token token, Interest interest,
-                      Mode mode = Mode::kOneshot);
+                      Mode mode);
+  // Deleted: pass the mode, or re-arm with Rearm(handle) (see Modify).
+  absl::Status Modify(NativeHandle handle, Token token,
+                      Interest interest) = delete;
+
+  // Rearm
+  //
+  // Re-arms a oneshot or edge-oneshot registration that fired, as it is: the
+  // same token, interest and mode, so a program need not keep them. Readiness
+  // that is already there is reported by the next Wait, as after Modify. A
+  // registration that has not fired yet stays armed (nothing changes). On the
+  // epoll backend it makes no system call unless the registration was found
+  // ready while disarmed (see epoll_backend.h).
+  //
+  // A Wait in progress on another thread takes the re-armed registration into
+  // account, as it does a Modify.
+  //
+  // Errors: as Modify() (NotFound if `handle` is not registered in this
+  // poller, InvalidArgument if it is invalid or closed); FailedPrecondition if
+  // it is registered in level or edge mode (never disarmed, so nothing to
+  // re-arm), or after Shutdown(); Unimplemented on a backend of your own that
+  // does not implement Backend::Rearm. Thread-safe.
+  absl::Status Rearm(NativeHandle handle);
 
   // Delete
   //
   // Removes a registration. Once Delete returns, no Wait that starts afterwards
   // reports the handle's token. (A Wait already returning on another thread may
   // still hold an event for it that was taken from the kernel before: handle
-  // events from one thread, or tolerate it.) Allowed after Shutdown(), so
-  // cleanup code can run.
+  // events from one thread, or tolerate it.) Events already handed back in an
+  // Events buffer stay there: later events of the batch being handled may
+  // name the deleted handle's token (see "Events of one batch" at the top of
+  // this file). Allowed after Shutdown(), so cleanup code can run.
   //
   // Errors: NotFound if `handle` is not registered in this poller (including
   // after the handle was closed, on backends where closing removes it);

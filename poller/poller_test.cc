@@ -128,6 +128,22 @@ TEST_F(PollerPolicyTest, ChecksHappenBeforeTheBackend) {
   EXPECT_EQ(counters_.adds.load(), 1);
 }
 
+TEST_F(PollerPolicyTest, RearmOfABackendWithoutItIsUnimplementedNamingIt) {
+  // FakeBackend predates Rearm: it compiles, and says what is missing.
+  absl::Status rearmed = poller_->Rearm(3);
+  EXPECT_EQ(rearmed.code(), absl::StatusCode::kUnimplemented) << rearmed;
+  EXPECT_NE(rearmed.message().find("fd 3"), absl::string_view::npos) << rearmed;
+  EXPECT_NE(rearmed.message().find("the fake backend"), absl::string_view::npos)
+      << rearmed;
+  EXPECT_NE(rearmed.message().find("Modify"), absl::string_view::npos)
+      << "names the way out: " << rearmed;
+}
+
+TEST_F(PollerPolicyTest, RearmAfterShutdownIsFailedPrecondition) {
+  poller_->Shutdown();
+  EXPECT_EQ(poller_->Rearm(3).code(), absl::StatusCode::kFailedPrecondition);
+}
+
 TEST_F(PollerPolicyTest, EmptyBackendReturnsDoNotEndTheWaitEarly) {
   counters_.empty_returns_left = 5;
   Events events(4);

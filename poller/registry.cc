@@ -54,7 +54,8 @@ constexpr bool IsCompiled(absl::string_view name) {
 static_assert(IsCompiled(kDefaultBackend),
               "--//poller:backend (from another workspace: "
               "--@poller//poller:backend) names a backend this platform does "
-              "not compile; poller/backends.bzl lists each backend's systems");
+              "not compile, or one a switch such as --//poller:io_uring=false "
+              "leaves out; poller/backends.bzl lists each backend's systems");
 
 }  // namespace
 

@@ -73,7 +73,8 @@ _BENCHMARK_TARGETS = {
     ":benchmark_main": "libs=benchmark_main;deps=//:benchmark",
 }
 
-# liburing 2.3 as Debian ships it (liburing-dev), for the io_uring backend.
+# liburing 2.3 as Debian ships it (liburing-dev), for the io_uring backend only: with
+# --@poller//poller:io_uring=false nothing depends on it and it is never looked for.
 _LIBURING_TARGETS = {
     ":liburing": "libs=uring",
 }
@@ -110,6 +111,10 @@ def poller_deps():
     if "liburing" not in existing:
         system_library(
             name = "liburing",
+            alternative = ("Or leave the io_uring backend out, which is all that needs it: " +
+                           "--//poller:io_uring=false (from another workspace " +
+                           "--@poller//poller:io_uring=false; in your .bazelrc: " +
+                           "build --@poller//poller:io_uring=false)."),
             debian_package = "liburing-dev",
             required_files = [_INCLUDE + "liburing.h"],
             targets = _LIBURING_TARGETS,

@@ -10,11 +10,14 @@ install (./bazelw installs them for you).
 def _system_library_impl(repository_ctx):
     missing = [f for f in repository_ctx.attr.required_files if not repository_ctx.path(f).exists]
     if missing:
+        # poller's bazelw reads the package names from "apt-get install ...`" and installs them.
         fail(("@{name}: {files} not found. Install the Debian package {package} " +
-              "(`sudo apt-get install {package}`), or run ./bazelw, which installs it.").format(
+              "(`sudo apt-get install {package}`), or run poller's bazelw, which installs " +
+              "it.{alternative}").format(
             name = repository_ctx.name,
             files = ", ".join(missing),
             package = repository_ctx.attr.debian_package,
+            alternative = (" " + repository_ctx.attr.alternative) if repository_ctx.attr.alternative else "",
         ))
     repository_ctx.file("WORKSPACE", 'workspace(name = "{}")\n'.format(repository_ctx.name))
     packages = {}
@@ -54,6 +57,7 @@ system_library = repository_rule(
     implementation = _system_library_impl,
     local = True,
     attrs = {
+        "alternative": attr.string(doc = "How to build without the library, if one can."),
         "debian_package": attr.string(mandatory = True, doc = "What to apt-get install."),
         "required_files": attr.string_list(doc = "Absolute paths that must exist."),
         "targets": attr.string_dict(

@@ -215,6 +215,34 @@ absl::Status EpollBackend::Modify(NativeHandle handle, Token token,
     return internal::ErrnoToStatus(EBADF, OperationName(EPOLL_CTL_MOD), handle);
   }
   std::lock_guard<std::mutex> lock(mutex_);
+  return ModifyLocked(handle, token, interest, mode);
+}
+
+absl::Status EpollBackend::Rearm(NativeHandle handle) {
+  if (handle == waker_.fd()) {
+    return internal::OwnWakeDescriptorError(internal::Operation::kRearm,
+                                            handle);
+  }
+  if (handle < 0) {
+    return internal::ErrnoToStatus(EBADF, OperationName(EPOLL_CTL_MOD), handle);
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (static_cast<size_t>(handle) < table_size_ &&
+      registrations_[handle].registered) {
+    const Registration& registration = registrations_[handle];
+    if (!IsOneshot(registration.mode)) {
+      return internal::NotOneshotError(handle, registration.mode);
+    }
+    // On the lazy path this only sets the armed flag.
+    return ModifyLocked(handle, registration.token, registration.interest,
+                        registration.mode);
+  }
+  // Not registered: ModifyLocked asks the kernel which error it is.
+  return ModifyLocked(handle, 0, Interest::kNone, Mode::kOneshot);
+}
+
+absl::Status EpollBackend::ModifyLocked(NativeHandle handle, Token token,
+                                        Interest interest, Mode mode) {
   if (static_cast<size_t>(handle) >= table_size_ ||
       !registrations_[handle].registered) {
     // Not ours: let the kernel say whether the descriptor is invalid or just

@@ -6,6 +6,13 @@
 //
 // The Linux backend: one epoll instance and one eventfd.
 //
+// Public API: the public members of EpollBackend below. A program that wants
+// the backend itself, to wrap it (a decorator that counts or logs calls) or to
+// test it, depends on @poller//backends/epoll and calls EpollBackend::Create()
+// (or Create(Options), to choose the oneshot strategy), then hands the result
+// to Poller::FromBackend(); Poller::Create("epoll") does the same without the
+// wrapper. The rest of this header says how it works; it is not a promise.
+//
 // Strategy
 //   Add/Modify/Delete are EPOLL_CTL_ADD/MOD/DEL. The kernel's epoll_event.data
 //   carries the descriptor and a generation number, not the token: the token,
@@ -30,16 +37,16 @@
 //   three system calls per request/response round trip where a level-triggered
 //   loop needs two. So oneshot and edge-oneshot registrations are
 //   level-triggered in the kernel and disarmed in user space: a delivery clears
-//   the armed flag, and a Modify with the same interest and mode only sets it
-//   again (and changes the token) without entering the kernel. (Edge-oneshot
-//   behaves the same as oneshot: epoll re-checks readiness when either is
-//   re-armed, so their kernel forms differ only within one arm, where a oneshot
-//   delivers once anyway.) The worst case is a handle that becomes or stays
-//   ready while disarmed, e.g. a program that hands the handle to a worker and
-//   waits again before the worker re-arms it: the level registration would wake
-//   every Wait. The first time that happens, Wait silences the kernel
-//   registration (EPOLL_CTL_MOD to EPOLLONESHOT with no interest), and that
-//   registration then uses kernel oneshot for good: each re-arm is one
+//   the armed flag, and a Rearm, or a Modify with the same interest and mode,
+//   only sets it again (and changes the token) without entering the kernel.
+//   (Edge-oneshot behaves the same as oneshot: epoll re-checks readiness when
+//   either is re-armed, so their kernel forms differ only within one arm, where
+//   a oneshot delivers once anyway.) The worst case is a handle that becomes or
+//   stays ready while disarmed, e.g. a program that hands the handle to a
+//   worker and waits again before the worker re-arms it: the level registration
+//   would wake every Wait. The first time that happens, Wait silences the
+//   kernel registration (EPOLL_CTL_MOD to EPOLLONESHOT with no interest), and
+//   that registration then uses kernel oneshot for good: each re-arm is one
 //   EPOLL_CTL_MOD, as with kOneshot strategy kKernel. So the worst case costs
 //   what kernel oneshot costs, plus one MOD and one spurious wake-up once per
 //   registration; bench/ measures both (README, "Oneshot without a system call
@@ -168,6 +175,7 @@ class EpollBackend final : public Backend {
   absl::Status Modify(NativeHandle handle, Token token, Interest interest,
                       Mode mode) override;
   absl::Status Delete(NativeHandle handle) override;
+  absl::Status Rearm(NativeHandle handle) override;
   absl::StatusOr<WaitResult> Wait(absl::Span<Event> events,
                                   absl::Duration timeout) override;
   absl::Status Notify() override;
@@ -210,6 +218,9 @@ class EpollBackend final : public Backend {
                Options options);
 
   absl::Status WakerIsNotRegistered(int operation) const;
+  // Modify and Rearm, with mutex_ held.
+  absl::Status ModifyLocked(NativeHandle handle, Token token, Interest interest,
+                            Mode mode);
   // EPOLL_CTL_ADD/MOD for `registration` at `handle`, with errors mapped to
   // poller's codes.
   absl::Status Control(int operation, NativeHandle handle,

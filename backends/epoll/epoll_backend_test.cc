@@ -61,11 +61,39 @@ TEST_P(EpollOneshotCostTest, RearmAfterDrainingCostsNoSyscallWhenLazy) {
     ASSERT_TRUE(count.ok());
     ASSERT_EQ(*count, 1u) << "round " << round;
     testing::DrainBytes(pipe.read_end.get());
-    ASSERT_TRUE(
-        poller_->Modify(pipe.read_end.get(), 1, Interest::kReadable).ok());
+    ASSERT_TRUE(poller_
+                    ->Modify(pipe.read_end.get(), 1, Interest::kReadable,
+                             Mode::kOneshot)
+                    .ok());
   }
   // One EPOLL_CTL_ADD; kernel oneshot adds one EPOLL_CTL_MOD per round.
   EXPECT_EQ(epoll_ctl_calls.load(), lazy() ? 1 : 1 + kRounds);
+}
+
+// Rearm is the same re-arm without the token and interest: no system call
+// on the lazy path either, for both oneshot modes.
+TEST_P(EpollOneshotCostTest, RearmCostsNoSyscallWhenLazy) {
+  constexpr int kRounds = 100;
+  for (Mode mode : {Mode::kOneshot, Mode::kEdgeOneshot}) {
+    SCOPED_TRACE(ModeName(mode));
+    epoll_ctl_calls = 0;
+    testing::Pipe pipe = testing::MakePipe();
+    ASSERT_TRUE(
+        poller_->Add(pipe.read_end.get(), 7, Interest::kReadable, mode).ok());
+    Events events(4);
+    for (int round = 0; round < kRounds; ++round) {
+      testing::WriteBytes(pipe.write_end.get());
+      auto count = poller_->Wait(events, absl::Seconds(5));
+      ASSERT_TRUE(count.ok());
+      ASSERT_EQ(*count, 1u) << "round " << round;
+      ASSERT_EQ(events[0].token(), 7u);
+      testing::DrainBytes(pipe.read_end.get());
+      ASSERT_TRUE(poller_->Rearm(pipe.read_end.get()).ok());
+    }
+    // One EPOLL_CTL_ADD; kernel oneshot adds one EPOLL_CTL_MOD per round.
+    EXPECT_EQ(epoll_ctl_calls.load(), lazy() ? 1 : 1 + kRounds);
+    ASSERT_TRUE(poller_->Delete(pipe.read_end.get()).ok());
+  }
 }
 
 // The lazy design's worst case: the handle is still ready when the next Wait
@@ -86,8 +114,10 @@ TEST_P(EpollOneshotCostTest, DeferredRearmIsQuietAndBounded) {
     ASSERT_TRUE(count.ok());
     ASSERT_EQ(*count, 0u) << "a disarmed handle was reported";
     testing::DrainBytes(pipe.read_end.get());
-    ASSERT_TRUE(
-        poller_->Modify(pipe.read_end.get(), 1, Interest::kReadable).ok());
+    ASSERT_TRUE(poller_
+                    ->Modify(pipe.read_end.get(), 1, Interest::kReadable,
+                             Mode::kOneshot)
+                    .ok());
   }
   // Lazy: after the first round the registration switches to kernel oneshot
   // (one MOD per round), so it costs kernel oneshot's count plus one silencing
@@ -133,7 +163,10 @@ TEST(EpollSilenceFailureTest, RegistrationSurvivesOneFailedSilencingCall) {
   ASSERT_TRUE(calm.ok());
   EXPECT_LE(epoll_ctl_calls.load(), 1) << "Wait keeps calling epoll_ctl";
   // The registration is intact: re-arming works and reports the data.
-  ASSERT_TRUE(poller->Modify(pipe.read_end.get(), 2, Interest::kReadable).ok());
+  ASSERT_TRUE(
+      poller
+          ->Modify(pipe.read_end.get(), 2, Interest::kReadable, Mode::kOneshot)
+          .ok());
   auto rearmed = testing::WaitOnce(*poller, events, absl::Seconds(5));
   ASSERT_TRUE(rearmed.ok());
   EXPECT_EQ(rearmed->count(2), 1u);

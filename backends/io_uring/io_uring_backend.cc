@@ -518,15 +518,29 @@ absl::Status IoUringBackend::Add(NativeHandle handle, Token token,
 
 absl::Status IoUringBackend::Modify(NativeHandle handle, Token token,
                                     Interest interest, Mode mode) {
+  return ChangeRegistration(internal::Operation::kModify, handle, token,
+                            interest, mode);
+}
+
+absl::Status IoUringBackend::Rearm(NativeHandle handle) {
+  return ChangeRegistration(internal::Operation::kRearm, handle, 0,
+                            Interest::kNone, Mode::kOneshot);
+}
+
+absl::Status IoUringBackend::ChangeRegistration(internal::Operation operation,
+                                                NativeHandle handle,
+                                                Token token, Interest interest,
+                                                Mode mode) {
+  const absl::string_view name = internal::OperationName(operation);
   if (handle == ring_fd_) {
     return internal::ErrnoToStatus(
-        absl::StatusCode::kNotFound, ENOENT, "Modify", handle,
+        absl::StatusCode::kNotFound, ENOENT, name, handle,
         "not registered (it is the poller's own ring)");
   }
   internal::FileIdentity identity;
   bool not_pollable = false;
   absl::Status inspected =
-      internal::InspectPollableFile("Modify", handle, &identity, &not_pollable);
+      internal::InspectPollableFile(name, handle, &identity, &not_pollable);
   // A check that failed for a passing reason (EINTR, ENOMEM...) says nothing
   // about the registration: keep it, so the call can be retried. Only a
   // closed descriptor or one that now names an unpollable file ends it.
@@ -544,11 +558,18 @@ absl::Status IoUringBackend::Modify(NativeHandle handle, Token token,
       SubmitBatchLocked(&ignored);  // Refused: cancelled later.
     }
     if (!inspected.ok()) return inspected;
-    return internal::ErrnoToStatus(absl::StatusCode::kNotFound, ENOENT,
-                                   "Modify", handle,
-                                   "not registered in this poller");
+    return internal::ErrnoToStatus(absl::StatusCode::kNotFound, ENOENT, name,
+                                   handle, "not registered in this poller");
   }
   Registration& registration = found->second;
+  if (operation == internal::Operation::kRearm) {
+    if (!IsOneshot(registration.mode)) {
+      return internal::NotOneshotError(handle, registration.mode);
+    }
+    token = registration.token;
+    interest = registration.interest;
+    mode = registration.mode;
+  }
   const Registration before = registration;
   registration.token = token;
   registration.interest = interest;

@@ -7,6 +7,13 @@
 // A Linux alternative to epoll: readiness through io_uring poll requests
 // (liburing). Needs Linux 5.13 or later; Poller::Create("io_uring").
 //
+// Public API: the public members of IoUringBackend below. A program that wants
+// the backend itself, to wrap it (a decorator that counts or logs calls) or to
+// test it, depends on @poller//backends/io_uring and calls
+// IoUringBackend::Create(), then hands the result to Poller::FromBackend();
+// Poller::Create("io_uring") does the same without the wrapper. The rest of
+// this header says how it works; it is not a promise.
+//
 // Strategy
 //   One ring (256 submission entries, 4096 completion entries; the kernel
 //   queues completions beyond that rather than drop them). Each registration
@@ -155,6 +162,7 @@
 #include "absl/types/span.h"
 #include "poller/core/backend.h"
 #include "poller/internal/pollable_file.h"
+#include "poller/internal/registration_errors.h"
 
 // liburing's ring; its header stays out of this one.
 struct io_uring;
@@ -179,6 +187,7 @@ class IoUringBackend final : public Backend {
   absl::Status Modify(NativeHandle handle, Token token, Interest interest,
                       Mode mode) override;
   absl::Status Delete(NativeHandle handle) override;
+  absl::Status Rearm(NativeHandle handle) override;
   absl::StatusOr<WaitResult> Wait(absl::Span<Event> events,
                                   absl::Duration timeout) override;
   absl::Status Notify() override;
@@ -194,7 +203,7 @@ class IoUringBackend final : public Backend {
     // That request is in the kernel: submitted, and not known to have ended.
     bool live = false;
     // Its completions are reported (false once a oneshot fired, or a request
-    // failed: until Modify).
+    // failed: until Modify or Rearm).
     bool armed = false;
     // A new request is due: the next Wait submits it, cancelling a live one.
     bool rearm = false;
@@ -225,6 +234,12 @@ class IoUringBackend final : public Backend {
   };
 
   explicit IoUringBackend(std::unique_ptr<io_uring> ring);
+
+  // Modify, or Rearm (`operation` kRearm: the registration's own token,
+  // interest and mode are used, and the arguments ignored).
+  absl::Status ChangeRegistration(internal::Operation operation,
+                                  NativeHandle handle, Token token,
+                                  Interest interest, Mode mode);
 
   // Queues one entry of the batch; null when the submission queue is full.
   io_uring_sqe* QueueLocked(const BatchEntry& entry);

@@ -28,6 +28,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "poller/internal/errno_status.h"
+#include "poller/internal/registration_errors.h"
 #include "poller/internal/syscall.h"
 #include "poller/internal/timeout.h"
 
@@ -306,6 +307,7 @@ class IocpPoller final : public Backend {
                    Mode mode) override;
   absl::Status Modify(NativeHandle handle, Token token, Interest interest,
                       Mode mode) override;
+  absl::Status Rearm(NativeHandle handle) override;
   absl::Status Delete(NativeHandle handle) override;
   absl::StatusOr<WaitResult> Wait(absl::Span<Event> events,
                                   absl::Duration timeout) override;
@@ -345,6 +347,11 @@ class IocpPoller final : public Backend {
     return registration.armed ? WantedEvents(registration.interest) : 0;
   }
 
+  // Modify's work on a registration found under mutex_: the new settings,
+  // re-armed, with the request issued or cancelled as they need; on failure
+  // the registration is as it was, so the call can be retried.
+  absl::Status ChangeLocked(Registration& registration, Token token,
+                            Interest interest, Mode mode);
   // Issues the poll request `registration` needs, if any. Requires mutex_.
   absl::Status Issue(Registration& registration);
   // Cancels the pending request. Requires mutex_.
@@ -526,7 +533,29 @@ absl::Status IocpPoller::Modify(NativeHandle handle, Token token,
     return absl::NotFoundError(
         absl::StrCat("Modify fd ", handle, ": not registered"));
   }
+  return ChangeLocked(*found->second, token, interest, mode);
+}
+
+absl::Status IocpPoller::Rearm(NativeHandle handle) {
+  if (handle == INVALID_SOCKET) {
+    return absl::InvalidArgumentError("Rearm fd -1: INVALID_SOCKET");
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto found = registrations_.find(handle);
+  if (found == registrations_.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("Rearm fd ", handle, ": not registered"));
+  }
   Registration& registration = *found->second;
+  if (!IsOneshot(registration.mode)) {
+    return internal::NotOneshotError(handle, registration.mode);
+  }
+  return ChangeLocked(registration, registration.token, registration.interest,
+                      registration.mode);
+}
+
+absl::Status IocpPoller::ChangeLocked(Registration& registration, Token token,
+                                      Interest interest, Mode mode) {
   // Restored if the change fails, so that Modify can be retried.
   const Token old_token = registration.token;
   const Interest old_interest = registration.interest;

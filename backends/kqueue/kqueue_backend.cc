@@ -422,10 +422,21 @@ absl::Status KqueueBackend::Add(NativeHandle handle, Token token,
 
 absl::Status KqueueBackend::Modify(NativeHandle handle, Token token,
                                    Interest interest, Mode mode) {
+  return ChangeRegistration(internal::Operation::kModify, handle, token,
+                            interest, mode);
+}
+
+absl::Status KqueueBackend::Rearm(NativeHandle handle) {
+  return ChangeRegistration(internal::Operation::kRearm, handle, 0,
+                            Interest::kNone, Mode::kOneshot);
+}
+
+absl::Status KqueueBackend::ChangeRegistration(internal::Operation operation,
+                                               NativeHandle handle, Token token,
+                                               Interest interest, Mode mode) {
   if (!InCreatorProcess()) return NotCreatorProcess("kevent(EV_ADD)");
   if (waker_->OwnsDescriptor(handle)) {
-    return internal::OwnWakeDescriptorError(internal::Operation::kModify,
-                                            handle);
+    return internal::OwnWakeDescriptorError(operation, handle);
   }
   std::lock_guard<std::mutex> lock(mutex_);
   auto found = registrations_.find(handle);
@@ -438,6 +449,14 @@ absl::Status KqueueBackend::Modify(NativeHandle handle, Token token,
                                    "not registered in this poller");
   }
   Registration& registration = found->second;
+  if (operation == internal::Operation::kRearm) {
+    if (!IsOneshot(registration.mode)) {
+      return internal::NotOneshotError(handle, registration.mode);
+    }
+    token = registration.token;
+    interest = registration.interest;
+    mode = registration.mode;
+  }
   const Registration old = registration;
   registration.token = token;
   registration.interest = interest;

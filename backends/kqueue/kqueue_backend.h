@@ -33,6 +33,13 @@
 //   and uipc_socket.c; NetBSD and DragonFly kern_descrip.c; mio
 //   src/sys/unix/selector/kqueue.rs; libuv src/unix/kqueue.c.
 //
+// Public API: the public members of KqueueBackend below. A program that wants
+// the backend itself, to wrap it (a decorator that counts or logs calls) or to
+// test it, depends on @poller//backends/kqueue and calls
+// KqueueBackend::Create(), then hands the result to Poller::FromBackend();
+// Poller::Create("kqueue") does the same without the wrapper. The rest of this
+// header says how it works; it is not a promise.
+//
 // Strategy
 //   kqueue watches (descriptor, filter) pairs, so one registration is up to
 //   three kernel filters: EVFILT_READ for readable interest, EVFILT_WRITE for
@@ -223,6 +230,7 @@
 #include "backends/kqueue/kqueue_logic.h"
 #include "backends/kqueue/kqueue_waker.h"
 #include "poller/core/backend.h"
+#include "poller/internal/registration_errors.h"
 
 namespace poller {
 
@@ -246,6 +254,7 @@ class KqueueBackend final : public Backend {
   absl::Status Modify(NativeHandle handle, Token token, Interest interest,
                       Mode mode) override;
   absl::Status Delete(NativeHandle handle) override;
+  absl::Status Rearm(NativeHandle handle) override;
   absl::StatusOr<WaitResult> Wait(absl::Span<Event> events,
                                   absl::Duration timeout) override;
   absl::Status Notify() override;
@@ -259,6 +268,12 @@ class KqueueBackend final : public Backend {
   static constexpr int kMaxSilenceChanges = 2 * kMaxKernelEvents;
 
   explicit KqueueBackend(int kqueue_fd);
+
+  // Modify, or Rearm (`operation` kRearm: the registration's own token,
+  // interest and mode are used, and the arguments ignored).
+  absl::Status ChangeRegistration(internal::Operation operation,
+                                  NativeHandle handle, Token token,
+                                  Interest interest, Mode mode);
 
   bool InCreatorProcess() const;
   absl::Status NotCreatorProcess(const char* operation) const;

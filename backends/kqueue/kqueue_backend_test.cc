@@ -138,9 +138,10 @@ TEST(KqueueBackend, OneshotReadWriteAddedDuringBlockedWaitReportsOnce) {
   WriteBytes(connection.client.get());
   ExpectQuiet(*poller, 7);
   // Positive control: the re-arm reports it.
-  ASSERT_TRUE(
-      poller->Modify(server, 7, Interest::kReadable | Interest::kWritable)
-          .ok());
+  ASSERT_TRUE(poller
+                  ->Modify(server, 7, Interest::kReadable | Interest::kWritable,
+                           Mode::kOneshot)
+                  .ok());
   EXPECT_NE(WaitForToken(*poller, 7), Readiness::kNone);
 }
 
@@ -205,7 +206,8 @@ TEST(KqueueBackend, PipeWriteEndWithReaderGoneIsWritableAndError) {
     EXPECT_TRUE(Has(readiness, Readiness::kError)) << "wait " << i;
   }
   // A mode-changing Modify keeps the registration.
-  ASSERT_TRUE(poller->Modify(writer, 6, Interest::kWritable).ok());
+  ASSERT_TRUE(
+      poller->Modify(writer, 6, Interest::kWritable, Mode::kOneshot).ok());
   EXPECT_TRUE(Has(WaitForToken(*poller, 6), Readiness::kError));
   ExpectQuiet(*poller, 6);  // Oneshot: once.
   ASSERT_TRUE(poller->Delete(writer).ok());
@@ -224,7 +226,8 @@ TEST(KqueueBackend, LocalShutdownWriteIsNotHangUp) {
   EXPECT_FALSE(Has(readiness, Readiness::kHangUp))
       << "hang-up means the peer closed; this end shut its own sending";
   // Positive control: the peer closing is a hang-up.
-  ASSERT_TRUE(poller->Modify(server, 8, Interest::kReadable).ok());
+  ASSERT_TRUE(
+      poller->Modify(server, 8, Interest::kReadable, Mode::kOneshot).ok());
   connection.client.Reset();
   EXPECT_TRUE(Has(WaitForToken(*poller, 8), Readiness::kHangUp));
 }

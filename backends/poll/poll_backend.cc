@@ -110,14 +110,26 @@ absl::Status PollBackend::Add(NativeHandle handle, Token token,
 
 absl::Status PollBackend::Modify(NativeHandle handle, Token token,
                                  Interest interest, Mode mode) {
+  return ChangeRegistration(internal::Operation::kModify, handle, token,
+                            interest, mode);
+}
+
+absl::Status PollBackend::Rearm(NativeHandle handle) {
+  return ChangeRegistration(internal::Operation::kRearm, handle, 0,
+                            Interest::kNone, Mode::kOneshot);
+}
+
+absl::Status PollBackend::ChangeRegistration(internal::Operation operation,
+                                             NativeHandle handle, Token token,
+                                             Interest interest, Mode mode) {
+  const absl::string_view name = internal::OperationName(operation);
   if (handle == waker_.fd()) {
-    return internal::OwnWakeDescriptorError(internal::Operation::kModify,
-                                            handle);
+    return internal::OwnWakeDescriptorError(operation, handle);
   }
   internal::FileIdentity identity;
   bool not_pollable = false;
   absl::Status inspected =
-      internal::InspectPollableFile("Modify", handle, &identity, &not_pollable);
+      internal::InspectPollableFile(name, handle, &identity, &not_pollable);
   // A check that failed for a passing reason (EINTR, ENOMEM...) says nothing
   // about the registration: keep it, so the call can be retried. Only a
   // closed descriptor or one that now names an unpollable file ends it.
@@ -133,9 +145,16 @@ absl::Status PollBackend::Modify(NativeHandle handle, Token token,
       ChangedLocked();
     }
     if (!inspected.ok()) return inspected;
-    return internal::ErrnoToStatus(absl::StatusCode::kNotFound, ENOENT,
-                                   "Modify", handle,
-                                   "not registered in this poller");
+    return internal::ErrnoToStatus(absl::StatusCode::kNotFound, ENOENT, name,
+                                   handle, "not registered in this poller");
+  }
+  if (operation == internal::Operation::kRearm) {
+    if (!IsOneshot(found->second.mode)) {
+      return internal::NotOneshotError(handle, found->second.mode);
+    }
+    token = found->second.token;
+    interest = found->second.interest;
+    mode = found->second.mode;
   }
   found->second = Registration{token,          interest, mode,
                                /*armed=*/true, identity, next_serial_++};

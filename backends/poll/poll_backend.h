@@ -9,6 +9,13 @@
 // Compiles on any POSIX system; the default where there is no epoll, kqueue or
 // IOCP, and an alternative everywhere else (Poller::Create("poll")).
 //
+// Public API: the public members of PollBackend below. A program that wants the
+// backend itself, to wrap it (a decorator that counts or logs calls) or to test
+// it, depends on @poller//backends/poll and calls PollBackend::Create(), then
+// hands the result to Poller::FromBackend(); Poller::Create("poll") does the
+// same without the wrapper. The rest of this header says how it works; it is
+// not a promise.
+//
 // Strategy
 //   The kernel keeps no state between polls, so the backend does: a table
 //   fd -> {token, interest, mode, armed}, protected by a std::mutex, and a
@@ -35,7 +42,7 @@
 // Modes
 //   kLevel       poll(2)'s own semantics.
 //   kOneshot     user space: after one event the registration is left out of
-//                the array until Modify() re-arms it.
+//                the array until Rearm() or Modify() re-arms it.
 //   kEdgeOneshot the same as kOneshot. Re-arming re-checks the readiness that
 //                is already there, which is also what epoll does for
 //                EPOLLET | EPOLLONESHOT on EPOLL_CTL_MOD.
@@ -91,6 +98,7 @@
 #include "absl/status/statusor.h"
 #include "poller/core/backend.h"
 #include "poller/internal/pollable_file.h"
+#include "poller/internal/registration_errors.h"
 
 #if defined(__linux__)
 #include "poller/internal/eventfd_waker.h"
@@ -114,6 +122,7 @@ class PollBackend final : public Backend {
   absl::Status Modify(NativeHandle handle, Token token, Interest interest,
                       Mode mode) override;
   absl::Status Delete(NativeHandle handle) override;
+  absl::Status Rearm(NativeHandle handle) override;
   absl::StatusOr<WaitResult> Wait(absl::Span<Event> events,
                                   absl::Duration timeout) override;
   absl::Status Notify() override;
@@ -130,7 +139,7 @@ class PollBackend final : public Backend {
     Interest interest;
     Mode mode;
     // False once a oneshot registration fired or its descriptor was found
-    // closed; true again after Modify.
+    // closed; true again after Modify or Rearm.
     bool armed;
     internal::FileIdentity identity;
     // Changes with every Add and Modify, so Wait can tell whether a result
@@ -145,6 +154,12 @@ class PollBackend final : public Backend {
   };
 
   explicit PollBackend(Waker waker);
+
+  // Modify, or Rearm (`operation` kRearm: the registration's own token,
+  // interest and mode are used, and the arguments ignored).
+  absl::Status ChangeRegistration(internal::Operation operation,
+                                  NativeHandle handle, Token token,
+                                  Interest interest, Mode mode);
 
   // Keeps spare arrays big enough for `registrations` entries plus the waker.
   void ReserveLocked(size_t registrations);

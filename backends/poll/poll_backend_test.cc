@@ -48,7 +48,7 @@ TEST(PollBackendTest, ClosedWithoutDeleteGoesSilentAndFailsLikeEpoll) {
     ASSERT_TRUE(count.ok()) << count.status();
     EXPECT_EQ(*count, 0u) << "a closed handle is not reported";
   }
-  EXPECT_EQ(poller->Modify(fd, 1, Interest::kReadable).code(),
+  EXPECT_EQ(poller->Modify(fd, 1, Interest::kReadable, Mode::kOneshot).code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(poller->Delete(fd).code(), absl::StatusCode::kInvalidArgument);
 }
@@ -63,7 +63,7 @@ TEST(PollBackendTest, NumberReusedAfterCloseWithoutDeleteIsANewRegistration) {
   // The lowest free number is the one just closed.
   Pipe new_pipe = MakePipe();
   ASSERT_EQ(new_pipe.read_end.get(), fd);
-  EXPECT_EQ(poller->Modify(fd, 2, Interest::kReadable).code(),
+  EXPECT_EQ(poller->Modify(fd, 2, Interest::kReadable, Mode::kOneshot).code(),
             absl::StatusCode::kNotFound)
       << "the stale registration is gone";
   ASSERT_TRUE(poller->Add(fd, 3, Interest::kReadable).ok());

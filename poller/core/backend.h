@@ -78,6 +78,18 @@ class Backend {
                               Interest interest, Mode mode) = 0;
   virtual absl::Status Delete(NativeHandle handle) = 0;
 
+  // Re-arms a oneshot registration as it is: what Modify(handle, its token,
+  // its interest, its mode) would do, in one step, so no other change can come
+  // between reading the registration and re-arming it. Errors: NotFound and
+  // InvalidArgument as Modify; FailedPrecondition for a level or edge
+  // registration, which is never disarmed (internal::NotOneshotError words
+  // it). A backend that can re-arm without a system call should (epoll does).
+  //
+  // The default returns Unimplemented naming the backend, so a backend written
+  // before Rearm existed still compiles; the conformance suite fails its Rearm
+  // rules until it is implemented (or they are declared unsupported).
+  virtual absl::Status Rearm(NativeHandle handle);
+
   // Waits up to `timeout` (zero: poll; absl::InfiniteDuration(): no limit;
   // never rounded down) and writes up to events.size() events. Must not
   // allocate, and must not report kReservedToken as an event: the wake source

@@ -34,9 +34,16 @@ using NativeHandle = int;
 // Token
 //
 // A 64-bit value chosen by the caller for each registration and returned with
-// each of its events, typically an index or a pointer. Tokens need not be
-// unique, but a program that reuses one for two handles cannot tell their
-// events apart.
+// each of its events. Tokens need not be unique, but a program that reuses one
+// for two handles cannot tell their events apart.
+//
+// Choose tokens that are never reused while an event may still carry them: a
+// counter that keys a table of live connections, or an index paired with a
+// generation. A descriptor number, a recycled index or a pointer to freed
+// memory is not enough: when handling one event of a batch closes another
+// connection, a later event of the same batch still carries that connection's
+// token, and its number may already belong to a connection accepted in the
+// same batch (see "Events of one batch" in poller/poller.h).
 using Token = std::uint64_t;
 
 // kReservedToken
@@ -81,7 +88,8 @@ constexpr bool HasInterest(Interest set, Interest bits) {
 // How often a registration reports readiness.
 enum class Mode : std::uint8_t {
   // The default. After one event the registration is disarmed: it reports
-  // nothing until Modify() re-arms it (with the same or another interest).
+  // nothing until Rearm() re-arms it as it is, or Modify() with another token,
+  // interest or mode.
   // Safe with several threads handling events, and never reports a handle the
   // program is already handling.
   kOneshot,
@@ -92,7 +100,8 @@ enum class Mode : std::uint8_t {
   // it may not hear of the handle again. Not every backend can do this (poll
   // cannot): see SupportsMode().
   kEdge,
-  // Edge-triggered and disarmed after one event until Modify() re-arms it.
+  // Edge-triggered and disarmed after one event until Rearm() or Modify()
+  // re-arms it.
   kEdgeOneshot,
 };
 
@@ -134,6 +143,10 @@ constexpr Readiness& operator|=(Readiness& a, Readiness b) { return a = a | b; }
 // Event
 //
 // One handle's readiness, as returned by Poller::Wait(). A plain 16-byte value.
+//
+// Readiness bits arrive together: a peer that writes and then closes is one
+// event with readable and hang-up both set. Read until EAGAIN or end-of-file
+// first, then act on hang-up or error, or the last data is lost.
 class Event {
  public:
   constexpr Event() = default;

@@ -17,6 +17,8 @@ absl::string_view OperationName(Operation operation) {
       return "Modify";
     case Operation::kDelete:
       return "Delete";
+    case Operation::kRearm:
+      return "Rearm";
   }
   return "?";
 }
@@ -40,6 +42,13 @@ absl::Status WatchesItselfError(Operation operation, int fd, int error_number) {
   }
   return absl::InvalidArgumentError(absl::StrCat(
       OperationName(operation), " fd ", fd, ": a poller cannot watch itself"));
+}
+
+absl::Status NotOneshotError(int fd, Mode mode) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "Rearm fd ", fd, ": registered in ", ModeName(mode),
+      " mode, which is never disarmed; Rearm re-arms oneshot and edge-oneshot "
+      "registrations (change the mode with Modify)"));
 }
 
 bool EndsRegistration(int error_number) { return error_number == EBADF; }

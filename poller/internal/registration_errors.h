@@ -9,18 +9,19 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "poller/core/types.h"
 
 namespace poller::internal {
 
 // The operations of Poller that register handles, as messages name them.
-enum class Operation { kAdd, kModify, kDelete };
+enum class Operation { kAdd, kModify, kDelete, kRearm };
 
-// "Add", "Modify", "Delete".
+// "Add", "Modify", "Delete", "Rearm".
 absl::string_view OperationName(Operation operation);
 
 // `fd` is the poller's own wake descriptor, which a caller who guessed its
 // number must not change: AlreadyExists for Add (it is registered, by the
-// poller), NotFound for Modify and Delete (not by the caller).
+// poller), NotFound for Modify, Delete and Rearm (not by the caller).
 absl::Status OwnWakeDescriptorError(Operation operation, int fd);
 
 // `fd` is the poller's own kernel queue: InvalidArgument, as a queue cannot
@@ -28,6 +29,12 @@ absl::Status OwnWakeDescriptorError(Operation operation, int fd);
 // (0 if not).
 absl::Status WatchesItselfError(Operation operation, int fd,
                                 int error_number = 0);
+
+// Rearm of a registration in `mode`, level or edge, which is never disarmed
+// and so has nothing to re-arm: FailedPrecondition, naming the mode. (Rearm
+// does not quietly succeed: a program that re-arms a level registration
+// believes it is oneshot, and would be surprised by its events.)
+absl::Status NotOneshotError(int fd, Mode mode);
 
 // Whether a failed check of a registered descriptor (fcntl, fstat) with
 // `error_number` says the registration is gone (EBADF: closed), as opposed to

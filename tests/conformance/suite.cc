@@ -197,7 +197,9 @@ TEST_P(ConformanceTest, OneshotReportsOnceUntilModify) {
   WriteBytes(pipe.write_end.get());  // More data: still disarmed.
   ExpectQuiet(*poller_, 9);
   ASSERT_TRUE(
-      poller_->Modify(pipe.read_end.get(), 9, Interest::kReadable).ok());
+      poller_
+          ->Modify(pipe.read_end.get(), 9, Interest::kReadable, Mode::kOneshot)
+          .ok());
   EXPECT_TRUE(Has(WaitForToken(*poller_, 9), Readiness::kReadable))
       << "Modify re-arms a handle that is still ready";
   ExpectQuiet(*poller_, 9);
@@ -269,7 +271,9 @@ TEST_P(ConformanceTest, InterestNoneReportsNoReadiness) {
             absl::StatusCode::kAlreadyExists)
       << "the registration is kept";
   ASSERT_TRUE(
-      poller_->Modify(pipe.read_end.get(), 13, Interest::kReadable).ok());
+      poller_
+          ->Modify(pipe.read_end.get(), 13, Interest::kReadable, Mode::kOneshot)
+          .ok());
   EXPECT_TRUE(Has(WaitForToken(*poller_, 13), Readiness::kReadable));
 }
 
@@ -278,7 +282,9 @@ TEST_P(ConformanceTest, ModifyChangesInterest) {
   SocketPair pair = MakeSocketPair();
   ASSERT_TRUE(poller_->Add(pair.first.get(), 14, Interest::kReadable).ok());
   ExpectQuiet(*poller_, 14);
-  ASSERT_TRUE(poller_->Modify(pair.first.get(), 14, Interest::kWritable).ok());
+  ASSERT_TRUE(
+      poller_->Modify(pair.first.get(), 14, Interest::kWritable, Mode::kOneshot)
+          .ok());
   EXPECT_TRUE(Has(WaitForToken(*poller_, 14), Readiness::kWritable));
 }
 
@@ -287,7 +293,9 @@ TEST_P(ConformanceTest, ModifyChangesToken) {
   Pipe pipe = MakePipe();
   ASSERT_TRUE(poller_->Add(pipe.read_end.get(), 15, Interest::kReadable).ok());
   ASSERT_TRUE(
-      poller_->Modify(pipe.read_end.get(), 16, Interest::kReadable).ok());
+      poller_
+          ->Modify(pipe.read_end.get(), 16, Interest::kReadable, Mode::kOneshot)
+          .ok());
   WriteBytes(pipe.write_end.get());
   Events events(8);
   auto seen = WaitOnce(*poller_, events, kPrompt);
@@ -328,7 +336,9 @@ TEST_P(ConformanceTest, DeleteStopsDelivery) {
   WriteBytes(pipe.write_end.get());
   ExpectQuiet(*poller_, 18);
   EXPECT_EQ(
-      poller_->Modify(pipe.read_end.get(), 18, Interest::kReadable).code(),
+      poller_
+          ->Modify(pipe.read_end.get(), 18, Interest::kReadable, Mode::kOneshot)
+          .code(),
       absl::StatusCode::kNotFound);
   ASSERT_TRUE(poller_->Add(pipe.read_end.get(), 19, Interest::kReadable).ok())
       << "a deleted handle can be added again";
@@ -679,7 +689,9 @@ TEST_P(ConformanceTest, AfterShutdown) {
   EXPECT_EQ(poller_->Add(other.read_end.get(), 30, Interest::kReadable).code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(
-      poller_->Modify(pipe.read_end.get(), 29, Interest::kReadable).code(),
+      poller_
+          ->Modify(pipe.read_end.get(), 29, Interest::kReadable, Mode::kOneshot)
+          .code(),
       absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(poller_->Wake().ok());
   EXPECT_TRUE(poller_->Delete(pipe.read_end.get()).ok());
@@ -702,8 +714,8 @@ TEST_P(ConformanceTest, AddTwiceIsAlreadyExists) {
 TEST_P(ConformanceTest, ModifyUnregisteredIsNotFound) {
   RULE("modifying a handle that is not registered is NotFound");
   Pipe pipe = MakePipe();
-  absl::Status status =
-      poller_->Modify(pipe.read_end.get(), 33, Interest::kReadable);
+  absl::Status status = poller_->Modify(pipe.read_end.get(), 33,
+                                        Interest::kReadable, Mode::kOneshot);
   EXPECT_EQ(status.code(), absl::StatusCode::kNotFound) << status;
   EXPECT_THAT(status.message(),
               HasSubstr(absl::StrCat("fd ", pipe.read_end.get())));
@@ -733,7 +745,7 @@ TEST_P(ConformanceTest, ClosedHandleIsInvalidArgument) {
   EXPECT_THAT(status.message(), HasSubstr(absl::StrCat("fd ", closed_fd)));
   EXPECT_EQ(poller_->Add(-1, 36, Interest::kReadable).code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(poller_->Modify(-1, 36, Interest::kReadable).code(),
+  EXPECT_EQ(poller_->Modify(-1, 36, Interest::kReadable, Mode::kOneshot).code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(poller_->Delete(-1).code(), absl::StatusCode::kInvalidArgument);
 }
@@ -757,10 +769,11 @@ TEST_P(ConformanceTest, ReservedTokenIsInvalidArgument) {
           .code(),
       absl::StatusCode::kInvalidArgument);
   ASSERT_TRUE(poller_->Add(pipe.read_end.get(), 38, Interest::kReadable).ok());
-  EXPECT_EQ(
-      poller_->Modify(pipe.read_end.get(), kReservedToken, Interest::kReadable)
-          .code(),
-      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(poller_
+                ->Modify(pipe.read_end.get(), kReservedToken,
+                         Interest::kReadable, Mode::kOneshot)
+                .code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_P(ConformanceTest, UnknownInterestBitsAreInvalidArgument) {
@@ -967,7 +980,10 @@ TEST_P(ConformanceTest, SameHandleInTwoPollers) {
   EXPECT_TRUE(Has(WaitForToken(*poller_, 40), Readiness::kReadable));
   EXPECT_TRUE(Has(WaitForToken(*other, 41), Readiness::kReadable));
   ASSERT_TRUE(poller_->Delete(pipe.read_end.get()).ok());
-  ASSERT_TRUE(other->Modify(pipe.read_end.get(), 41, Interest::kReadable).ok());
+  ASSERT_TRUE(
+      other
+          ->Modify(pipe.read_end.get(), 41, Interest::kReadable, Mode::kOneshot)
+          .ok());
   EXPECT_TRUE(Has(WaitForToken(*other, 41), Readiness::kReadable))
       << "deleting from one poller leaves the other's registration";
 }
@@ -1019,7 +1035,9 @@ TEST_P(ConformanceTest, ModifyDuringBlockedWaitRearms) {
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   ASSERT_TRUE(
-      poller_->Modify(pipe.read_end.get(), 43, Interest::kReadable).ok());
+      poller_
+          ->Modify(pipe.read_end.get(), 43, Interest::kReadable, Mode::kOneshot)
+          .ok());
   waiter.join();
   EXPECT_TRUE(got_it);
 }

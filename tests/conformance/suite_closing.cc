@@ -32,7 +32,8 @@ TEST_P(ConformanceTest, LocalShutdownOfSendingIsNotHangUp) {
   EXPECT_TRUE(Has(readiness, Readiness::kWritable));
   EXPECT_FALSE(Has(readiness, Readiness::kHangUp));
   // Positive control: the peer closing is a hang-up.
-  ASSERT_TRUE(poller_->Modify(server, 9, Interest::kReadable).ok());
+  ASSERT_TRUE(
+      poller_->Modify(server, 9, Interest::kReadable, Mode::kOneshot).ok());
   connection.client.Reset();
   EXPECT_TRUE(Has(WaitForToken(*poller_, 9), Readiness::kHangUp));
 }
@@ -55,7 +56,8 @@ TEST_P(ConformanceTest, PipeWriterWhoseReaderIsGoneIsWritableAndError) {
     EXPECT_TRUE(Has(readiness, Readiness::kWritable)) << "wait " << i;
     EXPECT_TRUE(Has(readiness, Readiness::kError)) << "wait " << i;
   }
-  ASSERT_TRUE(poller_->Modify(writer, 6, Interest::kWritable).ok());
+  ASSERT_TRUE(
+      poller_->Modify(writer, 6, Interest::kWritable, Mode::kOneshot).ok());
   EXPECT_TRUE(Has(WaitForToken(*poller_, 6), Readiness::kError));
   ExpectQuiet(*poller_, 6);  // Oneshot: once.
   EXPECT_TRUE(poller_->Delete(writer).ok());

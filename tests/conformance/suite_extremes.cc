@@ -144,7 +144,8 @@ TEST_P(ConformanceTest, AbsurdDescriptorNumbersAreInvalidArgument) {
       absl::Status added = poller_->Add(handle, 1, Interest::kReadable, mode);
       EXPECT_EQ(added.code(), absl::StatusCode::kInvalidArgument) << added;
     }
-    absl::Status modified = poller_->Modify(handle, 1, Interest::kReadable);
+    absl::Status modified =
+        poller_->Modify(handle, 1, Interest::kReadable, Mode::kOneshot);
     EXPECT_TRUE(modified.code() == absl::StatusCode::kInvalidArgument ||
                 modified.code() == absl::StatusCode::kNotFound)
         << modified;

@@ -84,7 +84,8 @@ TEST_P(ConformanceTest, EventTakenBeforeModifyIsCheckedAgainstTheNewInterest) {
   BoundedThread modifier(
       [&] {
         gate.HoldThisThread();
-        modified = poller_->Modify(pair.first.get(), 2, Interest::kWritable);
+        modified = poller_->Modify(pair.first.get(), 2, Interest::kWritable,
+                                   Mode::kOneshot);
       },
       "EventTakenBeforeModify: the modifier");
   SKIP_UNLESS_HELD(gate);

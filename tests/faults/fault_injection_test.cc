@@ -573,7 +573,8 @@ TEST_P(FaultInjectionTest, RegularFileIsInvalidArgumentForEveryOperation) {
   ASSERT_GE(file, 0) << std::strerror(errno);
 #endif
   const absl::Status added = (*poller)->Add(file, 1, Interest::kReadable);
-  const absl::Status modified = (*poller)->Modify(file, 1, Interest::kReadable);
+  const absl::Status modified =
+      (*poller)->Modify(file, 1, Interest::kReadable, Mode::kOneshot);
   const absl::Status deleted = (*poller)->Delete(file);
 #if defined(_WIN32)
   std::fclose(stream);

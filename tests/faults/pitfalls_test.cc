@@ -283,7 +283,9 @@ TEST_P(PitfallTest, SameHandleInTwoPollers) {
   // Deleting from one leaves the other's registration.
   ASSERT_TRUE(poller_->Delete(pipe.read_end.get()).ok());
   ASSERT_TRUE(
-      (*other)->Modify(pipe.read_end.get(), 3, Interest::kReadable).ok());
+      (*other)
+          ->Modify(pipe.read_end.get(), 3, Interest::kReadable, Mode::kOneshot)
+          .ok());
   auto third = WaitOnce(**other, events, absl::Seconds(5));
   ASSERT_TRUE(third.ok());
   EXPECT_EQ(third->count(3), 1u);

@@ -12,7 +12,7 @@ import base64
 import os
 import shutil
 
-PIPE, SOCKETPAIR, ADD, MODIFY, DELETE, WRITE, READ, CLOSE, WAIT, WAKE, SHUTDOWN = range(11)
+PIPE, SOCKETPAIR, ADD, MODIFY, DELETE, WRITE, READ, CLOSE, WAIT, WAKE, SHUTDOWN, REARM = range(12)
 R, W, PRI = 1, 2, 4
 ONESHOT, LEVEL, EDGE, EDGE_ONESHOT = range(4)
 ZERO, ONE_MS, LONG = range(3)  # Wait timeouts; LONG is 5 s, used only when a return is due.
@@ -49,6 +49,15 @@ SEEDS = {
     # Oneshot: once, then nothing until Modify re-arms.
     "oneshot_rearm": [op(SOCKETPAIR), add(0, R), write(1), wait(), wait(ZERO), write(1),
                       wait(ZERO), modify(0, R), wait(), wait(ZERO)],
+    # Rearm: the same re-arm, keeping token, interest and mode; refused for level and edge.
+    "oneshot_rearm_keeps_registration": [op(SOCKETPAIR), add(0, W, token=7), write(1), wait(),
+                                         wait(ZERO), op(REARM, 0), wait(), wait(ZERO),
+                                         add(1, R, EDGE_ONESHOT), write(0), wait(), op(REARM, 1),
+                                         wait(ZERO), write(0), wait(), op(REARM, 2),
+                                         op(REARM, INVALID_FD)],
+    "rearm_level_and_edge_refused": [op(SOCKETPAIR), add(0, R, LEVEL), add(1, R, EDGE), write(1),
+                                     op(REARM, 0), op(REARM, 1), wait(), op(DELETE, 0),
+                                     op(REARM, 0), op(SHUTDOWN), op(REARM, 1)],
     "oneshot_writable": [op(PIPE), add(1, W), wait(), wait(ZERO), modify(1, W, token=5), wait()],
     # Edge: once per change; Add or Modify while ready counts as one.
     "edge_new_data": [op(PIPE), add(0, R, EDGE), write(1), wait(), wait(ZERO), write(1),
@@ -154,10 +163,11 @@ FOUND = {
     # (level, writable and priority interest: a multishot request) was deleted and closed while
     # its re-arm and the re-arm's cancellation went to the kernel together; the cancellation
     # was refused, so end 0 never saw the hang-up. Minimized above as
-    # hangup_after_delete_of_rearmed_multishot.
+    # hangup_after_delete_of_rearmed_multishot. Its opcode bytes of 11 and more (read modulo 11
+    # when it was found) are written as their remainder, which reads the same modulo 12.
     "found_io_uring_hangup_lost_after_delete_of_rearmed_multishot":
-        "AQAAAAIAABMIAtiA/8tPbv9/AAj/////AgAACAgAAAADAP//////////AQD//52dnTCdnf//nZ3///89////"
-        "agAA/52d////VMEYALBgAACBBoAAAA==",
+        "AQAAAAIAABMIAtiAAstPbgJ/AAgC////AgAACAgAAAADAP//Av///wL/AQAC/52dAzCdnQL/nZ0C//89Av//"
+        "agAA/50D////B8EYAABgAAAIBoAAAA==",
 }
 
 

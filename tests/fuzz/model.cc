@@ -46,6 +46,7 @@ enum Opcode : std::uint8_t {
   kWait,
   kWake,
   kShutdown,
+  kRearm,
   kOpcodeCount,
 };
 
@@ -189,7 +190,7 @@ struct Slot {
   Token token = 0;
   Interest interest = Interest::kNone;
   Mode mode = Mode::kOneshot;
-  // Oneshot modes: not fired since Add or the last Modify.
+  // Oneshot modes: not fired since Add or the last Modify or Rearm.
   bool armed = false;
   // Edge modes: an edge happened that the next Wait must report if the handle
   // is still ready.
@@ -391,6 +392,8 @@ class Interpreter {
         poller_->Shutdown();
         shut_down_ = true;
         return absl::OkStatus();
+      case kRearm:
+        return Rearm(operation);
       case kOpcodeCount:
         break;
     }
@@ -473,6 +476,38 @@ class Interpreter {
     // Readiness already there is reported by the next Wait (poller.h, Modify;
     // taken to hold for Add as well).
     slot.edge_due = slot.Ready(interest);
+    slot.StartInterval();
+    return absl::OkStatus();
+  }
+
+  // Rearm is Modify with the registration's own token, interest and mode
+  // (poller.h), for oneshot modes only.
+  absl::Status Rearm(const Operation& operation) {
+    const Target target = Resolve(operation.a);
+    if (target.skip) return absl::OkStatus();
+    std::set<absl::StatusCode> expected;
+    if (shut_down_) {
+      expected.insert(absl::StatusCode::kFailedPrecondition);
+    } else if (target.slot == nullptr) {
+      expected.insert(absl::StatusCode::kInvalidArgument);
+    } else if (!target.slot->open) {
+      expected.insert(absl::StatusCode::kInvalidArgument);
+      expected.insert(absl::StatusCode::kNotFound);
+    } else if (!target.slot->registered) {
+      expected.insert(absl::StatusCode::kNotFound);
+    } else if (!IsOneshot(target.slot->mode)) {
+      expected.insert(absl::StatusCode::kFailedPrecondition);
+    }
+    const absl::Status status = poller_->Rearm(target.fd);
+    Log(absl::StrCat("rearm ", Describe(target), " -> ",
+                     absl::StatusCodeToString(status.code())));
+    if (absl::Status checked = CheckStatus(status, expected); !checked.ok()) {
+      return checked;
+    }
+    if (!status.ok()) return absl::OkStatus();
+    Slot& slot = *target.slot;
+    slot.armed = true;
+    slot.edge_due = slot.Ready(slot.interest);
     slot.StartInterval();
     return absl::OkStatus();
   }
@@ -829,8 +864,8 @@ absl::Status RunProgram(const PollerFactory& factory,
 
 std::string Disassemble(absl::Span<const std::uint8_t> program) {
   static constexpr absl::string_view kNames[] = {
-      "pipe", "socketpair", "add",  "modify", "delete",  "write",
-      "read", "close",      "wait", "wake",   "shutdown"};
+      "pipe", "socketpair", "add",  "modify", "delete",   "write",
+      "read", "close",      "wait", "wake",   "shutdown", "rearm"};
   std::string text;
   for (size_t i = 0; i < OperationCount(program); ++i) {
     const Operation operation = Decode(program, i);
@@ -853,6 +888,7 @@ std::string Disassemble(absl::Span<const std::uint8_t> program) {
       case kDelete:
       case kRead:
       case kClose:
+      case kRearm:
         absl::StrAppend(&text, " ", slot(operation.a));
         break;
       case kWrite:

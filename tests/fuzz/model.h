@@ -15,7 +15,7 @@
 //   (a trailing partial operation is padded with zeros). Every byte string is a
 //   valid program: operations whose arguments make no sense (a slot that does
 //   not exist, a write to a full buffer) are skipped, so the fuzzer never
-//   wastes an input. Opcodes (opcode % 11):
+//   wastes an input. Opcodes (opcode % 12):
 //     0  pipe          create a pipe: two new slots, read end then write end
 //     1  socketpair    create an AF_UNIX stream socket pair: two new slots
 //     2  add           Add(slot a, token b, c = interest and mode, see below)
@@ -31,6 +31,7 @@
 //                      else zero
 //     9  wake          Wake()
 //     10 shutdown      Shutdown()
+//     11 rearm         Rearm(slot a)
 //   Slots: up to 12 (6 pairs); a slot byte of 0xff names handle -1, any other
 //   value is taken modulo the number of slots. A closed slot keeps its
 //   descriptor number, and is used only while that number stays closed.
@@ -66,7 +67,10 @@
 //     (io_uring's multishot poll reports new data as readable alone, though
 //     the socket is also writable): "Readiness: what happened to a handle".
 //       level         ready -> reported.
-//       oneshot       armed and ready -> reported, then disarmed until Modify.
+//       oneshot       armed and ready -> reported, then disarmed until Modify
+//                     or Rearm (Modify with the registration's own token,
+//                     interest and mode; FailedPrecondition for level and
+//                     edge registrations).
 //       edge          must be reported after an edge: Add or Modify while
 //                     ready, new data (readable interest), or the peer closing
 //                     (readable interest). May also be reported whenever

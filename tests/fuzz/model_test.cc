@@ -35,7 +35,8 @@ enum Op : std::uint8_t {
   kClose,
   kWait,
   kWake,
-  kShutdown
+  kShutdown,
+  kRearm
 };
 constexpr std::uint8_t kR = 1, kW = 2;
 constexpr std::uint8_t kLevel = 1 << 3, kEdge = 2 << 3;
@@ -50,6 +51,7 @@ enum class Bug {
   kDeleteIsLenient,  // Delete of an unregistered handle is OK.
   kWrongBits,        // Writable is reported as readable.
   kLosesWakes,       // Notify does nothing.
+  kRearmIsIgnored,   // Rearm reports success and re-arms nothing.
 };
 
 // Epoll with one bug.
@@ -68,6 +70,10 @@ class BuggyBackend final : public Backend {
   absl::Status Modify(NativeHandle handle, Token token, Interest interest,
                       Mode mode) override {
     return inner_->Modify(handle, token, interest, Translate(mode));
+  }
+  absl::Status Rearm(NativeHandle handle) override {
+    if (bug_ == Bug::kRearmIsIgnored) return absl::OkStatus();
+    return inner_->Rearm(handle);
   }
   absl::Status Delete(NativeHandle handle) override {
     absl::Status status = inner_->Delete(handle);
@@ -174,6 +180,13 @@ TEST(ModelTest, CatchesWrongReadiness) {
       Bug::kWrongBits,
       {kSocketPair, 0, 0, 0, kAdd, 0, 0, kW | kLevel, kWait, kZero, 0, 0},
       "readable without readable interest");
+}
+
+TEST(ModelTest, CatchesRearmThatReArmsNothing) {
+  ExpectCaught(Bug::kRearmIsIgnored,
+               {kSocketPair, 0, 0,      0, kAdd, 0, 0,     kW,    kWait, kZero,
+                0,           0, kRearm, 0, 0,    0, kWait, kZero, 0,     0},
+               "must be reported but was not");
 }
 
 TEST(ModelTest, CatchesLostWake) {

@@ -41,6 +41,9 @@ class ForgetfulDelete final : public poller::Backend {
   absl::Status Delete(poller::NativeHandle) override {
     return absl::OkStatus();
   }
+  absl::Status Rearm(poller::NativeHandle handle) override {
+    return real_->Rearm(handle);
+  }
   absl::StatusOr<poller::WaitResult> Wait(absl::Span<poller::Event> events,
                                           absl::Duration timeout) override {
     return real_->Wait(events, timeout);

@@ -186,6 +186,27 @@ absl::Status PpollBackend::Modify(poller::NativeHandle handle,
   return absl::OkStatus();
 }
 
+absl::Status PpollBackend::Rearm(poller::NativeHandle handle) {
+  if (handle < 0) return InvalidHandle("Rearm", handle);
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = registrations_.find(handle);
+  if (it == registrations_.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("Rearm fd ", handle, ": not registered in this poller"));
+  }
+  Registration& registration = it->second;
+  if (!poller::IsOneshot(registration.mode)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "Rearm fd ", handle, ": registered in ",
+        poller::ModeName(registration.mode), " mode, which is never disarmed"));
+  }
+  // Already armed: nothing changes, and a blocked Wait need not rebuild.
+  if (registration.armed) return absl::OkStatus();
+  registration.armed = true;
+  SignalWaiterLocked();
+  return absl::OkStatus();
+}
+
 absl::Status PpollBackend::Delete(poller::NativeHandle handle) {
   if (handle < 0) return InvalidHandle("Delete", handle);
   std::lock_guard<std::mutex> lock(mutex_);

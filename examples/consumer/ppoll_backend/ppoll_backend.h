@@ -13,8 +13,8 @@
 //   mode, armed). Each Wait copies the armed ones into a pollfd array, with a
 //   self-pipe first, and calls ppoll(2), which takes a timespec, so timeouts
 //   are precise to well under a millisecond. Modes: kLevel is what poll(2)
-//   does; kOneshot disarms a registration when it is reported, and Modify
-//   re-arms it. Edge modes are not supported (SupportsMode says so, and
+//   does; kOneshot disarms a registration when it is reported, and Rearm (or
+//   Modify) re-arms it. Edge modes are not supported (SupportsMode says so, and
 //   Poller answers Unimplemented): poll(2) has no notion of an edge.
 //   Changes from other threads during a Wait (Add, Modify, Delete) write a
 //   byte to the self-pipe, so the Wait returns with nothing to report and
@@ -30,6 +30,11 @@
 //   - kNone interest still reports hang-up and error (poll(2) always does).
 //   - A handle closed while registered is reported with kError (POLLNVAL)
 //     until Delete: in level mode on every Wait. Delete it before closing.
+//     Registrations belong to descriptor numbers, not files: a number closed
+//     without Delete stays registered, so Add of a new file that reuses it
+//     fails with AlreadyExists until Delete. (poller's own backends replace
+//     such a registration; ppoll_backend_test declares the two conformance
+//     rules about it unsupported.)
 //   - Wait allocates nothing: the pollfd array is sized by Add. When an Add
 //     during a Wait outgrows it, Add prepares a larger spare that the next
 //     Wait swaps in.
@@ -78,6 +83,7 @@ class PpollBackend final : public poller::Backend {
   absl::Status Modify(poller::NativeHandle handle, poller::Token token,
                       poller::Interest interest, poller::Mode mode) override;
   absl::Status Delete(poller::NativeHandle handle) override;
+  absl::Status Rearm(poller::NativeHandle handle) override;
   absl::StatusOr<poller::WaitResult> Wait(absl::Span<poller::Event> events,
                                           absl::Duration timeout) override;
   absl::Status Notify() override;
@@ -87,7 +93,8 @@ class PpollBackend final : public poller::Backend {
     poller::Token token;
     poller::Interest interest;
     poller::Mode mode;
-    // False once a oneshot registration has been reported, until Modify.
+    // False once a oneshot registration has been reported, until Modify or
+    // Rearm.
     bool armed;
     // Tells a registration from a later one on the same descriptor number.
     std::uint64_t generation;

@@ -1,0 +1,65 @@
+// poller's built-in epoll backend, created directly from its public target
+// (@poller//backends/epoll) and wrapped in this workspace's CountingBackend:
+// the conformance suite on the decorator, and what the counts show of the
+// policy layer above it.
+
+#include <unistd.h>
+
+#include <memory>
+#include <utility>
+
+#include "absl/status/statusor.h"
+#include "backends/epoll/epoll_backend.h"
+#include "decorated_backend/counting_backend.h"
+#include "gtest/gtest.h"
+#include "poller/poller.h"
+#include "tests/conformance/suite.h"
+
+namespace consumer {
+namespace {
+
+absl::StatusOr<std::unique_ptr<poller::Poller>> CountingEpoll(
+    std::shared_ptr<CountingBackend::Counts> counts) {
+  absl::StatusOr<std::unique_ptr<poller::Backend>> epoll =
+      poller::EpollBackend::Create();
+  if (!epoll.ok()) return epoll.status();
+  return poller::Poller::FromBackend(
+      std::make_unique<CountingBackend>(*std::move(epoll), std::move(counts)));
+}
+
+TEST(CountingEpollTest, BurstOfWakesReachesTheBackendOnce) {
+  auto counts = std::make_shared<CountingBackend::Counts>();
+  absl::StatusOr<std::unique_ptr<poller::Poller>> poller =
+      CountingEpoll(counts);
+  ASSERT_TRUE(poller.ok()) << poller.status();
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE((*poller)->Wake().ok());
+  EXPECT_EQ(counts->notifies.load(), 1) << "Poller coalesces wakes";
+}
+
+TEST(CountingEpollTest, RearmReachesTheBackendAsRearm) {
+  auto counts = std::make_shared<CountingBackend::Counts>();
+  absl::StatusOr<std::unique_ptr<poller::Poller>> poller =
+      CountingEpoll(counts);
+  ASSERT_TRUE(poller.ok()) << poller.status();
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  ASSERT_TRUE((*poller)->Add(fds[0], 1, poller::Interest::kReadable).ok());
+  EXPECT_TRUE((*poller)->Rearm(fds[0]).ok());
+  EXPECT_EQ(counts->rearms.load(), 1);
+  EXPECT_EQ(counts->modifies.load(), 0);
+  // Checks Poller makes itself never reach the backend.
+  (*poller)->Shutdown();
+  EXPECT_FALSE((*poller)->Rearm(fds[0]).ok());
+  EXPECT_EQ(counts->rearms.load(), 1);
+  EXPECT_TRUE((*poller)->Delete(fds[0]).ok());
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
+}  // namespace
+}  // namespace consumer
+
+POLLER_CONFORMANCE_SUITE(CountingEpoll, [] {
+  return consumer::CountingEpoll(
+      std::make_shared<consumer::CountingBackend::Counts>());
+});
