@@ -197,12 +197,16 @@ TEST(IocpBackendTest, HalfCloseIsHangUpOnlyForReadableInterest) {
       poller->Add(connection.server.get(), 1, Interest::kWritable).ok());
   EXPECT_EQ(WaitForToken(*poller, 1), Readiness::kWritable);
   ASSERT_EQ(::shutdown(connection.client.get(), SD_SEND), 0);
-  ASSERT_TRUE(
-      poller->Modify(connection.server.get(), 1, Interest::kWritable).ok());
+  ASSERT_TRUE(poller
+                  ->Modify(connection.server.get(), 1, Interest::kWritable,
+                           Mode::kOneshot)
+                  .ok());
   EXPECT_EQ(WaitForToken(*poller, 1), Readiness::kWritable)
       << "the peer's half-close is not asked for by writable interest";
-  ASSERT_TRUE(
-      poller->Modify(connection.server.get(), 1, Interest::kReadable).ok());
+  ASSERT_TRUE(poller
+                  ->Modify(connection.server.get(), 1, Interest::kReadable,
+                           Mode::kOneshot)
+                  .ok());
   EXPECT_EQ(WaitForToken(*poller, 1),
             Readiness::kReadable | Readiness::kHangUp);
 }
@@ -280,7 +284,9 @@ TEST(IocpBackendTest, ModifyCoveredByThePendingRequestCancelsNothing) {
         poller->Modify(pair.first.get(), 2, Interest::kReadable, Mode::kLevel)
             .ok());
     EXPECT_EQ(count.calls(), 0) << "a narrower interest keeps the request";
-    ASSERT_TRUE(poller->Modify(pair.first.get(), 3, Interest::kWritable).ok());
+    ASSERT_TRUE(
+        poller->Modify(pair.first.get(), 3, Interest::kWritable, Mode::kOneshot)
+            .ok());
     EXPECT_EQ(count.calls(), 1) << "a wider one cancels it";
   }
   EXPECT_EQ(WaitForToken(*poller, 3), Readiness::kWritable)
