@@ -227,6 +227,7 @@ kqueue_files=(
   backends/kqueue/kqueue_waker.cc
   backends/poll/pipe_waker.cc
   backends/poll/poll_backend.cc
+  poller/core/backend.cc
   poller/core/types.cc
   poller/poller.cc
   poller/internal/errno_status.cc
@@ -265,6 +266,7 @@ done
 
 windows_files=(
   backends/iocp/iocp_backend.cc
+  poller/core/backend.cc
   poller/core/types.cc
   poller/poller.cc
   poller/internal/errno_status.cc
