@@ -208,9 +208,10 @@ bool Poller::EnterWaitQueued(std::uint32_t bits, bool infinite,
   return entered;
 }
 
-void Poller::LeaveWait() {
-  const std::uint32_t before =
-      wait_state_.fetch_and(~(kWaiterActive | kWaiterMayBlock));
+void Poller::LeaveWait(std::uint32_t bits) {
+  // Subtracts the bits TryEnterWait set (one locked instruction, where an
+  // and that returns the old value is a loop), leaving the queue count.
+  const std::uint32_t before = wait_state_.fetch_sub(bits);
   if (before >= kOneQueuedWaiter) {
     // Taking the mutex orders this notification after a queued waiter's check
     // of the turn: it is either past the check or asleep in wait().
@@ -259,7 +260,7 @@ absl::StatusOr<size_t> Poller::Wait(Events& events, absl::Duration timeout) {
 absl::StatusOr<size_t> Poller::PollOnce(Events& events) {
   // Another thread is waiting: it reports what is ready.
   if (!TryEnterWait(kWaiterActive)) return 0;
-  ScopeExit release{[this] { LeaveWait(); }};
+  ScopeExit release{[this] { LeaveWait(kWaiterActive); }};
   absl::StatusOr<WaitResult> result =
       backend_->Wait(absl::Span<Event>(events.events_.get(), events.capacity_),
                      absl::ZeroDuration());
@@ -291,7 +292,7 @@ absl::StatusOr<size_t> Poller::WaitBlocking(Events& events,
           absl::FromChrono(deadline - std::chrono::steady_clock::now()));
     }
   }
-  ScopeExit release{[this] { LeaveWait(); }};
+  ScopeExit release{[this] { LeaveWait(kBits); }};
 
   absl::Span<Event> buffer(events.events_.get(), events.capacity_);
   for (;;) {

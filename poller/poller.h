@@ -290,7 +290,8 @@ class Poller {
   // Queues for the turn until `deadline` (or for ever if `infinite`).
   bool EnterWaitQueued(std::uint32_t bits, bool infinite,
                        std::chrono::steady_clock::time_point deadline);
-  void LeaveWait();
+  // Gives up the turn taken with `bits`.
+  void LeaveWait(std::uint32_t bits);
   // Consumes a pending wake; true if there was one.
   bool TakeWake();
   // Backend::Notify(), tried up to `attempts` times while the kernel refuses
