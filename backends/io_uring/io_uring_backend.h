@@ -148,6 +148,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -158,6 +159,7 @@
 
 // liburing's ring; its header stays out of this one.
 struct io_uring;
+struct io_uring_cqe;
 struct io_uring_sqe;
 
 namespace poller {
@@ -189,8 +191,13 @@ class IoUringBackend final : public Backend {
     Interest interest;
     Mode mode;
     internal::FileIdentity identity;
-    // The generation of the registration's latest request.
+    // The generation the registration's request carries in its user_data
+    // (an update renames it), and the one before the last update, which it
+    // keeps if the kernel refuses the update.
     std::uint32_t generation = 0;
+    std::uint32_t previous_generation = 0;
+    // The thread that submitted the request, whose task work completes it.
+    std::uint32_t owner = 0;
     // That request is in the kernel: submitted, and not known to have ended.
     bool live = false;
     // Its completions are reported (false once a oneshot fired, or a request
@@ -198,6 +205,9 @@ class IoUringBackend final : public Backend {
     bool armed = false;
     // A new request is due: the next Wait submits it, cancelling a live one.
     bool rearm = false;
+    // An update of the live request is due (a re-arm, a change of interest,
+    // a level registration reported last Wait): the next Wait submits it.
+    bool repoll = false;
     // Its number no longer names its file (closed without Delete, seen at a
     // re-arm): it is forgotten once its request is cancelled.
     bool ended = false;
@@ -215,6 +225,7 @@ class IoUringBackend final : public Backend {
   struct BatchEntry {
     enum class Kind : std::uint8_t {
       kArm,           // a poll request of `generation`
+      kUpdate,        // renames the registration's request to `generation`
       kCancel,        // cancels the registration's request of `generation`
       kOrphanCancel,  // cancels an entry of orphans_
       kWake,          // Notify's IORING_OP_NOP
@@ -228,8 +239,17 @@ class IoUringBackend final : public Backend {
 
   // Queues one entry of the batch; null when the submission queue is full.
   io_uring_sqe* QueueLocked(const BatchEntry& entry);
-  // Queues a poll request for `registration` under a new generation.
+  std::uint32_t NextGenerationLocked();
+  // Queues a multishot poll request for `registration` under a new
+  // generation.
   bool QueueArmLocked(int fd, const Registration& registration);
+  // Queues an update of the registration's request: its interest, a new
+  // generation, and a poll of the file at once.
+  bool QueueUpdateLocked(int fd, const Registration& registration);
+  // What a refused update means for its registration (completion `result`).
+  void ApplyUpdateResultLocked(std::uint64_t user_data, int result);
+  // Applies the refused updates the completion queue holds.
+  void ScanUpdateResultsLocked();
   // Queues the cancellation of the request (fd, generation).
   bool QueueCancelLocked(BatchEntry::Kind kind, int fd,
                          std::uint32_t generation);
@@ -245,8 +265,18 @@ class IoUringBackend final : public Backend {
   void WithdrawUnsubmittedLocked();
   // At the start of Wait: submits the work of pending_ and orphans_.
   absl::Status FlushLocked();
+  // Queues the work of pending_ (submitting when the queue is full).
+  void QueuePendingLocked(int* error, absl::Status* failure);
   // Collects completions into `events`.
   void ReapLocked(absl::Span<Event> events, WaitResult& result);
+  // The event a registration's completion makes, if any, with what it
+  // means for the registration.
+  std::optional<Event> ToEventLocked(
+      int fd, absl::flat_hash_map<int, Registration>::iterator found,
+      const io_uring_cqe& completion);
+  // Modify of a registration whose request is in the kernel.
+  absl::Status ModifyLiveLocked(int fd, Registration& registration, Token token,
+                                Interest interest, Mode mode);
 
   void RearmLocked(int fd, Registration& registration);
   void EnqueueLocked(int fd, Registration& registration);
@@ -284,6 +314,10 @@ class IoUringBackend final : public Backend {
   const std::shared_ptr<std::atomic<bool>> submitter_exited_ =
       std::make_shared<std::atomic<bool>>(false);
   std::uint64_t wait_serial_ = 0;
+  // A Wait is blocked in the kernel (Modify then submits its update itself).
+  bool waiting_ = false;
+  // Updates submitted whose refusals have not been looked for.
+  unsigned updates_to_check_ = 0;
 };
 
 }  // namespace poller

@@ -104,6 +104,12 @@ void SyscallGate::WatchThisThread() { watched = true; }
 
 void SyscallGate::CountCallsOfThisThread() { counted = true; }
 
+bool SyscallGate::WaitForCountedCall(absl::Duration limit) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return changed_.wait_for(lock, absl::ToChronoNanoseconds(limit),
+                           [this] { return calls_counted_.load() > 0; });
+}
+
 void SyscallGate::CountReturnsFromNow() {
   std::lock_guard<std::mutex> lock(mutex_);
   counting_ = true;
@@ -127,8 +133,11 @@ int SyscallGate::BeforeCall(const char* name) {
   const InHook in_hook;
   SyscallGate* gate = current_gate.load();
   if (gate == nullptr) return 0;
-  if (counted) gate->calls_counted_.fetch_add(1);
   std::unique_lock<std::mutex> lock(gate->mutex_);
+  if (counted) {
+    gate->calls_counted_.fetch_add(1);
+    gate->changed_.notify_all();
+  }
   if (hold_with_failure >= 0) {
     const int failure = std::exchange(hold_with_failure, -1);
     gate->held_ = true;

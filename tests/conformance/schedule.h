@@ -105,6 +105,9 @@ class SyscallGate {
   // they are about to be made) from now on, in calls_counted().
   void CountCallsOfThisThread();
   int calls_counted() const { return calls_counted_.load(); }
+  // Waits until a counted thread is about to make a system call (e.g. a Wait
+  // has set itself up and is entering the kernel). False after `limit`.
+  bool WaitForCountedCall(absl::Duration limit);
 
   // Fails the next `count` system calls whose name starts with `name`, on any
   // thread, with `error`.

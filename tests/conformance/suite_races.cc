@@ -54,12 +54,16 @@ TEST_P(ConformanceTest, EventTakenBeforeModifyIsCheckedAgainstTheNewInterest) {
   BoundedThread waiter(
       [&] {
         gate.WatchThisThread();
+        gate.CountCallsOfThisThread();
         Events events(8);
         auto count = poller_->Wait(events, kPrompt);
         EXPECT_TRUE(count.ok()) << count.status();
         log.Add(events);
       },
       "EventTakenBeforeModify: the waiter");
+  // The Wait is entering the kernel before Modify runs (a backend may leave a
+  // change to the next Wait when none is in progress).
+  ASSERT_TRUE(gate.WaitForCountedCall(kPrompt));
   absl::Status modified;
   BoundedThread modifier(
       [&] {
@@ -194,12 +198,15 @@ TEST_P(ConformanceTest, ModifyRefusedDuringAWaitLeavesTheRegistration) {
   EventLog log;
   BoundedThread waiter(
       [&] {
+        gate.CountCallsOfThisThread();
         Events events(8);
         auto count = poller_->Wait(events, kPrompt);
         EXPECT_TRUE(count.ok()) << count.status();
         log.Add(events);
       },
       "ModifyRefusedDuringAWait: the waiter");
+  // The Wait is entering the kernel before Modify runs.
+  ASSERT_TRUE(gate.WaitForCountedCall(kPrompt));
   absl::Status modified;
   BoundedThread modifier(
       [&] {
