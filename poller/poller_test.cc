@@ -113,7 +113,7 @@ TEST_F(PollerPolicyTest, WakesWhileNoWaitBlocksCostNoNotify) {
   EXPECT_EQ(counters_.last_timeout_was_zero.load(), true);
 }
 
-TEST_F(PollerPolicyTest, BurstWhileAWaitBlocksCostsOneNotify) {
+TEST_F(PollerPolicyTest, BurstWhileAWaitBlocksCostsOneOrTwoNotifies) {
   std::thread waiter([&] {
     Events events(4);
     ASSERT_TRUE(poller_->Wait(events, absl::InfiniteDuration()).ok());
@@ -122,10 +122,13 @@ TEST_F(PollerPolicyTest, BurstWhileAWaitBlocksCostsOneNotify) {
   while (counters_.waits.load() == 0) std::this_thread::yield();
   for (int i = 0; i < 1000; ++i) ASSERT_TRUE(poller_->Wake().ok());
   waiter.join();
-  EXPECT_EQ(counters_.notifies.load(), 1);
+  // One ends the blocked wait; a wake that lands after the waiter took the
+  // first but before it left may signal once more.
+  EXPECT_GE(counters_.notifies.load(), 1);
+  EXPECT_LE(counters_.notifies.load(), 2);
 }
 
-TEST_F(PollerPolicyTest, ConcurrentWakesWhileAWaitBlocksCostOneNotify) {
+TEST_F(PollerPolicyTest, ConcurrentWakesWhileAWaitBlocksCostOneOrTwoNotifies) {
   std::thread waiter([&] {
     Events events(4);
     ASSERT_TRUE(poller_->Wait(events, absl::InfiniteDuration()).ok());
@@ -139,7 +142,8 @@ TEST_F(PollerPolicyTest, ConcurrentWakesWhileAWaitBlocksCostOneNotify) {
   }
   for (auto& thread : threads) thread.join();
   waiter.join();
-  EXPECT_EQ(counters_.notifies.load(), 1);
+  EXPECT_GE(counters_.notifies.load(), 1);
+  EXPECT_LE(counters_.notifies.load(), 2);
 }
 
 TEST_F(PollerPolicyTest, ASpentSignalDoesNotEndALaterWait) {

@@ -10,47 +10,59 @@
 // Strategy
 //   One ring (256 submission entries, 4096 completion entries; the kernel
 //   queues completions beyond that rather than drop them). Each registration
-//   has at most one poll request in flight; its user_data is the descriptor
-//   (low 32 bits) and a generation (high 32 bits) that changes every time the
-//   backend arms a request, and the backend keeps a table fd -> {token,
+//   has one multishot poll request (IORING_POLL_ADD_MULTI) in the kernel for
+//   its whole life: the kernel posts a completion on each wake-up of the file
+//   that matches the interest, and one at once if the file is ready when the
+//   request is armed or updated. Its user_data is the descriptor (low 32
+//   bits) and a generation (high bits) that changes every time the backend
+//   arms or updates the request, and the backend keeps a table fd -> {token,
 //   interest, mode, generation}. A completion is reported only if its
 //   generation is the one in the table, under the table's lock: a completion
-//   still in flight for a request that Modify or Delete cancelled is ignored,
-//   so once Delete returns no event carries the old token, and an event always
-//   carries the latest Modify's token and interest. An event the kernel
-//   completed before a Modify (already in the completion queue, or being
+//   posted before a Modify (already in the completion queue, or being
 //   collected by a Wait that waits for the table while Modify holds it) is
 //   dropped, never reported under the new token nor counted against the new
-//   request; the new request reports what is ready under the new interest.
-//   Requests are cancelled with IORING_OP_ASYNC_CANCEL, not
-//   IORING_OP_POLL_REMOVE, which fails (EALREADY) while the request's
-//   completion is being run and leaves it holding its file open (the peer of a
-//   deleted and closed socket then never saw the hang-up; issue 13).
+//   arm, and once Delete returns no event carries the old token. Requests are
+//   cancelled with IORING_OP_ASYNC_CANCEL, not IORING_OP_POLL_REMOVE, which
+//   fails (EALREADY) while the request's completion is being run and leaves
+//   it holding its file open (the peer of a deleted and closed socket then
+//   never saw the hang-up; issue 13).
+//
+//   A change that keeps the request (re-arming a oneshot, a new token,
+//   interest or mode, the re-check of a level registration) is an update of
+//   it (IORING_OP_POLL_REMOVE with IORING_POLL_UPDATE_EVENTS and
+//   IORING_POLL_UPDATE_USER_DATA): the kernel takes the new interest and
+//   generation and polls the file again, so readiness already there completes
+//   the request at once. No Wait in the kernel: the update is queued and the
+//   next Wait submits it with the other work of its start, one io_uring_enter
+//   for all of them; a Wait blocked on another thread: Modify submits it
+//   itself, so it takes effect for that Wait. Either way Modify makes no
+//   check of the descriptor (the request holds the registered file, as
+//   epoll's re-arm makes none). The kernel refuses an update (with a
+//   completion, read back before the call returns) when the request is
+//   completing at that moment: the request keeps its old generation, whose
+//   completion is then taken as the registration is now (masked to its
+//   interest), and the update is submitted again.
 //
 // Modes
-//   kEdge        a multishot poll (IORING_POLL_ADD_MULTI): the kernel posts a
-//                completion on each wake-up of the file that matches the
-//                interest (new data, freed buffer space), like EPOLLET, and one
-//                at once if the file is ready when armed. When a completion
-//                says no more will come (no IORING_CQE_F_MORE, e.g. after the
-//                completion queue overflowed) the next Wait re-arms it, which
-//                can report a still-ready handle once more.
-//   kLevel       a single-shot poll, re-armed after each delivery. The re-arm
-//                is submitted at the start of the next Wait, and a single-shot
-//                poll on a file that is still ready completes at once, so a
-//                handle is reported on every Wait while it is ready, once per
-//                Wait. Each re-arm first checks (fstat) that the number still
-//                names the registered file (see closed handles below).
-//   kOneshot     a single-shot poll, not re-armed until Modify.
-//   kEdgeOneshot the same as kOneshot: arming checks the current readiness,
-//                as EPOLL_CTL_MOD does for EPOLLET | EPOLLONESHOT.
-//   Readable interest adds POLLRDHUP (TCP half-close is hang-up). Priority
-//   interest without readable interest is polled with a multishot request that
-//   also asks for POLLIN (filtered out of the events), whatever the mode:
-//   Linux does not complete an io_uring poll for POLLPRI alone when TCP urgent
-//   data arrives (seen on 6.18; poll(2) and epoll are woken). Oneshot and level
-//   are then kept by cancelling or renewing that request after each event (at
-//   the next Wait). A completion that claims POLLPRI is confirmed with a
+//   kEdge        the completions, one per wake-up, like EPOLLET.
+//   kLevel       a completion is reported, and the next Wait updates the
+//                request, which completes at once if the file is still
+//                ready: a handle is reported on every Wait while it is
+//                ready, once per Wait.
+//   kOneshot     a completion is reported and the registration disarmed in
+//                user space; the request stays, its completions dropped until
+//                Modify updates it.
+//   kEdgeOneshot the same as kOneshot: the update polls the file, as
+//                EPOLL_CTL_MOD does for EPOLLET | EPOLLONESHOT.
+//   When a completion says no more will come (no IORING_CQE_F_MORE: the
+//   completion queue overflowed, or the kernel cancelled the request) the next
+//   Wait arms a new request, first checking (fstat) that the number still
+//   names the registered file, which can report a still-ready handle once
+//   more. Readable interest adds POLLRDHUP (TCP half-close is hang-up).
+//   Priority interest without readable interest also asks for POLLIN
+//   (filtered out of the events): Linux does not complete an io_uring poll
+//   for POLLPRI alone when TCP urgent data arrives (seen on 6.18; poll(2) and
+//   epoll are woken). A completion that claims POLLPRI is confirmed with a
 //   zero-timeout poll(2) of that descriptor: io_uring may report the wake-up's
 //   mask rather than poll the file again, and a TCP socket's wake-up for plain
 //   data names POLLPRI. A poll request that fails (a negative result other
@@ -59,40 +71,75 @@
 //
 // Wake and threads
 //   Notify() submits an IORING_OP_NOP with a reserved user_data: it completes
-//   at once and ends the blocked wait, with no extra descriptor. Poller
-//   coalesces wakes, so a burst costs one io_uring_enter. Submission is
-//   guarded by a std::mutex (with the table), so Add, Modify, Delete and
-//   Notify may come from any thread; the waiter takes it to submit due
-//   re-arms and cancellations and to read completions, never while blocked in
-//   the kernel. Wait: io_uring_wait_cqe_timeout with a __kernel_timespec
-//   (nanosecond timeouts, IORING_FEAT_EXT_ARG: no timeout request is queued);
-//   zero timeout only peeks. EINTR -> WaitResult::interrupted. Cost per Wait:
-//   O(ready), as with epoll, plus an fstat per level re-arm; see README's
-//   benchmark table for numbers.
+//   at once and ends the blocked wait, with no extra descriptor. Poller calls
+//   it only for a Wait that may block (see poller.cc, "The wake protocol").
+//   Submission is guarded by a std::mutex (with the table), so Add, Modify,
+//   Delete and Notify may come from any thread; the waiter takes it to submit
+//   the work due and to read completions, never while blocked in the kernel.
+//   Wait: io_uring_wait_cqe_timeout with a __kernel_timespec (nanosecond
+//   timeouts, IORING_FEAT_EXT_ARG: no timeout request is queued); zero
+//   timeout only peeks. EINTR -> WaitResult::interrupted. A completion runs
+//   as task work of the thread that submitted its request, so the Wait that
+//   first re-checks a request another thread submitted replaces it with one
+//   of its own (a cancellation, an fstat and a new request, once): a
+//   zero-timeout Wait then sees at once what the re-check finds. Cost per
+//   Wait: O(ready), as with epoll; README's benchmark tables have the figures.
+//
+// Kernel features, and what each bought (README, "Performance", has the runs)
+//   - Multishot requests kept for the registration's life, with updates for
+//     re-arms (Linux 5.13, required): before, oneshot and level used
+//     single-shot requests, and every re-arm cost an fcntl and an fstat (the
+//     number could name another file by then) and an io_uring_enter of its
+//     own. FIGURES_MULTISHOT
+//   - Changes queued for the next Wait's submission when no Wait is blocked:
+//     FIGURES_BATCHING
+//   - IORING_FEAT_CQE_SKIP (5.17): a cancellation posts no completion when it
+//     succeeds (IOSQE_CQE_SKIP_SUCCESS), halving the completions Delete
+//     costs; without it they are read and dropped.
+//   Not used, and why:
+//   - IORING_SETUP_SINGLE_ISSUER with IORING_SETUP_DEFER_TASKRUN: the ring
+//     would accept submissions from one thread only, and Add, Modify, Delete
+//     and Wake come from any thread.
+//   - IORING_SETUP_COOP_TASKRUN: completions would wait until the thread that
+//     submitted the request enters the kernel; liburing's manual names the
+//     exception, "the application waiting on completions isn't the one that
+//     submitted them", which poller allows (Add on one thread, Wait on
+//     another) and a Wait blocked meanwhile would miss. FIGURES_COOP
+//   - A registered ring descriptor (io_uring_register_ring_fd): the
+//     registration belongs to the thread that made it and is undone only by
+//     that thread; submissions come from any thread, and a poller destroyed
+//     on another thread would leave the ring pinned until the registering
+//     thread exits. FIGURES_REGISTERED
 //
 // When the kernel refuses a submission (issue 13)
 //   io_uring_enter may refuse entries for the moment (EAGAIN: no memory for
 //   the request; EBUSY: no room for completions) or for good (EBADF, EFAULT,
-//   ENXIO...). Every call submits what it queued before it returns, retrying
+//   ENXIO...). Every call that submits does so before it returns, retrying
 //   EINTR, and takes back whatever the kernel did not take, so the submission
-//   queue is empty between calls and nothing is submitted later behind the
-//   caller's back:
-//   - Add, Modify, Delete: either the change reaches the kernel before the
-//     call returns, and so takes effect for a Wait blocked on another thread,
-//     or the call fails with the errno's code (Unavailable for EAGAIN and
-//     EBUSY) and a message naming io_uring_submit and the errno, and nothing
-//     changed: the registration is as before the call, and the call can be
-//     retried. If the kernel takes a Modify's new request but not the
-//     cancellation of the old one (a partial submission, under memory
-//     pressure), Modify succeeds and the old request, whose completions are
-//     ignored, is cancelled with a later submission. A Delete of a number
-//     that was closed or reused without Delete forgets the registration
-//     whatever the kernel says (its request is cancelled later if refused).
+//   queue is empty between calls and nothing is submitted behind the
+//   caller's back (work queued for the next Wait stays in the table, not in
+//   the submission queue):
+//   - Add, Delete, and a Modify that submits (a Wait is blocked, or the
+//     registration has no request in the kernel): either the change reaches
+//     the kernel before the call returns, and so takes effect for a Wait
+//     blocked on another thread, or the call fails with the errno's code
+//     (Unavailable for EAGAIN and EBUSY) and a message naming io_uring_submit
+//     and the errno, and nothing changed: the registration is as before the
+//     call, and the call can be retried. If the kernel takes a Modify's new
+//     request but not the cancellation of the old one (a partial submission,
+//     under memory pressure), Modify succeeds and the old request, whose
+//     completions are ignored, is cancelled with a later submission. A Delete
+//     of a number that was closed or reused without Delete forgets the
+//     registration whatever the kernel says (its request is cancelled later
+//     if refused).
+//   - A Modify queued for the next Wait cannot be refused: that Wait submits
+//     it, as below.
 //   - Notify: EAGAIN and EBUSY are retried 3 times, 2, 4 and 8 ms apart (a
 //     wake must not be lost, and Shutdown cannot report a failure); then it
 //     fails with nothing queued, Poller::Wake returns the error, and the next
 //     Wake signals again.
-//   - Wait: the re-arms and cancellations due are submitted at its start. If
+//   - Wait: the updates, re-arms and cancellations due are submitted at its
+//     start. If
 //     the kernel refuses them, the Wait does not block (a registration may
 //     not be armed): it returns the events already in the completion queue,
 //     or else the error; the next Wait submits them again. A kernel wait that
@@ -102,20 +149,20 @@
 //     Poller would call again at once.
 //
 // Closed handles (a descriptor closed without Delete)
-//   An armed poll request holds a reference to the open file, so the
-//   registration keeps watching the closed file while its request lives: a
-//   oneshot until it fires, an edge registration until Modify, Delete, an Add
-//   of its number or the poller's destruction. A socket closed without Delete
-//   is not released (no FIN is sent) until then, and events of that file
-//   (its peer closing, for example) are still reported under the old token.
-//   A new file that reuses the number is never watched under the old
-//   registration: a re-arm (level after each event, edge after its request
-//   ended, every request after a submitting thread exited) first checks that
-//   the number still names the registered file, and if it is closed or names
-//   another file the registration ends silently, as epoll's does at the last
-//   close. Add of a new file under a reused number replaces the stale
-//   registration; Modify or Delete of a closed number drop it and fail with
-//   InvalidArgument (EBADF), of a reused one with NotFound. Call Delete
+//   A registration's request holds a reference to the open file, so the
+//   registration keeps watching the closed file (a socket closed without
+//   Delete is not released, no FIN is sent, and its events are still
+//   reported under the old token) until Delete, an Add of its number, the
+//   end of its request (see Modes) or the poller's destruction: as epoll's
+//   registration does while a duplicate of the descriptor is open. Modify of
+//   a closed number succeeds, as it may with epoll. A new file that reuses
+//   the number is never watched under the old registration: a new request
+//   (after the old one ended, or to move it to the waiting thread) first
+//   checks that the number still names the registered file, and if it is
+//   closed or names another file the registration ends silently, as epoll's
+//   does at the last close. Add of a new file under a reused number replaces
+//   the stale registration; Delete of a closed number drops it and fails
+//   with InvalidArgument (EBADF), of a reused one with NotFound. Call Delete
 //   before close.
 //
 // Semantics that differ from other backends
@@ -130,11 +177,15 @@
 //     Once that thread has exited, the kernel completes a woken request only
 //     from a worker about a jiffy later, and with -ECANCELED instead of the
 //     readiness. So when a thread that submitted to the ring exits, the next
-//     Wait re-arms every request in flight from its own thread (a
+//     Wait replaces every request in flight with one from its own thread (a
 //     thread_local records the exit): a handle that became ready is reported
 //     at once, even by a zero-timeout Wait. A Wait already blocked when the
 //     thread exits hears of such a handle about a jiffy late, and an edge
 //     registration that is ready may be reported once more.
+//   - fork(): the rings are shared memory. A child that uses an inherited
+//     poller moves the kernel's queue heads; the parent's next submission
+//     starts again from the kernel's head, but completions the child took are
+//     lost to the parent. Create a new poller in the child.
 //   - kNone interest still reports hang-up and error (the kernel always polls
 //     for POLLHUP/POLLERR).
 //   - Regular files, directories and O_PATH descriptors cannot be registered
