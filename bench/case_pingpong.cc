@@ -16,14 +16,18 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "bench/cases.h"
 #include "bench/harness.h"
 #include "bench/pingpong.h"
 
 ABSL_FLAG(int, pingpong_round_trips, 30000, "Case 1: round trips per run.");
+ABSL_FLAG(std::string, pingpong_modes, "oneshot,level",
+          "Case 1: the modes to run, of oneshot and level.");
 
 namespace poller_bench {
 
@@ -134,8 +138,10 @@ double PingPongDeferred(const Implementation& implementation,
 void RunPingPong(Suite& suite) {
   const std::int64_t round_trips =
       Scaled(absl::GetFlag(FLAGS_pingpong_round_trips), 10);
+  const std::string modes = absl::GetFlag(FLAGS_pingpong_modes);
   for (Trigger trigger : {Trigger::kOneshot, Trigger::kLevel}) {
     const char* mode = trigger == Trigger::kOneshot ? "oneshot" : "level";
+    if (!absl::StrContains(modes, mode)) continue;
     suite.Time("pingpong",
                {{"mode", absl::StrCat("\"", mode, "\"")},
                 {"round_trips", absl::StrCat(round_trips)}},
