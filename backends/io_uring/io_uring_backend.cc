@@ -91,6 +91,14 @@ bool PriorityOnly(Interest interest) {
          !HasInterest(interest, Interest::kReadable);
 }
 
+// Oneshot registrations use single-shot requests, which the kernel disarms
+// itself when they complete: a multishot one would go on completing (as
+// task work, and across threads with an interrupt) for wake-ups nobody
+// wants until the re-arm. The rest keep a multishot request.
+bool UsesMultishot(Mode mode, Interest interest) {
+  return !IsOneshot(mode) || PriorityOnly(interest);
+}
+
 unsigned PollMask(Interest interest) {
   unsigned mask = 0;
   if (HasInterest(interest, Interest::kReadable)) mask |= POLLIN | POLLRDHUP;
@@ -272,9 +280,11 @@ bool IoUringBackend::QueueArmLocked(int fd, const Registration& registration) {
       QueueLocked(BatchEntry{BatchEntry::Kind::kArm, fd, generation});
   if (sqe == nullptr) return false;
   NextGenerationLocked();
-  // Multishot in every mode: the request stays in the kernel, holding the
-  // registered file, and the modes are kept here (see the header).
-  io_uring_prep_poll_multishot(sqe, fd, PollMask(registration.interest));
+  if (UsesMultishot(registration.mode, registration.interest)) {
+    io_uring_prep_poll_multishot(sqe, fd, PollMask(registration.interest));
+  } else {
+    io_uring_prep_poll_add(sqe, fd, PollMask(registration.interest));
+  }
   io_uring_sqe_set_data64(sqe, UserData(fd, generation));
   return true;
 }
@@ -289,12 +299,20 @@ bool IoUringBackend::QueueUpdateLocked(int fd,
   // Takes the interest, renames the request (completions it posted before
   // carry the old generation and are dropped) and polls the file again:
   // readiness already there completes it at once.
+  // A disarmed registration asks for nothing (hang-up and error still
+  // complete it).
   io_uring_prep_poll_update(
       sqe, UserData(fd, registration.generation), UserData(fd, generation),
-      PollMask(registration.interest),
+      registration.armed ? PollMask(registration.interest) : 0,
       IORING_POLL_UPDATE_EVENTS | IORING_POLL_UPDATE_USER_DATA);
   io_uring_sqe_set_data64(sqe,
                           kInternalBit | kUpdateBit | UserData(fd, generation));
+  // Only a refused update posts a completion where the kernel can (5.17+):
+  // one per update would fill the completion queue, which ends multishot
+  // requests. Without it they are read and dropped with the rest.
+  if (ring_->features & IORING_FEAT_CQE_SKIP) {
+    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+  }
   return true;
 }
 
@@ -427,6 +445,8 @@ void IoUringBackend::CommitBatchLocked(unsigned taken) {
         registration->generation = entry.generation;
         registration->previous_generation = entry.generation;
         registration->owner = submitter_thread.id();
+        registration->multishot =
+            UsesMultishot(registration->mode, registration->interest);
         registration->live = true;
         registration->rearm = false;
         registration->repoll = false;  // A new request polls at once.
@@ -572,10 +592,14 @@ void IoUringBackend::QueuePendingLocked(int* error, absl::Status* failure) {
     const int fd = pending_[i];
     auto found = registrations_.find(fd);
     Registration& registration = found->second;
+    // Silencing a disarmed registration needs a request to silence.
+    if (registration.repoll && !registration.armed && !registration.live) {
+      registration.repoll = false;
+    }
     // A re-poll updates the request in the kernel, but a request another
     // thread submitted completes on that thread: it is replaced by one from
     // this thread (once), so that this Wait sees at once what the poll finds.
-    if (registration.repoll && !registration.rearm &&
+    if (registration.repoll && registration.armed && !registration.rearm &&
         (!registration.live || registration.owner != submitter_thread.id())) {
       registration.rearm = true;
     }
@@ -670,9 +694,23 @@ absl::Status IoUringBackend::Modify(NativeHandle handle, Token token,
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto found = registrations_.find(handle);
-    if (found != registrations_.end() && found->second.live &&
-        !found->second.rearm && !found->second.ended) {
-      return ModifyLiveLocked(handle, found->second, token, interest, mode);
+    if (found != registrations_.end() && !found->second.ended) {
+      Registration& registration = found->second;
+      if (registration.live && !registration.rearm) {
+        return ModifyLiveLocked(handle, registration, token, interest, mode);
+      }
+      // A oneshot that fired, re-armed with no Wait in the kernel: the next
+      // Wait checks the file (fstat) and submits its new request with the
+      // rest of its work.
+      if (!registration.live && !waiting_ && !UsesMultishot(mode, interest)) {
+        registration.token = token;
+        registration.interest = interest;
+        registration.mode = mode;
+        registration.armed = true;
+        registration.repoll = false;
+        RearmLocked(handle, registration);
+        return absl::OkStatus();
+      }
     }
   }
   // No request in the kernel holds the registered file: check what the
@@ -825,9 +863,14 @@ void IoUringBackend::ReapLocked(absl::Span<Event> events, WaitResult& result) {
   unsigned consumed = 0;
   io_uring_cqe* completion;
   io_uring_for_each_cqe(ring_.get(), head, completion) {
-    if (result.count == events.size()) break;  // The rest wait in the queue.
-    ++consumed;
     const std::uint64_t user_data = io_uring_cqe_get_data64(completion);
+    // With `events` full, completions that need no new event (internal,
+    // stale, dropped, or merged into one reported) are still taken, so that
+    // multishot requests cannot fill the queue; the rest wait in it.
+    if (result.count == events.size() && NeedsNewEventLocked(user_data)) {
+      break;
+    }
+    ++consumed;
     if (user_data == kWakeUserData) {
       result.woken = true;
       continue;
@@ -865,6 +908,16 @@ void IoUringBackend::ReapLocked(absl::Span<Event> events, WaitResult& result) {
   io_uring_cq_advance(ring_.get(), consumed);
 }
 
+bool IoUringBackend::NeedsNewEventLocked(std::uint64_t user_data) const {
+  if (user_data & kInternalBit) return false;
+  auto found = registrations_.find(
+      static_cast<int>(static_cast<std::uint32_t>(user_data)));
+  return found != registrations_.end() && found->second.live &&
+         found->second.generation ==
+             static_cast<std::uint32_t>(user_data >> 32) &&
+         found->second.armed && found->second.reported_in_wait != wait_serial_;
+}
+
 std::optional<Event> IoUringBackend::ToEventLocked(
     int fd, absl::flat_hash_map<int, Registration>::iterator found,
     const io_uring_cqe& completion) {
@@ -875,10 +928,13 @@ std::optional<Event> IoUringBackend::ToEventLocked(
       EraseLocked(found);
       return std::nullopt;
     }
-    // The request ended without being asked to (the completion queue
-    // overflowed, or the kernel cancelled it): one that watches is renewed.
-    // A failed one stays disarmed until Modify: it would fail the same way.
-    if (completion.res >= 0 || completion.res == -ECANCELED) {
+    // A multishot request ended without being asked to (the completion
+    // queue overflowed, or the kernel cancelled it): one that watches is
+    // renewed. A single-shot one ends with its completion: re-armed by
+    // Modify. A failed one stays disarmed until Modify: it would fail the
+    // same way.
+    if ((registration.multishot && completion.res >= 0) ||
+        completion.res == -ECANCELED) {
       RearmLocked(fd, registration);
     }
   }
@@ -899,9 +955,14 @@ std::optional<Event> IoUringBackend::ToEventLocked(
   switch (registration.mode) {
     case Mode::kOneshot:
     case Mode::kEdgeOneshot:
-      // The request stays in the kernel; its completions are dropped until
-      // Modify re-arms the registration.
       registration.armed = false;
+      // A multishot request (priority only) stays in the kernel: the next
+      // Wait silences it (an update to no interest) unless Modify re-arms it
+      // first, so that a disarmed registration posts no completions.
+      if (registration.live) {
+        registration.repoll = true;
+        EnqueueLocked(fd, registration);
+      }
       break;
     case Mode::kLevel:
       // Polled again by the next Wait: a handle that is still ready then

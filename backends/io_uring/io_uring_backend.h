@@ -10,64 +10,72 @@
 // Strategy
 //   One ring (256 submission entries, 4096 completion entries; the kernel
 //   queues completions beyond that rather than drop them). Each registration
-//   has one multishot poll request (IORING_POLL_ADD_MULTI) in the kernel for
-//   its whole life: the kernel posts a completion on each wake-up of the file
-//   that matches the interest, and one at once if the file is ready when the
-//   request is armed or updated. Its user_data is the descriptor (low 32
-//   bits) and a generation (high bits) that changes every time the backend
-//   arms or updates the request, and the backend keeps a table fd -> {token,
-//   interest, mode, generation}. A completion is reported only if its
-//   generation is the one in the table, under the table's lock: a completion
-//   posted before a Modify (already in the completion queue, or being
-//   collected by a Wait that waits for the table while Modify holds it) is
-//   dropped, never reported under the new token nor counted against the new
-//   arm, and once Delete returns no event carries the old token. Requests are
-//   cancelled with IORING_OP_ASYNC_CANCEL, not IORING_OP_POLL_REMOVE, which
-//   fails (EALREADY) while the request's completion is being run and leaves
-//   it holding its file open (the peer of a deleted and closed socket then
-//   never saw the hang-up; issue 13).
+//   has at most one poll request in the kernel: a single-shot one for oneshot
+//   modes, which the kernel disarms itself when it completes; a multishot one
+//   (IORING_POLL_ADD_MULTI) for level and edge, kept for the registration's
+//   life, which completes on each wake-up of the file that matches the
+//   interest, and at once if the file is ready when it is armed or updated.
+//   A request's user_data is the descriptor (low 32 bits) and a generation
+//   (high bits) that changes every time the backend arms or updates it, and
+//   the backend keeps a table fd -> {token, interest, mode, generation}. A
+//   completion is reported only if its generation is the one in the table,
+//   under the table's lock: a completion posted before a Modify (already in
+//   the completion queue, or being collected by a Wait that waits for the
+//   table while Modify holds it) is dropped, never reported under the new
+//   token nor counted against the new arm, and once Delete returns no event
+//   carries the old token. Requests are cancelled with IORING_OP_ASYNC_CANCEL,
+//   not IORING_OP_POLL_REMOVE, which fails (EALREADY) while the request's
+//   completion is being run and leaves it holding its file open (the peer of
+//   a deleted and closed socket then never saw the hang-up; issue 13).
 //
-//   A change that keeps the request (re-arming a oneshot, a new token,
-//   interest or mode, the re-check of a level registration) is an update of
-//   it (IORING_OP_POLL_REMOVE with IORING_POLL_UPDATE_EVENTS and
+//   A change of a request still in the kernel (a new token, interest or
+//   mode; the re-check of a level registration after each event) is an
+//   update of it (IORING_OP_POLL_REMOVE with IORING_POLL_UPDATE_EVENTS and
 //   IORING_POLL_UPDATE_USER_DATA): the kernel takes the new interest and
 //   generation and polls the file again, so readiness already there completes
-//   the request at once. No Wait in the kernel: the update is queued and the
-//   next Wait submits it with the other work of its start, one io_uring_enter
-//   for all of them; a Wait blocked on another thread: Modify submits it
-//   itself, so it takes effect for that Wait. Either way Modify makes no
-//   check of the descriptor (the request holds the registered file, as
-//   epoll's re-arm makes none). The kernel refuses an update (with a
-//   completion, read back before the call returns) when the request is
-//   completing at that moment: the request keeps its old generation, whose
-//   completion is then taken as the registration is now (masked to its
-//   interest), and the update is submitted again.
+//   the request at once. The request holds the registered file, so no check
+//   of the descriptor is needed (as epoll's re-arm makes none). The kernel
+//   refuses an update (with a completion, read back before the call returns)
+//   when the request is completing at that moment: the request keeps its old
+//   generation, whose completion is then taken as the registration is now
+//   (masked to its interest), and the update is submitted again. Re-arming a
+//   oneshot that fired arms a new request, after checking (fstat) that the
+//   number still names the registered file.
+//
+//   When no Wait is blocked in the kernel, Modify only records the change:
+//   the next Wait submits it with the other work of its start (updates, new
+//   requests, cancellations), one io_uring_enter for all of them, so Modify
+//   makes no system call. While a Wait is blocked, Modify submits at once,
+//   so that the change takes effect for that Wait.
 //
 // Modes
-//   kEdge        the completions, one per wake-up, like EPOLLET.
+//   kEdge        the multishot request's completions, one per wake-up, like
+//                EPOLLET.
 //   kLevel       a completion is reported, and the next Wait updates the
 //                request, which completes at once if the file is still
 //                ready: a handle is reported on every Wait while it is
 //                ready, once per Wait.
-//   kOneshot     a completion is reported and the registration disarmed in
-//                user space; the request stays, its completions dropped until
-//                Modify updates it.
-//   kEdgeOneshot the same as kOneshot: the update polls the file, as
+//   kOneshot     a single-shot request, re-armed by Modify.
+//   kEdgeOneshot the same as kOneshot: arming polls the file, as
 //                EPOLL_CTL_MOD does for EPOLLET | EPOLLONESHOT.
-//   When a completion says no more will come (no IORING_CQE_F_MORE: the
-//   completion queue overflowed, or the kernel cancelled the request) the next
-//   Wait arms a new request, first checking (fstat) that the number still
-//   names the registered file, which can report a still-ready handle once
-//   more. Readable interest adds POLLRDHUP (TCP half-close is hang-up).
-//   Priority interest without readable interest also asks for POLLIN
-//   (filtered out of the events): Linux does not complete an io_uring poll
-//   for POLLPRI alone when TCP urgent data arrives (seen on 6.18; poll(2) and
-//   epoll are woken). A completion that claims POLLPRI is confirmed with a
-//   zero-timeout poll(2) of that descriptor: io_uring may report the wake-up's
-//   mask rather than poll the file again, and a TCP socket's wake-up for plain
-//   data names POLLPRI. A poll request that fails (a negative result other
-//   than cancellation) reports kError for its token and stays disarmed until
-//   Modify.
+//   When a multishot request's completion says no more will come (no
+//   IORING_CQE_F_MORE: the completion queue was full, or the kernel cancelled
+//   the request) the next Wait arms a new one, first checking (fstat) that
+//   the number still names the registered file, which can report a
+//   still-ready handle once more. With the Wait's events full, completions
+//   that need no new event (stale, merged, dropped) are still taken, so the
+//   queue does not fill. Readable interest adds POLLRDHUP (TCP half-close is
+//   hang-up). Priority interest without readable interest uses a multishot
+//   request whatever the mode and also asks for POLLIN (filtered out of the
+//   events): Linux does not complete an io_uring poll for POLLPRI alone when
+//   TCP urgent data arrives (seen on 6.18; poll(2) and epoll are woken); a
+//   oneshot one is silenced (updated to no interest) by the next Wait after
+//   its event unless re-armed first. A completion that claims POLLPRI is
+//   confirmed with a zero-timeout poll(2) of that descriptor: io_uring may
+//   report the wake-up's mask rather than poll the file again, and a TCP
+//   socket's wake-up for plain data names POLLPRI. A poll request that fails
+//   (a negative result other than cancellation) reports kError for its token
+//   and stays disarmed until Modify.
 //
 // Wake and threads
 //   Notify() submits an IORING_OP_NOP with a reserved user_data: it completes
@@ -86,16 +94,24 @@
 //   Wait: O(ready), as with epoll; README's benchmark tables have the figures.
 //
 // Kernel features, and what each bought (README, "Performance", has the runs)
-//   - Multishot requests kept for the registration's life, with updates for
-//     re-arms (Linux 5.13, required): before, oneshot and level used
-//     single-shot requests, and every re-arm cost an fcntl and an fstat (the
-//     number could name another file by then) and an io_uring_enter of its
-//     own. FIGURES_MULTISHOT
+//   - Multishot requests for level registrations, re-checked by an update
+//     (Linux 5.13, required): before, a level registration used single-shot
+//     requests, and every re-arm cost an fstat (the number could name another
+//     file by then) and a new request. FIGURES_MULTISHOT
 //   - Changes queued for the next Wait's submission when no Wait is blocked:
+//     before, every Modify made an fcntl, an fstat and an io_uring_enter of
+//     its own; now a oneshot re-arm costs one fstat and a share of the next
+//     Wait's io_uring_enter, a change of a live request only that share.
 //     FIGURES_BATCHING
-//   - IORING_FEAT_CQE_SKIP (5.17): a cancellation posts no completion when it
-//     succeeds (IOSQE_CQE_SKIP_SUCCESS), halving the completions Delete
-//     costs; without it they are read and dropped.
+//   - Multishot requests for oneshot registrations were tried and dropped:
+//     a disarmed registration's request went on completing for wake-ups
+//     nobody wanted (as task work, each with an interrupt of the waiting
+//     thread when it runs on another CPU): FIGURES_ONESHOT_MULTISHOT
+//   - IORING_FEAT_CQE_SKIP (5.17): a cancellation or an update posts no
+//     completion when it succeeds (IOSQE_CQE_SKIP_SUCCESS). Without it they
+//     are read and dropped, one per update: with 2,000 echo connections the
+//     completion queue then filled, which ends multishot requests (24,000
+//     ended and were re-armed, an fstat each, in a run of 200,000 events).
 //   Not used, and why:
 //   - IORING_SETUP_SINGLE_ISSUER with IORING_SETUP_DEFER_TASKRUN: the ring
 //     would accept submissions from one thread only, and Add, Modify, Delete
@@ -150,20 +166,22 @@
 //
 // Closed handles (a descriptor closed without Delete)
 //   A registration's request holds a reference to the open file, so the
-//   registration keeps watching the closed file (a socket closed without
-//   Delete is not released, no FIN is sent, and its events are still
-//   reported under the old token) until Delete, an Add of its number, the
-//   end of its request (see Modes) or the poller's destruction: as epoll's
-//   registration does while a duplicate of the descriptor is open. Modify of
-//   a closed number succeeds, as it may with epoll. A new file that reuses
-//   the number is never watched under the old registration: a new request
-//   (after the old one ended, or to move it to the waiting thread) first
-//   checks that the number still names the registered file, and if it is
-//   closed or names another file the registration ends silently, as epoll's
-//   does at the last close. Add of a new file under a reused number replaces
-//   the stale registration; Delete of a closed number drops it and fails
-//   with InvalidArgument (EBADF), of a reused one with NotFound. Call Delete
-//   before close.
+//   registration keeps watching the closed file while its request lives (a
+//   socket closed without Delete is not released, no FIN is sent, and its
+//   events are still reported under the old token): a level or edge
+//   registration until Delete, an Add of its number, the end of its request
+//   (see Modes) or the poller's destruction, a oneshot until it fires; as
+//   epoll's registration does while a duplicate of the descriptor is open.
+//   Modify of a closed number succeeds while the request lives, or when it
+//   only re-arms a oneshot with no Wait blocked, as it may with epoll. A new
+//   file that reuses the number is never watched under the old registration:
+//   a new request (after a oneshot fired, after a multishot one ended, or to
+//   move it to the waiting thread) first checks that the number still names
+//   the registered file, and if it is closed or names another file the
+//   registration ends silently, as epoll's does at the last close. Add of a new
+//   file under a reused number replaces the stale registration; Delete of a
+//   closed number drops it and fails with InvalidArgument (EBADF), of a reused
+//   one with NotFound. Call Delete before close.
 //
 // Semantics that differ from other backends
 //   - Create() returns Unavailable, with the reason, when io_uring is refused
@@ -249,6 +267,8 @@ class IoUringBackend final : public Backend {
     std::uint32_t previous_generation = 0;
     // The thread that submitted the request, whose task work completes it.
     std::uint32_t owner = 0;
+    // The request is multishot (otherwise it ends with its completion).
+    bool multishot = false;
     // That request is in the kernel: submitted, and not known to have ended.
     bool live = false;
     // Its completions are reported (false once a oneshot fired, or a request
@@ -325,6 +345,8 @@ class IoUringBackend final : public Backend {
   std::optional<Event> ToEventLocked(
       int fd, absl::flat_hash_map<int, Registration>::iterator found,
       const io_uring_cqe& completion);
+  // Whether a completion would take a new slot of the Wait's events.
+  bool NeedsNewEventLocked(std::uint64_t user_data) const;
   // Modify of a registration whose request is in the kernel.
   absl::Status ModifyLiveLocked(int fd, Registration& registration, Token token,
                                 Interest interest, Mode mode);
