@@ -4,7 +4,7 @@
     python3 bench/plot.py bench.json docs/bench.png
 
 One line per implementation (raw, each poller backend, each peer), one panel per number of active
-writers. Plots the measuring thread's CPU time per round where the JSON has it (a busy machine
+writers; error bars span the min-max over the repetitions. Plots the measuring thread's CPU time per round where the JSON has it (a busy machine
 disturbs it far less than the wall clock), else the wall clock. Needs matplotlib (Debian:
 apt-get install python3-matplotlib; run it with /usr/bin/python3).
 """
@@ -42,8 +42,12 @@ def main(argv):
     figure, axes = plt.subplots(1, len(actives), figsize=(6 * len(actives), 4.5), squeeze=False)
     for axis, active in zip(axes[0], actives):
         for impl in impls:
+            # The median, and the min-max over the repetitions as error bars.
+            low_key, high_key = ("cpu_min", "cpu_max") if key == "cpu_ns_per_op" else (
+                "ns_min", "ns_max")
             points = sorted(
-                (r["params"]["pipes"], r[key] / 1e3)
+                (r["params"]["pipes"], r[key] / 1e3, r.get(low_key, r[key]) / 1e3,
+                 r.get(high_key, r[key]) / 1e3)
                 for r in rows
                 if r["impl"] == impl and r["params"]["active"] == active
             )
@@ -52,14 +56,16 @@ def main(argv):
                 style = {"linewidth": 2.5, "color": "black", "linestyle": "--", "marker": "."}
             elif impl.startswith("poller/"):
                 style = {"linewidth": 2.5, "marker": "o"}
-            axis.plot([p[0] for p in points], [p[1] for p in points], label=impl, **style)
+            axis.errorbar([p[0] for p in points], [p[1] for p in points],
+                          yerr=[[p[1] - p[2] for p in points], [p[3] - p[1] for p in points]],
+                          label=impl, capsize=2, **style)
         writes = rows[0]["params"]["writes"]
         axis.set_title(f"{active} active writer{'s' if active > 1 else ''}, {writes} writes per round")
         axis.set_xscale("log")
         # Log too: poll's O(registered) curve would flatten every other line.
         axis.set_yscale("log")
         axis.set_xlabel("registered pipes")
-        axis.set_ylabel(f"{measure} (median)")
+        axis.set_ylabel(f"{measure} (median, bars: min-max)")
         axis.grid(True, which="both", alpha=0.3)
         axis.legend(fontsize=8)
     machine = data.get("machine", "")

@@ -3,9 +3,11 @@
 
     python3 bench/table.py bench.json
 
-One row per case and parameters, one column per implementation: the median, and its ratio to raw
-measured in the same run. First the wall clock, then the measuring thread's CPU time (single-
-threaded cases only). The memory case gets its own table.
+One row per case and parameters, one column per implementation: the median, then its ratio to the
+case's baseline (raw, or poller/epoll for the echo case) measured in the same run, with the ratio's
+min-max over the repetitions (paired: each repetition ran every implementation once, in turn).
+First the measuring thread's CPU time (single-threaded cases), then the wall clock (every case),
+then the memory case. Reads older JSON (ratio_to_raw, no spread) too.
 """
 
 import json
@@ -19,12 +21,23 @@ UNITS = {
     "wake_burst": ("ns per Wake() call in a burst", 1),
     "churn": ("ns per handle (Add+Modify+Delete)", 1),
     "idle": ("ns per Wait(0)", 1),
+    "echo": ("ns per message", 1),
 }
 
 
 def fmt(value, scale=1):
     value /= scale
     return f"{value:,.0f}" if value >= 100 else f"{value:,.1f}"
+
+
+def ratio_cell(r, key):
+    ratio = r.get(key, r.get(key + "_to_raw"))
+    if ratio is None:
+        return ""
+    low, high = r.get(key + "_min"), r.get(key + "_max")
+    if low is None or high is None:
+        return f" ({ratio:.2f}×)"
+    return f" ({ratio:.2f}×, {low:.2f}–{high:.2f})"
 
 
 def main(argv):
@@ -43,15 +56,16 @@ def main(argv):
             continue
         key = (r["case"], json.dumps(r["params"]))
         groups.setdefault(key, {})[r["impl"]] = r
-    table(groups, impls, "ns_per_op", "ratio_to_raw", "wall clock")
+    table({k: v for k, v in groups.items()
+           if k[0] != "echo" and any("cpu_ns_per_op" in r for r in v.values())},
+          impls, "cpu_ns_per_op", "cpu_ratio", "CPU time of the measuring thread")
     print()
-    table({k: v for k, v in groups.items() if any("cpu_ns_per_op" in r for r in v.values())},
-          impls, "cpu_ns_per_op", "cpu_ratio_to_raw", "CPU time of the measuring thread")
+    table(groups, impls, "ns_per_op", "ratio", "wall clock")
     memory_table(rows)
 
 
 def table(groups, impls, value_key, ratio_key, title):
-    print(f"**{title}**: median, (ratio to raw)")
+    print(f"**{title}**: median (ratio to the baseline, min–max of the ratio)")
     print()
     print("| case | parameters | unit | " + " | ".join(impls) + " |")
     print("|---" * (3 + len(impls)) + "|")
@@ -69,10 +83,12 @@ def table(groups, impls, value_key, ratio_key, title):
                 cells.append("–")
                 continue
             cell = fmt(r[value_key], scale)
-            if impl != "raw":
-                cell += f" ({r[ratio_key]:.2f}×)"
+            if impl != r.get("baseline", "raw"):
+                cell += ratio_cell(r, ratio_key)
             if case == "wake_burst" and "write_syscalls_per_burst" in r:
                 cell += f", {r['write_syscalls_per_burst']:.0f} write(2)"
+            if case == "echo" and "messages_per_second" in r:
+                cell += f", {r['messages_per_second']:,.0f} msg/s"
             cells.append(cell)
         print(f"| {case} | {text} | {unit} | " + " | ".join(cells) + " |")
 

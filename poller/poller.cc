@@ -149,18 +149,58 @@ absl::Status Poller::Delete(NativeHandle handle) {
   return backend_->Delete(handle);
 }
 
-bool Poller::EnterWait(bool infinite, bool poll_only,
-                       std::chrono::steady_clock::time_point deadline) {
-  // Sequentially consistent throughout: LeaveWait's store of false and load of
-  // waiters_queued_ must not pass this thread's increment and exchange, or a
-  // queued waiter could sleep through the notification meant for it.
-  if (!waiter_active_.exchange(true)) return true;
-  if (poll_only) return false;
+// The wake protocol
+//
+// A Wake() signals the kernel only when the waiting thread has announced that
+// it may block, as libev's ev_async_send writes its pipe only when the loop
+// is about to sleep. While the waiter is busy (handling events, outside Wait)
+// a burst of wakes costs no system call: each sets wake_pending_ and the next
+// Wait sees it before blocking.
+//
+//   waiter (WaitBlocking)                 waker (Wake)
+//   W1  wait_state_ |= kWaiterMayBlock    K1  wake_pending_.exchange(true)
+//   W2  if wake_pending_: do not block    K2  if wait_state_ & kWaiterMayBlock:
+//   W3  backend wait (blocks)                   Notify()
+//   W4  TakeWake(); LeaveWait() clears
+//       kWaiterMayBlock
+//
+// Why a wake is never lost: W1, W2, K1 and K2 are sequentially consistent, so
+// they happen in one total order. If W2 comes before K1, then W1 came before
+// K2, and K2 sees kWaiterMayBlock (which stays set until W4, after the
+// backend wait returned) and signals the kernel; the signal is kept by the
+// kernel (an eventfd edge, a completion) until the backend wait at W3, even
+// one not yet entered, returns with it. Otherwise K1 comes before W2, and W2
+// sees the pending wake and polls instead of blocking. (Both may happen: the
+// signal then ends a later backend wait early, and since no wake is pending
+// then, that Wait does not return for it but waits again: see the loop in
+// WaitBlocking.) A wake whose K1 finds wake_pending_ already set relies on
+// the wake that set it, which has not been consumed: consumption (TakeWake)
+// happens only at W4, and the waiter returns after it.
+//
+// Cost: a blocking Wait pays one atomic read-modify-write to take its turn
+// and announce (W1 is folded into TryEnterWait) and one to leave; Wait(0)
+// announces nothing; a Wake that finds a wake pending is one load.
+
+bool Poller::TryEnterWait(std::uint32_t bits) {
+  std::uint32_t state = wait_state_.load(std::memory_order_relaxed);
+  while ((state & kWaiterActive) == 0) {
+    // Sequentially consistent: this is W1 of the wake protocol.
+    if (wait_state_.compare_exchange_weak(state, state | bits)) return true;
+  }
+  return false;
+}
+
+bool Poller::EnterWaitQueued(std::uint32_t bits, bool infinite,
+                             std::chrono::steady_clock::time_point deadline) {
   std::unique_lock<std::mutex> lock(waiter_mutex_);
-  ++waiters_queued_;
+  // Counted in the same word LeaveWait clears, so the two read-modify-writes
+  // are ordered: either LeaveWait sees this waiter queued and notifies it
+  // (after taking the mutex, so not before it sleeps), or this waiter's next
+  // TryEnterWait sees the turn free.
+  wait_state_.fetch_add(kOneQueuedWaiter);
   bool entered = false;
   for (;;) {
-    if (!waiter_active_.exchange(true)) {
+    if (TryEnterWait(bits)) {
       entered = true;
       break;
     }
@@ -168,29 +208,51 @@ bool Poller::EnterWait(bool infinite, bool poll_only,
       waiter_done_.wait(lock);
     } else if (waiter_done_.wait_until(lock, deadline) ==
                std::cv_status::timeout) {
-      entered = !waiter_active_.exchange(true);
+      entered = TryEnterWait(bits);
       break;
     }
   }
-  --waiters_queued_;
+  wait_state_.fetch_sub(kOneQueuedWaiter);
   return entered;
 }
 
-void Poller::LeaveWait() {
-  waiter_active_.store(false);
-  if (waiters_queued_.load() > 0) {
+void Poller::LeaveWait(std::uint32_t bits) {
+  // Subtracts the bits TryEnterWait set (one locked instruction, where an
+  // and that returns the old value is a loop), leaving the queue count.
+  const std::uint32_t before = wait_state_.fetch_sub(bits);
+  if (before >= kOneQueuedWaiter) {
     // Taking the mutex orders this notification after a queued waiter's check
-    // of waiter_active_: it is either past the check or asleep in wait().
+    // of the turn: it is either past the check or asleep in wait().
     { std::lock_guard<std::mutex> lock(waiter_mutex_); }
     waiter_done_.notify_one();
   }
 }
 
+bool Poller::TakeWake() {
+  return wake_pending_.load(std::memory_order_relaxed) &&
+         wake_pending_.exchange(false, std::memory_order_acq_rel);
+}
+
+namespace {
+
+// Lets the next waiter in, however the wait returns.
+template <typename Leave>
+struct ScopeExit {
+  Leave leave;
+  ~ScopeExit() { leave(); }
+};
+template <typename Leave>
+ScopeExit(Leave) -> ScopeExit<Leave>;
+
+absl::Status ShutDownError() {
+  return absl::CancelledError("Wait: the poller is shut down");
+}
+
+}  // namespace
+
 absl::StatusOr<size_t> Poller::Wait(Events& events, absl::Duration timeout) {
   events.size_ = 0;
-  if (is_shut_down()) {
-    return absl::CancelledError("Wait: the poller is shut down");
-  }
+  if (is_shut_down()) return ShutDownError();
   if (events.capacity_ == 0) {
     if (events.allocation_failed_) {
       return absl::ResourceExhaustedError(
@@ -199,51 +261,66 @@ absl::StatusOr<size_t> Poller::Wait(Events& events, absl::Duration timeout) {
     return absl::InvalidArgumentError(
         "Wait: the Events buffer has no capacity (it was moved from)");
   }
-  timeout = internal::NormalizeTimeout(timeout);
-  const bool infinite = timeout == absl::InfiniteDuration();
-  const bool poll_only = timeout == absl::ZeroDuration();
+  if (timeout <= absl::ZeroDuration()) return PollOnce(events);
+  return WaitBlocking(events, internal::NormalizeTimeout(timeout));
+}
 
-  // The deadline is read from the clock only when a finite wait may have to be
-  // resumed.
+absl::StatusOr<size_t> Poller::PollOnce(Events& events) {
+  // Another thread is waiting: it reports what is ready.
+  if (!TryEnterWait(kWaiterActive)) return 0;
+  ScopeExit release{[this] { LeaveWait(kWaiterActive); }};
+  absl::StatusOr<WaitResult> result =
+      backend_->Wait(absl::Span<Event>(events.events_.get(), events.capacity_),
+                     absl::ZeroDuration());
+  if (!result.ok()) return result.status();
+  TakeWake();  // This return is the one pending wakes collapse into.
+  if (is_shut_down()) return ShutDownError();
+  events.size_ = result->count;
+  return result->count;
+}
+
+absl::StatusOr<size_t> Poller::WaitBlocking(Events& events,
+                                            absl::Duration timeout) {
+  const bool infinite = timeout == absl::InfiniteDuration();
+  // The deadline is read from the clock only for a finite wait, which may
+  // have to be resumed.
   std::chrono::steady_clock::time_point deadline;
-  if (!infinite && !poll_only) {
+  if (!infinite) {
     deadline =
         std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(timeout);
   }
-  if (!EnterWait(infinite, poll_only, deadline)) {
-    return 0;  // Another thread waited for all of our timeout.
+  constexpr std::uint32_t kBits = kWaiterActive | kWaiterMayBlock;
+  if (!TryEnterWait(kBits)) {
+    if (!EnterWaitQueued(kBits, infinite, deadline)) {
+      return 0;  // Another thread waited for all of our timeout.
+    }
+    if (!infinite) {
+      timeout = std::max(
+          absl::ZeroDuration(),
+          absl::FromChrono(deadline - std::chrono::steady_clock::now()));
+    }
   }
-  // Lets the next waiter in, however this function returns.
-  struct WaiterRelease {
-    Poller* poller;
-    ~WaiterRelease() { poller->LeaveWait(); }
-  } release{this};
-  if (!infinite && !poll_only) {
-    timeout =
-        std::max(absl::ZeroDuration(),
-                 absl::FromChrono(deadline - std::chrono::steady_clock::now()));
-  }
+  ScopeExit release{[this] { LeaveWait(kBits); }};
 
   absl::Span<Event> buffer(events.events_.get(), events.capacity_);
   for (;;) {
-    if (is_shut_down()) {
-      return absl::CancelledError("Wait: the poller is shut down");
-    }
-    absl::StatusOr<WaitResult> result = backend_->Wait(buffer, timeout);
+    if (is_shut_down()) return ShutDownError();
+    // W2 of the wake protocol: announced (kWaiterMayBlock), now look.
+    const absl::Duration backend_timeout =
+        wake_pending_.load() ? absl::ZeroDuration() : timeout;
+    absl::StatusOr<WaitResult> result = backend_->Wait(buffer, backend_timeout);
     if (!result.ok()) return result.status();
-    // A backend may report its wake source without a Wake() behind it (epoll
-    // after rebuilding its kernel set): only a pending wake ends the wait.
-    const bool woken = result->woken &&
-                       wake_pending_.exchange(false, std::memory_order_acq_rel);
-    if (is_shut_down()) {
-      return absl::CancelledError("Wait: the poller is shut down");
-    }
-    if (result->count > 0 || woken || result->interrupted || poll_only) {
+    // Only a pending wake ends the wait: a backend may report its wake source
+    // with none behind it (a signal for a wake a previous Wait already
+    // consumed, or epoll after rebuilding its kernel set).
+    const bool woken = TakeWake();
+    if (is_shut_down()) return ShutDownError();
+    if (result->count > 0 || woken || result->interrupted) {
       events.size_ = result->count;
       return result->count;
     }
-    // Nothing to report yet (a backend may filter out kernel events): wait out
-    // the rest.
+    // Nothing to report yet (a backend may filter out kernel events, or
+    // return for a spent signal): wait out the rest.
     if (!infinite) {
       const auto now = std::chrono::steady_clock::now();
       if (now >= deadline) return 0;
@@ -253,13 +330,14 @@ absl::StatusOr<size_t> Poller::Wait(Events& events, absl::Duration timeout) {
 }
 
 absl::Status Poller::Wake() {
-  if (is_shut_down()) return absl::OkStatus();
-  // The load keeps a burst of wakes from bouncing the cache line between
-  // writers.
+  // After Shutdown() the flag stays set, so this returns at once. The load
+  // keeps a burst of wakes from bouncing the cache line between writers.
   if (wake_pending_.load(std::memory_order_acquire) ||
-      wake_pending_.exchange(true, std::memory_order_acq_rel)) {
+      wake_pending_.exchange(true)) {  // K1 of the wake protocol.
     return absl::OkStatus();
   }
+  // K2: no Wait may block before it sees the flag.
+  if ((wait_state_.load() & kWaiterMayBlock) == 0) return absl::OkStatus();
   // Wakes from other threads that found this one pending have returned
   // relying on it, so a refused signal is retried before giving up.
   absl::Status notified = NotifyWithRetries(kWakeAttempts);

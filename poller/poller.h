@@ -55,6 +55,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -281,14 +282,15 @@ class Poller {
   // still reported with it). A wake is never lost: one that arrives before the
   // Wait, during it, or from many threads at once still makes a Wait return.
   // Wakes that arrive before a Wait has returned collapse into that one return
-  // and cost one kernel signal in total, not one each. After Shutdown() it does
-  // nothing.
+  // and cost at most one kernel signal in total, not one each; while no Wait
+  // is blocked or about to block (the waiting thread is busy handling events),
+  // they cost none: the next Wait sees the wake before it blocks. After
+  // Shutdown() it does nothing.
   //
   // Errors: only what the kernel's signal call still reports after being
   // retried for about 10 ms (e.g. ResourceExhausted), which leaves the poller
-  // usable. Thread-safe. Not
-  // async-signal-safe: from a signal handler, set a flag and let a thread that
-  // is not in the handler call Wake().
+  // usable. Thread-safe. Not async-signal-safe: from a signal handler, set a
+  // flag and let a thread that is not in the handler call Wake().
   absl::Status Wake();
 
   // Shutdown
@@ -308,23 +310,41 @@ class Poller {
                                  NativeHandle handle, Token token,
                                  Interest interest, Mode mode) const;
 
-  const std::unique_ptr<Backend> backend_;
-  // Serializes Wait(): the backends keep one kernel-event buffer and one
-  // waiter's state. The uncontended path is one atomic exchange; a second
-  // waiter queues on the condition variable. (Not std::timed_mutex, whose
-  // pthread_mutex_clocklock ThreadSanitizer does not understand.)
-  bool EnterWait(bool infinite, bool poll_only,
-                 std::chrono::steady_clock::time_point deadline);
-  void LeaveWait();
+  // The one-waiter rule and the wake protocol share one word, wait_state_:
+  // whether a Wait is inside the backend, whether it may block there (the
+  // announcement a Wake() reads), and how many Waits queue for their turn.
+  // poller.cc, "The wake protocol", has the proof that no wake is lost.
+  static constexpr std::uint32_t kWaiterActive = 1;
+  static constexpr std::uint32_t kWaiterMayBlock = 2;
+  static constexpr std::uint32_t kOneQueuedWaiter = 4;
+
+  // Wait(0): one non-blocking backend wait, without announcing.
+  absl::StatusOr<size_t> PollOnce(Events& events);
+  // Wait with a positive (normalized) timeout.
+  absl::StatusOr<size_t> WaitBlocking(Events& events, absl::Duration timeout);
+  // Takes the turn to wait with `bits` (kWaiterActive, and kWaiterMayBlock
+  // for a wait that may block) if no other Wait has it. One atomic
+  // compare-and-swap when uncontended.
+  bool TryEnterWait(std::uint32_t bits);
+  // Queues for the turn until `deadline` (or for ever if `infinite`).
+  bool EnterWaitQueued(std::uint32_t bits, bool infinite,
+                       std::chrono::steady_clock::time_point deadline);
+  // Gives up the turn taken with `bits`.
+  void LeaveWait(std::uint32_t bits);
+  // Consumes a pending wake; true if there was one.
+  bool TakeWake();
   // Backend::Notify(), tried up to `attempts` times while the kernel refuses
   // it.
   absl::Status NotifyWithRetries(int attempts);
-  std::atomic<bool> waiter_active_{false};
-  std::atomic<int> waiters_queued_{0};
+
+  const std::unique_ptr<Backend> backend_;
+  std::atomic<std::uint32_t> wait_state_{0};
+  // Queued waiters sleep here. (Not std::timed_mutex, whose
+  // pthread_mutex_clocklock ThreadSanitizer does not understand.)
   std::mutex waiter_mutex_;
   std::condition_variable waiter_done_;
-  // Set by the first Wake() after a wait returned; reset when a wait sees the
-  // wake. Further wakes in between find it set and skip the kernel.
+  // Set by the first Wake() after a wait returned; reset when a wait returns.
+  // Further wakes in between find it set and return at once.
   std::atomic<bool> wake_pending_{false};
   std::atomic<bool> shut_down_{false};
 };

@@ -14,11 +14,12 @@
 //   - rejects kReservedToken, unknown interest bits, unsupported modes and
 //     calls after Shutdown;
 //   - serializes Wait(): at most one thread is inside Backend::Wait at a time;
-//   - coalesces wakes: Notify() is called once per burst of Wake() calls, and
-//     again only after a Wait returned with `woken` set; a refused Notify() is
+//   - coalesces wakes: Notify() is called at most once per burst of Wake()
+//     calls, and only while a Wait is blocked in the backend or about to be
+//     (a Wait that finds a wake pending polls instead); a refused Notify() is
 //     retried a few times;
-//   - ignores `woken` when no Wake() is pending, so a backend may report its
-//     wake source spuriously;
+//   - decides itself whether a wait was woken, so a backend may report its
+//     wake source spuriously, or for a Notify() whose wake was already taken;
 //   - loops on early returns, so a backend may return with nothing to report
 //     (for example after filtering out kernel events) without breaking the
 //     timeout promise;

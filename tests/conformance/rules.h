@@ -17,6 +17,7 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "poller/poller.h"
+#include "tests/conformance/schedule.h"
 #include "tests/conformance/suite.h"
 #include "tests/conformance/test_handles.h"
 
@@ -38,6 +39,22 @@ namespace poller::conformance {
 // in the #if defined(_WIN32) branch, the test itself in the #else branch.
 #define SKIPPED_ON_WINDOWS(test_name, reason) \
   TEST_P(ConformanceTest, test_name) { GTEST_SKIP() << "Windows: " reason; }
+
+// Skips the rest of the test unless `gate` holds a thread within kPrompt: a
+// backend that makes no system call through poller's seam (a user's own)
+// cannot be held, so the schedule cannot be forced. SKIP_UNLESS_HELD_ELSE
+// also runs `release_others` first (e.g. a Wake for a waiter that would
+// otherwise sleep out its timeout).
+#define SKIP_UNLESS_HELD_ELSE(gate, release_others)                        \
+  do {                                                                     \
+    if (!(gate).WaitUntilHeld(kPrompt)) {                                  \
+      (gate).Release();                                                    \
+      release_others;                                                      \
+      GTEST_SKIP() << "the backend made no system call through "           \
+                      "poller's seam here; the schedule cannot be forced"; \
+    }                                                                      \
+  } while (false)
+#define SKIP_UNLESS_HELD(gate) SKIP_UNLESS_HELD_ELSE(gate, (void)0)
 
 // Generous bounds: the suite runs on loaded 2-core machines and under
 // sanitizers.

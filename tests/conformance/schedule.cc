@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -14,10 +15,21 @@ namespace poller::testing {
 namespace {
 
 std::atomic<SyscallGate*> current_gate{nullptr};
+// Threads inside a hook, which may be using the gate they loaded: a gate's
+// destructor waits for them to leave before its members go.
+std::atomic<int> threads_in_hooks{0};
+
+// Counts the calling thread in threads_in_hooks for its lifetime.
+struct InHook {
+  InHook() { threads_in_hooks.fetch_add(1); }
+  ~InHook() { threads_in_hooks.fetch_sub(1); }
+};
 
 // What the gate does with the calling thread's system calls.
 thread_local int hold_with_failure = -1;  // -1: not held; else the errno.
 thread_local bool watched = false;
+thread_local bool hold_after_next_call = false;
+thread_local bool counted = false;
 
 }  // namespace
 
@@ -65,6 +77,11 @@ SyscallGate::~SyscallGate() {
   internal::SetFaultHookForTesting(nullptr);
   internal::SetReturnHookForTesting(nullptr);
   current_gate.store(nullptr);
+  // A thread that loaded this gate before the store above counted itself
+  // first; one that comes later finds no gate.
+  while (threads_in_hooks.load() != 0) {
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
 }
 
 void SyscallGate::HoldThisThread(int failure) { hold_with_failure = failure; }
@@ -81,7 +98,17 @@ void SyscallGate::Release() {
   changed_.notify_all();
 }
 
+void SyscallGate::HoldThisThreadAfterNextCall() { hold_after_next_call = true; }
+
 void SyscallGate::WatchThisThread() { watched = true; }
+
+void SyscallGate::CountCallsOfThisThread() { counted = true; }
+
+bool SyscallGate::WaitForCountedCall(absl::Duration limit) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return changed_.wait_for(lock, absl::ToChronoNanoseconds(limit),
+                           [this] { return calls_counted_.load() > 0; });
+}
 
 void SyscallGate::CountReturnsFromNow() {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -103,9 +130,14 @@ void SyscallGate::FailNext(std::string name, int error, int count) {
 }
 
 int SyscallGate::BeforeCall(const char* name) {
+  const InHook in_hook;
   SyscallGate* gate = current_gate.load();
   if (gate == nullptr) return 0;
   std::unique_lock<std::mutex> lock(gate->mutex_);
+  if (counted) {
+    gate->calls_counted_.fetch_add(1);
+    gate->changed_.notify_all();
+  }
   if (hold_with_failure >= 0) {
     const int failure = std::exchange(hold_with_failure, -1);
     gate->held_ = true;
@@ -122,13 +154,21 @@ int SyscallGate::BeforeCall(const char* name) {
 }
 
 void SyscallGate::AfterCall(const char*) {
-  if (!watched) return;
+  if (!watched && !hold_after_next_call) return;
+  const InHook in_hook;
   SyscallGate* gate = current_gate.load();
   if (gate == nullptr) return;
-  std::lock_guard<std::mutex> lock(gate->mutex_);
-  if (!gate->counting_) return;
-  ++gate->returns_;
-  gate->changed_.notify_all();
+  std::unique_lock<std::mutex> lock(gate->mutex_);
+  if (watched && gate->counting_) {
+    ++gate->returns_;
+    gate->changed_.notify_all();
+  }
+  if (hold_after_next_call) {
+    hold_after_next_call = false;
+    gate->held_ = true;
+    gate->changed_.notify_all();
+    gate->changed_.wait(lock, [gate] { return gate->released_; });
+  }
 }
 
 }  // namespace poller::testing

@@ -84,6 +84,11 @@ class SyscallGate {
   // is made, until Release(). (If `failure` is not 0, it then fails with that
   // errno instead of being made.)
   void HoldThisThread(int failure = 0);
+  // The calling thread's next system call through the seam is made, and the
+  // thread then waits, before it acts on the kernel's answer, until Release()
+  // (e.g. a Wait whose kernel wait returned, held before it looks at what
+  // came back).
+  void HoldThisThreadAfterNextCall();
   // Waits until a held thread is waiting. False after `limit`.
   bool WaitUntilHeld(absl::Duration limit);
   void Release();
@@ -95,6 +100,14 @@ class SyscallGate {
   // Waits until a watched thread's system call returned since
   // CountReturnsFromNow(). False after `limit`.
   bool WaitForReturn(absl::Duration limit);
+
+  // System calls the calling thread makes through the seam are counted (as
+  // they are about to be made) from now on, in calls_counted().
+  void CountCallsOfThisThread();
+  int calls_counted() const { return calls_counted_.load(); }
+  // Waits until a counted thread is about to make a system call (e.g. a Wait
+  // has set itself up and is entering the kernel). False after `limit`.
+  bool WaitForCountedCall(absl::Duration limit);
 
   // Fails the next `count` system calls whose name starts with `name`, on any
   // thread, with `error`.
@@ -116,6 +129,7 @@ class SyscallGate {
   int fail_error_ = 0;
   int fail_count_ = 0;
   std::atomic<int> failures_{0};
+  std::atomic<int> calls_counted_{0};
 };
 
 }  // namespace poller::testing

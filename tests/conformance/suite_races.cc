@@ -5,7 +5,9 @@
 // to luck. A backend that makes no system call through the seam cannot be
 // held, and these tests skip for it, saying so.
 
+#include <atomic>
 #include <cerrno>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -22,15 +24,6 @@ using ::poller::testing::MakeSocketPair;
 using ::poller::testing::SocketPair;
 using ::poller::testing::SyscallGate;
 using ::poller::testing::WriteBytes;
-
-#define SKIP_UNLESS_HELD(gate)                                             \
-  do {                                                                     \
-    if (!(gate).WaitUntilHeld(kPrompt)) {                                  \
-      (gate).Release();                                                    \
-      GTEST_SKIP() << "the backend made no system call through "           \
-                      "poller's seam here; the schedule cannot be forced"; \
-    }                                                                      \
-  } while (false)
 
 // A backend whose Wait takes the lock a held Modify or Delete holds before it
 // enters the kernel (IOCP issues its requests there) serializes the two: the
@@ -74,12 +67,16 @@ TEST_P(ConformanceTest, EventTakenBeforeModifyIsCheckedAgainstTheNewInterest) {
   BoundedThread waiter(
       [&] {
         gate.WatchThisThread();
+        gate.CountCallsOfThisThread();
         Events events(8);
         auto count = poller_->Wait(events, kPrompt);
         EXPECT_TRUE(count.ok()) << count.status();
         log.Add(events);
       },
       "EventTakenBeforeModify: the waiter");
+  // The Wait is entering the kernel before Modify runs (a backend may leave a
+  // change to the next Wait when none is in progress).
+  ASSERT_TRUE(gate.WaitForCountedCall(kPrompt));
   absl::Status modified;
   BoundedThread modifier(
       [&] {
@@ -215,12 +212,15 @@ TEST_P(ConformanceTest, ModifyRefusedDuringAWaitLeavesTheRegistration) {
   EventLog log;
   BoundedThread waiter(
       [&] {
+        gate.CountCallsOfThisThread();
         Events events(8);
         auto count = poller_->Wait(events, kPrompt);
         EXPECT_TRUE(count.ok()) << count.status();
         log.Add(events);
       },
       "ModifyRefusedDuringAWait: the waiter");
+  // The Wait is entering the kernel before Modify runs.
+  ASSERT_TRUE(gate.WaitForCountedCall(kPrompt));
   absl::Status modified;
   BoundedThread modifier(
       [&] {
@@ -254,6 +254,23 @@ TEST_P(ConformanceTest, WakeCoalescedIntoAHeldSignalIsNotLost) {
       "kernel signal is slow or refused once still ends the Wait");
   for (const int failure : {0, EINTR, EAGAIN}) {
     SCOPED_TRACE(failure == 0 ? "signal held" : "signal held, then refused");
+    std::atomic<bool> returned{false};
+    std::unique_ptr<BoundedThread> waiter;
+    {
+      // A Wake signals the kernel only for a Wait that may block: this one is
+      // held just before its first system call, past its look for a wake.
+      SyscallGate announced;
+      waiter = std::make_unique<BoundedThread>(
+          [&] {
+            announced.HoldThisThread();
+            Events events(8);
+            auto count = poller_->Wait(events, 2 * kPrompt);
+            EXPECT_TRUE(count.ok()) << count.status();
+            returned = true;
+          },
+          "WakeCoalescedIntoAHeldSignal: the waiter");
+      SKIP_UNLESS_HELD_ELSE(announced, (void)poller_->Wake());
+    }  // Released: the waiter blocks.
     SyscallGate gate;
     absl::Status first_wake;
     BoundedThread first(
@@ -262,24 +279,16 @@ TEST_P(ConformanceTest, WakeCoalescedIntoAHeldSignalIsNotLost) {
           first_wake = poller_->Wake();
         },
         "WakeCoalescedIntoAHeldSignal: the first waker");
-    SKIP_UNLESS_HELD(gate);
+    SKIP_UNLESS_HELD_ELSE(gate, (void)poller_->Wake());
     // This Wake finds one pending and returns at once, relying on it.
     ASSERT_TRUE(poller_->Wake().ok());
-    std::atomic<bool> returned{false};
-    BoundedThread waiter(
-        [&] {
-          Events events(8);
-          auto count = poller_->Wait(events, 2 * kPrompt);
-          EXPECT_TRUE(count.ok()) << count.status();
-          returned = true;
-        },
-        "WakeCoalescedIntoAHeldSignal: the waiter");
     gate.Release();
     ASSERT_TRUE(first.Join(kJoinLimit));
-    EXPECT_TRUE(waiter.Join(kPrompt)) << "the coalesced wake was lost";
+    EXPECT_TRUE(first_wake.ok()) << first_wake;
+    EXPECT_TRUE(waiter->Join(kPrompt)) << "the coalesced wake was lost";
     if (!returned) {
       (void)poller_->Wake();
-      ASSERT_TRUE(waiter.Join(kJoinLimit));
+      ASSERT_TRUE(waiter->Join(kJoinLimit));
     }
     Events drain(8);
     ASSERT_TRUE(poller_->Wait(drain, absl::ZeroDuration()).ok());

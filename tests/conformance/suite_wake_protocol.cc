@@ -1,0 +1,289 @@
+// Copyright 2026 The poller Authors.
+//
+// Conformance rules for the wake protocol (poller/poller.cc, "The wake
+// protocol"): a Wake() signals the kernel only when the waiting thread has
+// announced that it may block, and a wake is never lost whichever way a Wake
+// and a Wait interleave. Each interleaving of the proof is forced through the
+// system-call seam (tests/conformance/schedule.h):
+//
+//   - the Wake comes before the Wait announces (no Wait yet, or the waiter is
+//     busy handling events): no system call, and the Wait does not block;
+//   - the Wake comes after the waiter announced and looked for a wake, just
+//     before it blocks: the Wake signals the kernel, and the Wait returns;
+//   - the Wake comes while a waiter whose kernel wait already returned is still
+//     announced: the Wake signals, that return consumes the wake, and the
+//     signal left in the kernel does not end the next Wait;
+//   - Shutdown just before the waiter blocks still releases it.
+//
+// A backend that makes no system call through the seam cannot be held, and
+// these tests skip for it, saying so.
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "tests/conformance/rules.h"
+#include "tests/conformance/schedule.h"
+#include "tests/conformance/test_handles.h"
+
+namespace poller::conformance {
+namespace {
+
+using ::poller::testing::BoundedThread;
+using ::poller::testing::DrainBytes;
+using ::poller::testing::MakeSocketPair;
+using ::poller::testing::SocketPair;
+using ::poller::testing::SyscallGate;
+using ::poller::testing::WriteBytes;
+
+// What a waiter thread's Wait returned, and how long it took.
+struct WaitOutcome {
+  absl::StatusOr<size_t> count = 0;
+  absl::Duration took;
+  Token first_token = 0;
+};
+
+// Waits once on `poller` for up to `timeout`, recording the outcome.
+void WaitAndRecord(Poller& poller, absl::Duration timeout,
+                   WaitOutcome& outcome) {
+  Events events(8);
+  const auto start = std::chrono::steady_clock::now();
+  outcome.count = poller.Wait(events, timeout);
+  outcome.took = Since(start);
+  if (!events.empty()) outcome.first_token = events[0].token();
+}
+
+// Joins `waiter`; if it is stuck (a lost wake), wakes it so the test ends.
+bool JoinPromptly(Poller& poller, BoundedThread& waiter) {
+  if (waiter.Join(kPrompt)) return true;
+  (void)poller.Wake();
+  EXPECT_TRUE(waiter.Join(kJoinLimit));
+  return false;
+}
+
+TEST_P(ConformanceTest, WakesBeforeAnyWaitMakeNoSystemCall) {
+  RULE(
+      "Wakes while no Wait is blocked or about to block make no system call, "
+      "and the next Wait returns at once");
+  SyscallGate gate;
+  gate.CountCallsOfThisThread();
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(poller_->Wake().ok());
+  const int calls_for_burst = gate.calls_counted();
+  Events events(8);
+  const auto start = std::chrono::steady_clock::now();
+  auto count = poller_->Wait(events, 2 * kPrompt);
+  ASSERT_TRUE(count.ok()) << count.status();
+  EXPECT_EQ(*count, 0u);
+  EXPECT_LT(Since(start), kPrompt) << "the pending wake was lost";
+
+  // Positive control: the counter sees this thread's calls, and a Wake for a
+  // Wait that is about to block makes one.
+  WaitOutcome outcome;
+  BoundedThread waiter(
+      [&] {
+        gate.HoldThisThread();
+        WaitAndRecord(*poller_, 2 * kPrompt, outcome);
+      },
+      "WakesBeforeAnyWaitMakeNoSystemCall: the waiter");
+  SKIP_UNLESS_HELD_ELSE(gate, (void)poller_->Wake());
+  const int before_control = gate.calls_counted();
+  ASSERT_TRUE(poller_->Wake().ok());
+  EXPECT_GT(gate.calls_counted(), before_control)
+      << "control: a Wake for a Wait about to block signals the kernel";
+  gate.Release();
+  EXPECT_TRUE(JoinPromptly(*poller_, waiter)) << "the wake was lost";
+  EXPECT_EQ(calls_for_burst, 0)
+      << "the burst made system calls with no Wait in progress";
+}
+
+TEST_P(ConformanceTest, WakesWhileTheWaiterIsBusyMakeNoSystemCall) {
+  RULE(
+      "Wakes while the waiting thread is busy between Waits make no system "
+      "call, and its next Wait returns at once");
+  SyscallGate gate;
+  std::atomic<bool> busy{false};
+  std::atomic<bool> go_on{false};
+  WaitOutcome first;
+  WaitOutcome second;
+  BoundedThread waiter(
+      [&] {
+        gate.HoldThisThread();
+        WaitAndRecord(*poller_, 2 * kPrompt, first);
+        // Handling events: outside Wait, as a loop runs its handlers.
+        busy = true;
+        const auto give_up = std::chrono::steady_clock::now() +
+                             absl::ToChronoNanoseconds(kJoinLimit);
+        while (!go_on && std::chrono::steady_clock::now() < give_up) {
+          std::this_thread::yield();
+        }
+        WaitAndRecord(*poller_, 2 * kPrompt, second);
+      },
+      "WakesWhileTheWaiterIsBusy: the waiter");
+  SKIP_UNLESS_HELD_ELSE(gate, {
+    (void)poller_->Wake();
+    go_on = true;
+  });
+  gate.CountCallsOfThisThread();
+  // Control: this Wait is about to block, so its Wake signals.
+  ASSERT_TRUE(poller_->Wake().ok());
+  EXPECT_GT(gate.calls_counted(), 0)
+      << "control: a Wake for a Wait about to block signals the kernel";
+  gate.Release();
+  const auto give_up =
+      std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(kPrompt);
+  while (!busy && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::yield();
+  }
+  ASSERT_TRUE(busy) << "the first Wait did not return for its wake";
+  const int before_burst = gate.calls_counted();
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(poller_->Wake().ok());
+  const int calls_for_burst = gate.calls_counted() - before_burst;
+  go_on = true;
+  ASSERT_TRUE(JoinPromptly(*poller_, waiter)) << "the burst was lost";
+  ASSERT_TRUE(second.count.ok()) << second.count.status();
+  EXPECT_EQ(*second.count, 0u);
+  EXPECT_LT(second.took, kPrompt);
+  EXPECT_EQ(calls_for_burst, 0) << "wakes for a busy waiter made system calls";
+}
+
+TEST_P(ConformanceTest, WakeJustBeforeTheWaiterBlocksSignalsIt) {
+  RULE(
+      "a Wake after the waiter looked for a wake, before it blocks, signals "
+      "the kernel, and the Wait returns");
+  SyscallGate gate;
+  WaitOutcome outcome;
+  BoundedThread waiter(
+      [&] {
+        gate.HoldThisThread();
+        WaitAndRecord(*poller_, 2 * kPrompt, outcome);
+      },
+      "WakeJustBeforeTheWaiterBlocks: the waiter");
+  // Held before its first system call: announced, and it found no wake.
+  SKIP_UNLESS_HELD_ELSE(gate, (void)poller_->Wake());
+  gate.CountCallsOfThisThread();
+  ASSERT_TRUE(poller_->Wake().ok());
+  EXPECT_GT(gate.calls_counted(), 0)
+      << "the Wake did not signal a Wait that is about to block";
+  gate.Release();
+  ASSERT_TRUE(JoinPromptly(*poller_, waiter)) << "the wake was lost";
+  ASSERT_TRUE(outcome.count.ok()) << outcome.count.status();
+  EXPECT_EQ(*outcome.count, 0u);
+  EXPECT_LT(outcome.took, kPrompt);
+}
+
+TEST_P(ConformanceTest, SignalOfAWakeConsumedOnReturnDoesNotEndTheNextWait) {
+  RULE(
+      "a Wake while a Wait is returning collapses into that return; the "
+      "kernel signal it made does not end the next Wait");
+  SocketPair pair = MakeSocketPair();
+  ASSERT_TRUE(poller_->Add(pair.first.get(), 1, Interest::kReadable).ok());
+  {
+    SyscallGate gate;
+    WaitOutcome outcome;
+    BoundedThread waiter(
+        [&] {
+          gate.HoldThisThreadAfterNextCall();
+          WaitAndRecord(*poller_, 2 * kPrompt, outcome);
+        },
+        "SignalOfAWakeConsumedOnReturn: the waiter");
+    // The socket becomes readable: the waiter's kernel wait returns with it,
+    // and the waiter is held before it looks at the answer.
+    WriteBytes(pair.second.get());
+    SKIP_UNLESS_HELD(gate);  // The write ends the Wait in any case.
+    gate.CountCallsOfThisThread();
+    ASSERT_TRUE(poller_->Wake().ok());
+    EXPECT_GT(gate.calls_counted(), 0)
+        << "control: the waiter was still announced, so the Wake signals";
+    gate.Release();
+    ASSERT_TRUE(JoinPromptly(*poller_, waiter));
+    ASSERT_TRUE(outcome.count.ok()) << outcome.count.status();
+    EXPECT_EQ(*outcome.count, 1u);
+    EXPECT_EQ(outcome.first_token, 1u);
+  }
+  DrainBytes(pair.first.get());
+
+  // The wake was consumed by that return: the signal still in the kernel
+  // ends a backend wait, and the Wait waits on.
+  Events events(8);
+  const auto start = std::chrono::steady_clock::now();
+  auto count = poller_->Wait(events, absl::Milliseconds(100));
+  ASSERT_TRUE(count.ok()) << count.status();
+  EXPECT_EQ(*count, 0u);
+  EXPECT_GE(Since(start), absl::Milliseconds(100))
+      << "a spent signal ended the next Wait";
+
+  // Positive control: a new Wake still ends a Wait promptly.
+  WaitOutcome after;
+  BoundedThread waiter([&] { WaitAndRecord(*poller_, 2 * kPrompt, after); },
+                       "SignalOfAWakeConsumedOnReturn: the last waiter");
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_TRUE(poller_->Wake().ok());
+  EXPECT_TRUE(JoinPromptly(*poller_, waiter)) << "the wake was lost";
+}
+
+TEST_P(ConformanceTest, WaitResumedAfterASpentSignalIsStillWoken) {
+  RULE(
+      "a Wait that waits on after a spent signal is still announced: a Wake "
+      "ends it");
+  SocketPair pair = MakeSocketPair();
+  ASSERT_TRUE(poller_->Add(pair.first.get(), 1, Interest::kReadable).ok());
+  {
+    // As above: leave a spent signal in the kernel.
+    SyscallGate gate;
+    WaitOutcome outcome;
+    BoundedThread waiter(
+        [&] {
+          gate.HoldThisThreadAfterNextCall();
+          WaitAndRecord(*poller_, 2 * kPrompt, outcome);
+        },
+        "WaitResumedAfterASpentSignal: the first waiter");
+    WriteBytes(pair.second.get());
+    SKIP_UNLESS_HELD(gate);
+    ASSERT_TRUE(poller_->Wake().ok());
+    gate.Release();
+    ASSERT_TRUE(JoinPromptly(*poller_, waiter));
+  }
+  DrainBytes(pair.first.get());
+  SyscallGate gate;
+  gate.CountReturnsFromNow();
+  WaitOutcome outcome;
+  BoundedThread waiter(
+      [&] {
+        gate.WatchThisThread();
+        WaitAndRecord(*poller_, 2 * kPrompt, outcome);
+      },
+      "WaitResumedAfterASpentSignal: the waiter");
+  // Its first kernel wait returns for the spent signal (where a backend
+  // keeps one: epoll and poll do, io_uring reaps it with the event), then it
+  // waits again; this Wake lands before or after it looks again, and must end
+  // it either way.
+  (void)gate.WaitForReturn(absl::Milliseconds(500));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_TRUE(poller_->Wake().ok());
+  ASSERT_TRUE(JoinPromptly(*poller_, waiter)) << "the wake was lost";
+  ASSERT_TRUE(outcome.count.ok()) << outcome.count.status();
+  EXPECT_EQ(*outcome.count, 0u);
+}
+
+TEST_P(ConformanceTest, ShutdownJustBeforeTheWaiterBlocksReleasesIt) {
+  RULE(
+      "Shutdown after the waiter looked for a wake, before it blocks, still "
+      "releases it with Cancelled");
+  SyscallGate gate;
+  WaitOutcome outcome;
+  BoundedThread waiter(
+      [&] {
+        gate.HoldThisThread();
+        WaitAndRecord(*poller_, absl::InfiniteDuration(), outcome);
+      },
+      "ShutdownJustBeforeTheWaiterBlocks: the waiter");
+  SKIP_UNLESS_HELD_ELSE(gate, poller_->Shutdown());
+  poller_->Shutdown();
+  gate.Release();
+  ASSERT_TRUE(waiter.Join(kPrompt)) << "the waiter was never released";
+  EXPECT_EQ(outcome.count.status().code(), absl::StatusCode::kCancelled)
+      << outcome.count.status();
+}
+
+}  // namespace
+}  // namespace poller::conformance
