@@ -11,7 +11,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
-#include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -31,39 +30,15 @@ constexpr unsigned kSubmissionEntries = 256;
 constexpr unsigned kCompletionEntries = 4096;
 
 // user_data: a registration's is (generation << 32) | fd with generation below
-// 2^30, so bit 63 marks the backend's own requests (and liburing's
-// LIBURING_UDATA_TIMEOUT, all ones), and bit 62 with it an update of a
-// registration's request, whose user_data it carries.
+// 2^31, so bit 63 marks the backend's own requests (and liburing's
+// LIBURING_UDATA_TIMEOUT, all ones).
 constexpr std::uint64_t kInternalBit = std::uint64_t{1} << 63;
-constexpr std::uint64_t kUpdateBit = std::uint64_t{1} << 62;
 constexpr std::uint64_t kWakeUserData = kInternalBit | 1;
 constexpr std::uint64_t kCancelUserData = kInternalBit | 2;
-constexpr std::uint32_t kMaxGeneration = (1u << 30) - 1;
+constexpr std::uint32_t kMaxGeneration = 0x7fffffff;
 
 std::uint64_t UserData(int fd, std::uint32_t generation) {
   return (std::uint64_t{generation} << 32) | static_cast<std::uint32_t>(fd);
-}
-
-bool IsUpdate(std::uint64_t user_data) {
-  return (user_data & (kInternalBit | kUpdateBit)) ==
-             (kInternalBit | kUpdateBit) &&
-         user_data != ~std::uint64_t{0};
-}
-
-// The readiness a registration with `interest` reports: what it asks for,
-// and hang-up and error always.
-Readiness AllowedBy(Interest interest) {
-  Readiness allowed = Readiness::kHangUp | Readiness::kError;
-  if (HasInterest(interest, Interest::kReadable)) {
-    allowed |= Readiness::kReadable;
-  }
-  if (HasInterest(interest, Interest::kWritable)) {
-    allowed |= Readiness::kWritable;
-  }
-  if (HasInterest(interest, Interest::kPriority)) {
-    allowed |= Readiness::kPriority;
-  }
-  return allowed;
 }
 
 // Runs a liburing call (which returns -errno) through the fault-injection seam,
@@ -89,14 +64,6 @@ int UringCall(const char* name, Call&& call) {
 bool PriorityOnly(Interest interest) {
   return HasInterest(interest, Interest::kPriority) &&
          !HasInterest(interest, Interest::kReadable);
-}
-
-// Oneshot registrations use single-shot requests, which the kernel disarms
-// itself when they complete: a multishot one would go on completing (as
-// task work, and across threads with an interrupt) for wake-ups nobody
-// wants until the re-arm. The rest keep a multishot request.
-bool UsesMultishot(Mode mode, Interest interest) {
-  return !IsOneshot(mode) || PriorityOnly(interest);
 }
 
 unsigned PollMask(Interest interest) {
@@ -145,15 +112,6 @@ bool StillPriority(int fd) {
 // the thread's exit tells each ring still alive to re-submit its requests.
 class SubmitterThread {
  public:
-  // A number for this thread, unique in the process (never 0).
-  std::uint32_t id() {
-    if (id_ == 0) {
-      static std::atomic<std::uint32_t> next{1};
-      id_ = next.fetch_add(1, std::memory_order_relaxed);
-    }
-    return id_;
-  }
-
   ~SubmitterThread() {
     for (const std::weak_ptr<std::atomic<bool>>& ring : rings_) {
       if (auto exited = ring.lock()) exited->store(true);
@@ -175,7 +133,6 @@ class SubmitterThread {
 
  private:
   std::vector<std::weak_ptr<std::atomic<bool>>> rings_;
-  std::uint32_t id_ = 0;
 };
 
 thread_local SubmitterThread submitter_thread;
@@ -253,25 +210,10 @@ bool IoUringBackend::SupportsMode(Mode) const { return true; }
 
 io_uring_sqe* IoUringBackend::QueueLocked(const BatchEntry& entry) {
   if (batch_size_ == batch_capacity_) return nullptr;
-  // Between calls the queue is empty, and the kernel's head is where this
-  // process left its tail, unless a forked child used the ring (its rings are
-  // shared memory) and moved both: then start again from the kernel's head.
-  if (batch_size_ == 0 &&
-      ring_->sq.sqe_tail !=
-          __atomic_load_n(ring_->sq.khead, __ATOMIC_ACQUIRE)) {
-    WithdrawUnsubmittedLocked();
-  }
   io_uring_sqe* sqe = io_uring_get_sqe(ring_.get());
   if (sqe == nullptr) return nullptr;
   batch_[batch_size_++] = entry;
   return sqe;
-}
-
-std::uint32_t IoUringBackend::NextGenerationLocked() {
-  const std::uint32_t generation = next_generation_;
-  next_generation_ =
-      next_generation_ == kMaxGeneration ? 1 : next_generation_ + 1;
-  return generation;
 }
 
 bool IoUringBackend::QueueArmLocked(int fd, const Registration& registration) {
@@ -279,40 +221,15 @@ bool IoUringBackend::QueueArmLocked(int fd, const Registration& registration) {
   io_uring_sqe* sqe =
       QueueLocked(BatchEntry{BatchEntry::Kind::kArm, fd, generation});
   if (sqe == nullptr) return false;
-  NextGenerationLocked();
-  if (UsesMultishot(registration.mode, registration.interest)) {
-    io_uring_prep_poll_multishot(sqe, fd, PollMask(registration.interest));
+  next_generation_ =
+      next_generation_ == kMaxGeneration ? 1 : next_generation_ + 1;
+  const unsigned mask = PollMask(registration.interest);
+  if (registration.mode == Mode::kEdge || PriorityOnly(registration.interest)) {
+    io_uring_prep_poll_multishot(sqe, fd, mask);
   } else {
-    io_uring_prep_poll_add(sqe, fd, PollMask(registration.interest));
+    io_uring_prep_poll_add(sqe, fd, mask);
   }
   io_uring_sqe_set_data64(sqe, UserData(fd, generation));
-  return true;
-}
-
-bool IoUringBackend::QueueUpdateLocked(int fd,
-                                       const Registration& registration) {
-  const std::uint32_t generation = next_generation_;
-  io_uring_sqe* sqe =
-      QueueLocked(BatchEntry{BatchEntry::Kind::kUpdate, fd, generation});
-  if (sqe == nullptr) return false;
-  NextGenerationLocked();
-  // Takes the interest, renames the request (completions it posted before
-  // carry the old generation and are dropped) and polls the file again:
-  // readiness already there completes it at once.
-  // A disarmed registration asks for nothing (hang-up and error still
-  // complete it).
-  io_uring_prep_poll_update(
-      sqe, UserData(fd, registration.generation), UserData(fd, generation),
-      registration.armed ? PollMask(registration.interest) : 0,
-      IORING_POLL_UPDATE_EVENTS | IORING_POLL_UPDATE_USER_DATA);
-  io_uring_sqe_set_data64(sqe,
-                          kInternalBit | kUpdateBit | UserData(fd, generation));
-  // Only a refused update posts a completion where the kernel can (5.17+):
-  // one per update would fill the completion queue, which ends multishot
-  // requests. Without it they are read and dropped with the rest.
-  if (ring_->features & IORING_FEAT_CQE_SKIP) {
-    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
-  }
   return true;
 }
 
@@ -383,51 +300,7 @@ unsigned IoUringBackend::SubmitBatchLocked(int* error) {
   if (taken > queued) taken = queued;
   if (taken < queued) WithdrawUnsubmittedLocked();
   CommitBatchLocked(taken);
-  // The kernel applies an update while it takes it, and posts a completion
-  // only when it refuses (the request was completing, or is gone): read those
-  // now, so no call acts on a name the request does not carry.
-  if (updates_to_check_ > 0) ScanUpdateResultsLocked();
   return taken;
-}
-
-void IoUringBackend::ScanUpdateResultsLocked() {
-  unsigned head;
-  io_uring_cqe* completion;
-  io_uring_for_each_cqe(ring_.get(), head, completion) {
-    const std::uint64_t user_data = io_uring_cqe_get_data64(completion);
-    if (IsUpdate(user_data)) {
-      ApplyUpdateResultLocked(user_data, completion->res);
-    }
-  }
-  updates_to_check_ = 0;
-}
-
-void IoUringBackend::ApplyUpdateResultLocked(std::uint64_t user_data,
-                                             int result) {
-  if (result == 0) return;
-  const int fd = static_cast<int>(static_cast<std::uint32_t>(user_data));
-  const auto generation = static_cast<std::uint32_t>(
-      (user_data & ~(kInternalBit | kUpdateBit)) >> 32);
-  auto found = registrations_.find(fd);
-  // Superseded since, or applied already (the scan after the submission and
-  // ReapLocked both see the completion).
-  if (found == registrations_.end() || !found->second.live ||
-      found->second.generation != generation) {
-    return;
-  }
-  Registration& registration = found->second;
-  if (result == -EALREADY) {
-    // The request was completing at that moment: it keeps its old name (its
-    // completion is reported as the registration is now) and is polled
-    // again.
-    registration.generation = registration.previous_generation;
-    registration.repoll = true;
-    EnqueueLocked(fd, registration);
-    return;
-  }
-  // Gone (its last completion still queued) or refused: a new request.
-  registration.live = false;
-  RearmLocked(fd, registration);
 }
 
 void IoUringBackend::CommitBatchLocked(unsigned taken) {
@@ -443,25 +316,10 @@ void IoUringBackend::CommitBatchLocked(unsigned taken) {
         // Refused: the caller decides (Add fails, a re-arm stays due).
         if (!accepted || registration == nullptr) break;
         registration->generation = entry.generation;
-        registration->previous_generation = entry.generation;
-        registration->owner = submitter_thread.id();
-        registration->multishot =
-            UsesMultishot(registration->mode, registration->interest);
         registration->live = true;
+        registration->armed = true;
         registration->rearm = false;
-        registration->repoll = false;  // A new request polls at once.
         DequeueLocked(*registration);
-        break;
-      case BatchEntry::Kind::kUpdate:
-        // Refused: stays due. Taken: the kernel applied it during the
-        // submission, or refused it with a completion that
-        // ApplyUpdateResultLocked reads.
-        if (!accepted || registration == nullptr) break;
-        registration->previous_generation = registration->generation;
-        registration->generation = entry.generation;
-        registration->repoll = false;
-        ++updates_to_check_;
-        if (!registration->rearm) DequeueLocked(*registration);
         break;
       case BatchEntry::Kind::kCancel:
         if (registration != nullptr &&
@@ -470,7 +328,7 @@ void IoUringBackend::CommitBatchLocked(unsigned taken) {
           registration->live = false;
           if (registration->ended) {
             EraseLocked(found);
-          } else if (!registration->rearm && !registration->repoll) {
+          } else if (!registration->rearm) {
             DequeueLocked(*registration);
           }
         } else if (!accepted) {
@@ -552,12 +410,13 @@ absl::Status IoUringBackend::FlushLocked() {
   }
   if (submitter_exited_->exchange(false)) {
     for (auto& [fd, registration] : registrations_) {
-      if (!registration.live) continue;
+      if (!registration.live || !registration.armed) continue;
       registration.rearm = true;
       EnqueueLocked(fd, registration);
     }
   }
   int error = 0;
+  absl::Status failure;
   while (!orphans_.empty()) {
     QueueOrphansLocked();
     SubmitBatchLocked(&error);
@@ -565,72 +424,42 @@ absl::Status IoUringBackend::FlushLocked() {
       return SubmitError(error, "io_uring_submit(ASYNC_CANCEL)", ring_fd_);
     }
   }
-  // Rounds: an update refused because its request was completing at that
-  // moment is due again, and goes through once the completion has run.
-  absl::Status failure;
-  for (int round = 0; round < 3 && error == 0 && !pending_.empty(); ++round) {
-    failure = absl::OkStatus();
-    QueuePendingLocked(&error, &failure);
-    if (error == 0) SubmitBatchLocked(&error);
-  }
-  if (error != 0) {
-    return SubmitError(error, "io_uring_submit(re-arm)", ring_fd_);
-  }
-  return failure;
-}
-
-void IoUringBackend::QueuePendingLocked(int* error, absl::Status* failure) {
   // From the back: committing a batch takes registrations out of pending_,
   // which moves the last one into the gap, and all of those are behind `i`.
   for (size_t i = pending_.size(); i-- > 0;) {
     if (i >= pending_.size()) continue;
     if (batch_capacity_ - batch_size_ < 2) {
-      SubmitBatchLocked(error);
-      if (*error != 0) return;
+      SubmitBatchLocked(&error);
+      if (error != 0) break;
       if (i >= pending_.size()) continue;
     }
     const int fd = pending_[i];
     auto found = registrations_.find(fd);
     Registration& registration = found->second;
-    // Silencing a disarmed registration needs a request to silence.
-    if (registration.repoll && !registration.armed && !registration.live) {
-      registration.repoll = false;
-    }
-    // A re-poll updates the request in the kernel, but a request another
-    // thread submitted completes on that thread: it is replaced by one from
-    // this thread (once), so that this Wait sees at once what the poll finds.
-    if (registration.repoll && registration.armed && !registration.rearm &&
-        (!registration.live || registration.owner != submitter_thread.id())) {
-      registration.rearm = true;
-    }
     if (registration.rearm) {
       // The number may name another file by now (closed without Delete and
       // reused): a new request would watch it under this token.
       const int same = NamesRegisteredFile(fd, registration);
       if (same < 0) {
-        if (failure->ok()) {
-          *failure = internal::ErrnoToStatus(errno, "Wait fstat", fd);
+        if (failure.ok()) {
+          failure = internal::ErrnoToStatus(errno, "Wait fstat", fd);
         }
         continue;
       }
       if (same == 0) {
         // Closed: the registration ends, as epoll's does with the last close.
         registration.rearm = false;
-        registration.repoll = false;
         registration.armed = false;
         registration.ended = true;
       }
     }
     bool queued = false;
-    if (registration.live && (registration.rearm || registration.ended)) {
+    if (registration.live && (!registration.armed || registration.rearm)) {
       QueueCancelLocked(BatchEntry::Kind::kCancel, fd, registration.generation);
       queued = true;
     }
     if (registration.rearm) {
       QueueArmLocked(fd, registration);
-      queued = true;
-    } else if (registration.repoll) {
-      QueueUpdateLocked(fd, registration);
       queued = true;
     }
     if (!queued) {
@@ -641,6 +470,10 @@ void IoUringBackend::QueuePendingLocked(int* error, absl::Status* failure) {
       }
     }
   }
+  if (error == 0) SubmitBatchLocked(&error);
+  if (error != 0)
+    return SubmitError(error, "io_uring_submit(re-arm)", ring_fd_);
+  return failure;
 }
 
 absl::Status IoUringBackend::Add(NativeHandle handle, Token token,
@@ -670,7 +503,6 @@ absl::Status IoUringBackend::Add(NativeHandle handle, Token token,
   registration.interest = interest;
   registration.mode = mode;
   registration.identity = identity;
-  registration.armed = true;
   ReserveLocked();
   // The submission queue is empty between calls: there is room.
   QueueArmLocked(handle, registration);
@@ -705,40 +537,6 @@ absl::Status IoUringBackend::ChangeRegistration(internal::Operation operation,
         absl::StatusCode::kNotFound, ENOENT, name, handle,
         "not registered (it is the poller's own ring)");
   }
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto found = registrations_.find(handle);
-    if (found != registrations_.end() && !found->second.ended) {
-      Registration& registration = found->second;
-      if (operation == internal::Operation::kRearm) {
-        // Rearm is Modify with the registration's own values, read under the
-        // same lock as the change.
-        if (!IsOneshot(registration.mode)) {
-          return internal::NotOneshotError(handle, registration.mode);
-        }
-        token = registration.token;
-        interest = registration.interest;
-        mode = registration.mode;
-      }
-      if (registration.live && !registration.rearm) {
-        return ModifyLiveLocked(handle, registration, token, interest, mode);
-      }
-      // A oneshot that fired, re-armed with no Wait in the kernel: the next
-      // Wait checks the file (fstat) and submits its new request with the
-      // rest of its work.
-      if (!registration.live && !waiting_ && !UsesMultishot(mode, interest)) {
-        registration.token = token;
-        registration.interest = interest;
-        registration.mode = mode;
-        registration.armed = true;
-        registration.repoll = false;
-        RearmLocked(handle, registration);
-        return absl::OkStatus();
-      }
-    }
-  }
-  // No request in the kernel holds the registered file: check what the
-  // number names now before arming one.
   internal::FileIdentity identity;
   bool not_pollable = false;
   absl::Status inspected =
@@ -776,7 +574,6 @@ absl::Status IoUringBackend::ChangeRegistration(internal::Operation operation,
   registration.token = token;
   registration.interest = interest;
   registration.mode = mode;
-  registration.armed = true;
   // The new request first: if the kernel takes only that, the change is made
   // and the old request is cancelled later.
   QueueArmLocked(handle, registration);
@@ -791,48 +588,7 @@ absl::Status IoUringBackend::ChangeRegistration(internal::Operation operation,
     registration.token = before.token;
     registration.interest = before.interest;
     registration.mode = before.mode;
-    registration.armed = before.armed;
     return SubmitError(error, "io_uring_submit(POLL_ADD)", handle);
-  }
-  return absl::OkStatus();
-}
-
-absl::Status IoUringBackend::ModifyLiveLocked(int fd,
-                                              Registration& registration,
-                                              Token token, Interest interest,
-                                              Mode mode) {
-  // The request in the kernel holds the registered file, so nothing about
-  // the descriptor needs checking (as epoll's re-arm checks nothing): the
-  // change is an update of that request, which polls the file again under a
-  // new generation. Events it completed before are dropped, never reported
-  // under the new token nor counted against the new arm.
-  const Registration before = registration;
-  registration.token = token;
-  registration.interest = interest;
-  registration.mode = mode;
-  registration.armed = true;
-  registration.repoll = true;
-  EnqueueLocked(fd, registration);
-  // No Wait is in the kernel: the next one submits this with its other work,
-  // in one io_uring_enter.
-  if (!waiting_) return absl::OkStatus();
-  // A Wait is blocked: submit now, so that the change takes effect for it. A
-  // refusal because the request was completing at that moment (its
-  // completion is what ends the Wait) is tried again at once.
-  for (int attempt = 0; attempt < 3 && registration.repoll; ++attempt) {
-    QueueUpdateLocked(fd, registration);
-    QueueOrphansLocked();
-    int error = 0;
-    if (SubmitBatchLocked(&error) == 0) {
-      // The kernel took nothing: the registration is as it was.
-      registration.token = before.token;
-      registration.interest = before.interest;
-      registration.mode = before.mode;
-      registration.armed = before.armed;
-      registration.repoll = before.repoll;
-      if (!before.repoll && !registration.rearm) DequeueLocked(registration);
-      return SubmitError(error, "io_uring_submit(POLL_UPDATE)", fd);
-    }
   }
   return absl::OkStatus();
 }
@@ -894,117 +650,87 @@ void IoUringBackend::ReapLocked(absl::Span<Event> events, WaitResult& result) {
   unsigned consumed = 0;
   io_uring_cqe* completion;
   io_uring_for_each_cqe(ring_.get(), head, completion) {
-    const std::uint64_t user_data = io_uring_cqe_get_data64(completion);
-    // With `events` full, completions that need no new event (internal,
-    // stale, dropped, or merged into one reported) are still taken, so that
-    // multishot requests cannot fill the queue; the rest wait in it.
-    if (result.count == events.size() && NeedsNewEventLocked(user_data)) {
-      break;
-    }
+    if (result.count == events.size()) break;  // The rest wait in the queue.
     ++consumed;
+    const std::uint64_t user_data = io_uring_cqe_get_data64(completion);
     if (user_data == kWakeUserData) {
       result.woken = true;
       continue;
     }
-    if (user_data & kInternalBit) {
-      if (IsUpdate(user_data)) {
-        ApplyUpdateResultLocked(user_data, completion->res);
-      }
-      continue;
-    }
+    if (user_data & kInternalBit) continue;
     const int fd = static_cast<int>(static_cast<std::uint32_t>(user_data));
     const auto generation = static_cast<std::uint32_t>(user_data >> 32);
     auto found = registrations_.find(fd);
-    // Cancelled or updated by Modify, cancelled by Delete, or the file was
-    // replaced: stale.
+    // Cancelled by Modify or Delete, or the file was replaced: stale.
     if (found == registrations_.end() || !found->second.live ||
         found->second.generation != generation) {
       continue;
     }
-    std::optional<Event> event = ToEventLocked(fd, found, *completion);
-    if (!event.has_value()) continue;
     Registration& registration = found->second;
+    if ((completion->flags & IORING_CQE_F_MORE) == 0) {
+      registration.live = false;
+      if (registration.ended) {
+        EraseLocked(found);
+        continue;
+      }
+    }
+    // Fired (oneshot) or being cancelled: nothing more to report.
+    if (!registration.armed) continue;
+
+    if (completion->res == -ECANCELED) {
+      // Cancelled by the kernel, not by us: ask again, report nothing.
+      if (!registration.live) RearmLocked(fd, registration);
+      continue;
+    }
+    Readiness readiness = Readiness::kError;
+    if (completion->res >= 0) {
+      readiness = FromPollMask(static_cast<unsigned>(completion->res));
+      if (Has(readiness, Readiness::kPriority) && !StillPriority(fd)) {
+        readiness = Without(readiness, Readiness::kPriority);
+      }
+      if (PriorityOnly(registration.interest)) {
+        readiness = Without(readiness, Readiness::kReadable);
+      }
+      if (readiness == Readiness::kNone) {
+        // Only the filtered-out POLLIN: keep (or renew) the request.
+        if (!registration.live) RearmLocked(fd, registration);
+        continue;
+      }
+      switch (registration.mode) {
+        case Mode::kOneshot:
+        case Mode::kEdgeOneshot:
+          // A multishot request (priority only) is cancelled by the next
+          // Wait.
+          registration.armed = false;
+          if (registration.live) EnqueueLocked(fd, registration);
+          break;
+        case Mode::kLevel:
+          // Re-armed by the next Wait: a level handle that is still ready
+          // then completes at once, so it is reported once per Wait.
+          RearmLocked(fd, registration);
+          break;
+        case Mode::kEdge:
+          if (!registration.live) RearmLocked(fd, registration);
+          break;
+      }
+    } else {
+      // A failed request stays disarmed until Modify: re-arming would fail
+      // the same way.
+      registration.armed = false;
+      if (registration.live) EnqueueLocked(fd, registration);
+    }
     // A multishot request may have completed more than once since the last
     // Wait: one event per handle per Wait, with the readiness merged.
     if (registration.reported_in_wait == wait_serial_) {
       Event& earlier = events[registration.event_index];
-      earlier =
-          Event(earlier.token(), earlier.readiness() | event->readiness());
+      earlier = Event(earlier.token(), earlier.readiness() | readiness);
       continue;
     }
     registration.reported_in_wait = wait_serial_;
     registration.event_index = result.count;
-    events[result.count++] = *event;
+    events[result.count++] = Event(registration.token, readiness);
   }
   io_uring_cq_advance(ring_.get(), consumed);
-}
-
-bool IoUringBackend::NeedsNewEventLocked(std::uint64_t user_data) const {
-  if (user_data & kInternalBit) return false;
-  auto found = registrations_.find(
-      static_cast<int>(static_cast<std::uint32_t>(user_data)));
-  return found != registrations_.end() && found->second.live &&
-         found->second.generation ==
-             static_cast<std::uint32_t>(user_data >> 32) &&
-         found->second.armed && found->second.reported_in_wait != wait_serial_;
-}
-
-std::optional<Event> IoUringBackend::ToEventLocked(
-    int fd, absl::flat_hash_map<int, Registration>::iterator found,
-    const io_uring_cqe& completion) {
-  Registration& registration = found->second;
-  if ((completion.flags & IORING_CQE_F_MORE) == 0) {
-    registration.live = false;
-    if (registration.ended) {
-      EraseLocked(found);
-      return std::nullopt;
-    }
-    // A multishot request ended without being asked to (the completion
-    // queue overflowed, or the kernel cancelled it): one that watches is
-    // renewed. A single-shot one ends with its completion: re-armed by
-    // Modify. A failed one stays disarmed until Modify: it would fail the
-    // same way.
-    if ((registration.multishot && completion.res >= 0) ||
-        completion.res == -ECANCELED) {
-      RearmLocked(fd, registration);
-    }
-  }
-  // A oneshot that fired: nothing more until Modify.
-  if (!registration.armed || completion.res == -ECANCELED) return std::nullopt;
-  if (completion.res < 0) {
-    registration.armed = false;
-    return Event(registration.token, Readiness::kError);
-  }
-  // As the registration is now: a completion posted before a Modify that
-  // took effect in user space only (refused updates) may name more.
-  Readiness readiness = FromPollMask(static_cast<unsigned>(completion.res)) &
-                        AllowedBy(registration.interest);
-  if (Has(readiness, Readiness::kPriority) && !StillPriority(fd)) {
-    readiness = Without(readiness, Readiness::kPriority);
-  }
-  if (readiness == Readiness::kNone) return std::nullopt;
-  switch (registration.mode) {
-    case Mode::kOneshot:
-    case Mode::kEdgeOneshot:
-      registration.armed = false;
-      // A multishot request (priority only) stays in the kernel: the next
-      // Wait silences it (an update to no interest) unless Modify re-arms it
-      // first, so that a disarmed registration posts no completions.
-      if (registration.live) {
-        registration.repoll = true;
-        EnqueueLocked(fd, registration);
-      }
-      break;
-    case Mode::kLevel:
-      // Polled again by the next Wait: a handle that is still ready then
-      // completes at once, so it is reported once per Wait while ready.
-      registration.repoll = true;
-      EnqueueLocked(fd, registration);
-      break;
-    case Mode::kEdge:
-      break;
-  }
-  return Event(registration.token, readiness);
 }
 
 void IoUringBackend::RearmLocked(int fd, Registration& registration) {
@@ -1015,14 +741,10 @@ void IoUringBackend::RearmLocked(int fd, Registration& registration) {
 absl::StatusOr<WaitResult> IoUringBackend::Wait(absl::Span<Event> events,
                                                 absl::Duration timeout) {
   absl::Status flushed;
-  bool peek;
   {
-    // Re-arms, re-polls and cancellations due since the last Wait.
+    // Re-arms and cancellations due since the last Wait.
     std::lock_guard<std::mutex> lock(mutex_);
     flushed = FlushLocked();
-    peek = timeout <= absl::ZeroDuration() || !flushed.ok();
-    // From here until the wait returns, a Modify submits its update itself.
-    waiting_ = !peek;
   }
 
   // Blocks without the lock: other threads submit meanwhile, and their
@@ -1032,6 +754,7 @@ absl::StatusOr<WaitResult> IoUringBackend::Wait(absl::Span<Event> events,
   io_uring_cqe* completion = nullptr;
   int waited = 0;
   int wait_error = 0;
+  const bool peek = timeout <= absl::ZeroDuration() || !flushed.ok();
   const char* operation;
   if (peek) {
     operation = "io_uring_peek_cqe";
@@ -1060,7 +783,6 @@ absl::StatusOr<WaitResult> IoUringBackend::Wait(absl::Span<Event> events,
   WaitResult result;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    waiting_ = false;
     ReapLocked(events, result);
   }
   if (result.count > 0 || result.woken) return result;

@@ -17,152 +17,89 @@
 // Strategy
 //   One ring (256 submission entries, 4096 completion entries; the kernel
 //   queues completions beyond that rather than drop them). Each registration
-//   has at most one poll request in the kernel: a single-shot one for oneshot
-//   modes, which the kernel disarms itself when it completes; a multishot one
-//   (IORING_POLL_ADD_MULTI) for level and edge, kept for the registration's
-//   life, which completes on each wake-up of the file that matches the
-//   interest, and at once if the file is ready when it is armed or updated.
-//   A request's user_data is the descriptor (low 32 bits) and a generation
-//   (high bits) that changes every time the backend arms or updates it, and
-//   the backend keeps a table fd -> {token, interest, mode, generation}. A
-//   completion is reported only if its generation is the one in the table,
-//   under the table's lock: a completion posted before a Modify (already in
-//   the completion queue, or being collected by a Wait that waits for the
-//   table while Modify holds it) is dropped, never reported under the new
-//   token nor counted against the new arm, and once Delete returns no event
-//   carries the old token. Requests are cancelled with IORING_OP_ASYNC_CANCEL,
-//   not IORING_OP_POLL_REMOVE, which fails (EALREADY) while the request's
-//   completion is being run and leaves it holding its file open (the peer of
-//   a deleted and closed socket then never saw the hang-up; issue 13).
-//
-//   A change of a request still in the kernel (a new token, interest or
-//   mode; the re-check of a level registration after each event) is an
-//   update of it (IORING_OP_POLL_REMOVE with IORING_POLL_UPDATE_EVENTS and
-//   IORING_POLL_UPDATE_USER_DATA): the kernel takes the new interest and
-//   generation and polls the file again, so readiness already there completes
-//   the request at once. The request holds the registered file, so no check
-//   of the descriptor is needed (as epoll's re-arm makes none). The kernel
-//   refuses an update (with a completion, read back before the call returns)
-//   when the request is completing at that moment: the request keeps its old
-//   generation, whose completion is then taken as the registration is now
-//   (masked to its interest), and the update is submitted again. Re-arming a
-//   oneshot that fired arms a new request, after checking (fstat) that the
-//   number still names the registered file.
-//
-//   When no Wait is blocked in the kernel, Modify only records the change:
-//   the next Wait submits it with the other work of its start (updates, new
-//   requests, cancellations), one io_uring_enter for all of them, so Modify
-//   makes no system call. While a Wait is blocked, Modify submits at once,
-//   so that the change takes effect for that Wait.
+//   has at most one poll request in flight; its user_data is the descriptor
+//   (low 32 bits) and a generation (high 32 bits) that changes every time the
+//   backend arms a request, and the backend keeps a table fd -> {token,
+//   interest, mode, generation}. A completion is reported only if its
+//   generation is the one in the table, under the table's lock: a completion
+//   still in flight for a request that Modify or Delete cancelled is ignored,
+//   so once Delete returns no event carries the old token, and an event always
+//   carries the latest Modify's token and interest. An event the kernel
+//   completed before a Modify (already in the completion queue, or being
+//   collected by a Wait that waits for the table while Modify holds it) is
+//   dropped, never reported under the new token nor counted against the new
+//   request; the new request reports what is ready under the new interest.
+//   Requests are cancelled with IORING_OP_ASYNC_CANCEL, not
+//   IORING_OP_POLL_REMOVE, which fails (EALREADY) while the request's
+//   completion is being run and leaves it holding its file open (the peer of a
+//   deleted and closed socket then never saw the hang-up; issue 13).
 //
 // Modes
-//   kEdge        the multishot request's completions, one per wake-up, like
-//                EPOLLET.
-//   kLevel       a completion is reported, and the next Wait updates the
-//                request, which completes at once if the file is still
-//                ready: a handle is reported on every Wait while it is
-//                ready, once per Wait.
-//   kOneshot     a single-shot request, re-armed by Modify.
-//   kEdgeOneshot the same as kOneshot: arming polls the file, as
-//                EPOLL_CTL_MOD does for EPOLLET | EPOLLONESHOT.
-//   When a multishot request's completion says no more will come (no
-//   IORING_CQE_F_MORE: the completion queue was full, or the kernel cancelled
-//   the request) the next Wait arms a new one, first checking (fstat) that
-//   the number still names the registered file, which can report a
-//   still-ready handle once more. With the Wait's events full, completions
-//   that need no new event (stale, merged, dropped) are still taken, so the
-//   queue does not fill. Readable interest adds POLLRDHUP (TCP half-close is
-//   hang-up). Priority interest without readable interest uses a multishot
-//   request whatever the mode and also asks for POLLIN (filtered out of the
-//   events): Linux does not complete an io_uring poll for POLLPRI alone when
-//   TCP urgent data arrives (seen on 6.18; poll(2) and epoll are woken); a
-//   oneshot one is silenced (updated to no interest) by the next Wait after
-//   its event unless re-armed first. A completion that claims POLLPRI is
-//   confirmed with a zero-timeout poll(2) of that descriptor: io_uring may
-//   report the wake-up's mask rather than poll the file again, and a TCP
-//   socket's wake-up for plain data names POLLPRI. A poll request that fails
-//   (a negative result other than cancellation) reports kError for its token
-//   and stays disarmed until Modify.
+//   kEdge        a multishot poll (IORING_POLL_ADD_MULTI): the kernel posts a
+//                completion on each wake-up of the file that matches the
+//                interest (new data, freed buffer space), like EPOLLET, and one
+//                at once if the file is ready when armed. When a completion
+//                says no more will come (no IORING_CQE_F_MORE, e.g. after the
+//                completion queue overflowed) the next Wait re-arms it, which
+//                can report a still-ready handle once more.
+//   kLevel       a single-shot poll, re-armed after each delivery. The re-arm
+//                is submitted at the start of the next Wait, and a single-shot
+//                poll on a file that is still ready completes at once, so a
+//                handle is reported on every Wait while it is ready, once per
+//                Wait. Each re-arm first checks (fstat) that the number still
+//                names the registered file (see closed handles below).
+//   kOneshot     a single-shot poll, not re-armed until Modify.
+//   kEdgeOneshot the same as kOneshot: arming checks the current readiness,
+//                as EPOLL_CTL_MOD does for EPOLLET | EPOLLONESHOT.
+//   Readable interest adds POLLRDHUP (TCP half-close is hang-up). Priority
+//   interest without readable interest is polled with a multishot request that
+//   also asks for POLLIN (filtered out of the events), whatever the mode:
+//   Linux does not complete an io_uring poll for POLLPRI alone when TCP urgent
+//   data arrives (seen on 6.18; poll(2) and epoll are woken). Oneshot and level
+//   are then kept by cancelling or renewing that request after each event (at
+//   the next Wait). A completion that claims POLLPRI is confirmed with a
+//   zero-timeout poll(2) of that descriptor: io_uring may report the wake-up's
+//   mask rather than poll the file again, and a TCP socket's wake-up for plain
+//   data names POLLPRI. A poll request that fails (a negative result other
+//   than cancellation) reports kError for its token and stays disarmed until
+//   Modify.
 //
 // Wake and threads
 //   Notify() submits an IORING_OP_NOP with a reserved user_data: it completes
-//   at once and ends the blocked wait, with no extra descriptor. Poller calls
-//   it only for a Wait that may block (see poller.cc, "The wake protocol").
-//   Submission is guarded by a std::mutex (with the table), so Add, Modify,
-//   Delete and Notify may come from any thread; the waiter takes it to submit
-//   the work due and to read completions, never while blocked in the kernel.
-//   Wait: io_uring_wait_cqe_timeout with a __kernel_timespec (nanosecond
-//   timeouts, IORING_FEAT_EXT_ARG: no timeout request is queued); zero
-//   timeout only peeks. EINTR -> WaitResult::interrupted. A completion runs
-//   as task work of the thread that submitted its request, so the Wait that
-//   first re-checks a request another thread submitted replaces it with one
-//   of its own (a cancellation, an fstat and a new request, once): a
-//   zero-timeout Wait then sees at once what the re-check finds. Cost per
-//   Wait: O(ready), as with epoll; README's benchmark tables have the figures.
-//
-// Kernel features, and what each bought (README, "Performance", has the runs)
-//   - Multishot requests for level registrations, re-checked by an update
-//     (Linux 5.13, required): before, a level registration used single-shot
-//     requests, and every re-arm cost an fstat (the number could name another
-//     file by then) and a new request. FIGURES_MULTISHOT
-//   - Changes queued for the next Wait's submission when no Wait is blocked:
-//     before, every Modify made an fcntl, an fstat and an io_uring_enter of
-//     its own; now a oneshot re-arm costs one fstat and a share of the next
-//     Wait's io_uring_enter, a change of a live request only that share.
-//     FIGURES_BATCHING
-//   - Multishot requests for oneshot registrations were tried and dropped:
-//     a disarmed registration's request went on completing for wake-ups
-//     nobody wanted (as task work, each with an interrupt of the waiting
-//     thread when it runs on another CPU): FIGURES_ONESHOT_MULTISHOT
-//   - IORING_FEAT_CQE_SKIP (5.17): a cancellation or an update posts no
-//     completion when it succeeds (IOSQE_CQE_SKIP_SUCCESS). Without it they
-//     are read and dropped, one per update: with 2,000 echo connections the
-//     completion queue then filled, which ends multishot requests (24,000
-//     ended and were re-armed, an fstat each, in a run of 200,000 events).
-//   Not used, and why:
-//   - IORING_SETUP_SINGLE_ISSUER with IORING_SETUP_DEFER_TASKRUN: the ring
-//     would accept submissions from one thread only, and Add, Modify, Delete
-//     and Wake come from any thread.
-//   - IORING_SETUP_COOP_TASKRUN: completions would wait until the thread that
-//     submitted the request enters the kernel; liburing's manual names the
-//     exception, "the application waiting on completions isn't the one that
-//     submitted them", which poller allows (Add on one thread, Wait on
-//     another) and a Wait blocked meanwhile would miss. FIGURES_COOP
-//   - A registered ring descriptor (io_uring_register_ring_fd): the
-//     registration belongs to the thread that made it and is undone only by
-//     that thread; submissions come from any thread, and a poller destroyed
-//     on another thread would leave the ring pinned until the registering
-//     thread exits. FIGURES_REGISTERED
+//   at once and ends the blocked wait, with no extra descriptor. Poller
+//   coalesces wakes, so a burst costs one io_uring_enter. Submission is
+//   guarded by a std::mutex (with the table), so Add, Modify, Delete and
+//   Notify may come from any thread; the waiter takes it to submit due
+//   re-arms and cancellations and to read completions, never while blocked in
+//   the kernel. Wait: io_uring_wait_cqe_timeout with a __kernel_timespec
+//   (nanosecond timeouts, IORING_FEAT_EXT_ARG: no timeout request is queued);
+//   zero timeout only peeks. EINTR -> WaitResult::interrupted. Cost per Wait:
+//   O(ready), as with epoll, plus an fstat per level re-arm; see README's
+//   benchmark table for numbers.
 //
 // When the kernel refuses a submission (issue 13)
 //   io_uring_enter may refuse entries for the moment (EAGAIN: no memory for
 //   the request; EBUSY: no room for completions) or for good (EBADF, EFAULT,
-//   ENXIO...). Every call that submits does so before it returns, retrying
+//   ENXIO...). Every call submits what it queued before it returns, retrying
 //   EINTR, and takes back whatever the kernel did not take, so the submission
-//   queue is empty between calls and nothing is submitted behind the
-//   caller's back (work queued for the next Wait stays in the table, not in
-//   the submission queue):
-//   - Add, Delete, and a Modify that submits (a Wait is blocked, or the
-//     registration has no request in the kernel): either the change reaches
-//     the kernel before the call returns, and so takes effect for a Wait
-//     blocked on another thread, or the call fails with the errno's code
-//     (Unavailable for EAGAIN and EBUSY) and a message naming io_uring_submit
-//     and the errno, and nothing changed: the registration is as before the
-//     call, and the call can be retried. If the kernel takes a Modify's new
-//     request but not the cancellation of the old one (a partial submission,
-//     under memory pressure), Modify succeeds and the old request, whose
-//     completions are ignored, is cancelled with a later submission. A Delete
-//     of a number that was closed or reused without Delete forgets the
-//     registration whatever the kernel says (its request is cancelled later
-//     if refused).
-//   - A Modify queued for the next Wait cannot be refused: that Wait submits
-//     it, as below.
+//   queue is empty between calls and nothing is submitted later behind the
+//   caller's back:
+//   - Add, Modify, Delete: either the change reaches the kernel before the
+//     call returns, and so takes effect for a Wait blocked on another thread,
+//     or the call fails with the errno's code (Unavailable for EAGAIN and
+//     EBUSY) and a message naming io_uring_submit and the errno, and nothing
+//     changed: the registration is as before the call, and the call can be
+//     retried. If the kernel takes a Modify's new request but not the
+//     cancellation of the old one (a partial submission, under memory
+//     pressure), Modify succeeds and the old request, whose completions are
+//     ignored, is cancelled with a later submission. A Delete of a number
+//     that was closed or reused without Delete forgets the registration
+//     whatever the kernel says (its request is cancelled later if refused).
 //   - Notify: EAGAIN and EBUSY are retried 3 times, 2, 4 and 8 ms apart (a
 //     wake must not be lost, and Shutdown cannot report a failure); then it
 //     fails with nothing queued, Poller::Wake returns the error, and the next
 //     Wake signals again.
-//   - Wait: the updates, re-arms and cancellations due are submitted at its
-//     start. If
+//   - Wait: the re-arms and cancellations due are submitted at its start. If
 //     the kernel refuses them, the Wait does not block (a registration may
 //     not be armed): it returns the events already in the completion queue,
 //     or else the error; the next Wait submits them again. A kernel wait that
@@ -172,23 +109,21 @@
 //     Poller would call again at once.
 //
 // Closed handles (a descriptor closed without Delete)
-//   A registration's request holds a reference to the open file, so the
-//   registration keeps watching the closed file while its request lives (a
-//   socket closed without Delete is not released, no FIN is sent, and its
-//   events are still reported under the old token): a level or edge
-//   registration until Delete, an Add of its number, the end of its request
-//   (see Modes) or the poller's destruction, a oneshot until it fires; as
-//   epoll's registration does while a duplicate of the descriptor is open.
-//   Modify of a closed number succeeds while the request lives, or when it
-//   only re-arms a oneshot with no Wait blocked, as it may with epoll. A new
-//   file that reuses the number is never watched under the old registration:
-//   a new request (after a oneshot fired, after a multishot one ended, or to
-//   move it to the waiting thread) first checks that the number still names
-//   the registered file, and if it is closed or names another file the
-//   registration ends silently, as epoll's does at the last close. Add of a new
-//   file under a reused number replaces the stale registration; Delete of a
-//   closed number drops it and fails with InvalidArgument (EBADF), of a reused
-//   one with NotFound. Call Delete before close.
+//   An armed poll request holds a reference to the open file, so the
+//   registration keeps watching the closed file while its request lives: a
+//   oneshot until it fires, an edge registration until Modify, Delete, an Add
+//   of its number or the poller's destruction. A socket closed without Delete
+//   is not released (no FIN is sent) until then, and events of that file
+//   (its peer closing, for example) are still reported under the old token.
+//   A new file that reuses the number is never watched under the old
+//   registration: a re-arm (level after each event, edge after its request
+//   ended, every request after a submitting thread exited) first checks that
+//   the number still names the registered file, and if it is closed or names
+//   another file the registration ends silently, as epoll's does at the last
+//   close. Add of a new file under a reused number replaces the stale
+//   registration; Modify or Delete of a closed number drop it and fail with
+//   InvalidArgument (EBADF), of a reused one with NotFound. Call Delete
+//   before close.
 //
 // Semantics that differ from other backends
 //   - Create() returns Unavailable, with the reason, when io_uring is refused
@@ -202,15 +137,11 @@
 //     Once that thread has exited, the kernel completes a woken request only
 //     from a worker about a jiffy later, and with -ECANCELED instead of the
 //     readiness. So when a thread that submitted to the ring exits, the next
-//     Wait replaces every request in flight with one from its own thread (a
+//     Wait re-arms every request in flight from its own thread (a
 //     thread_local records the exit): a handle that became ready is reported
 //     at once, even by a zero-timeout Wait. A Wait already blocked when the
 //     thread exits hears of such a handle about a jiffy late, and an edge
 //     registration that is ready may be reported once more.
-//   - fork(): the rings are shared memory. A child that uses an inherited
-//     poller moves the kernel's queue heads; the parent's next submission
-//     starts again from the kernel's head, but completions the child took are
-//     lost to the parent. Create a new poller in the child.
 //   - kNone interest still reports hang-up and error (the kernel always polls
 //     for POLLHUP/POLLERR).
 //   - Regular files, directories and O_PATH descriptors cannot be registered
@@ -224,7 +155,6 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -236,7 +166,6 @@
 
 // liburing's ring; its header stays out of this one.
 struct io_uring;
-struct io_uring_cqe;
 struct io_uring_sqe;
 
 namespace poller {
@@ -269,15 +198,8 @@ class IoUringBackend final : public Backend {
     Interest interest;
     Mode mode;
     internal::FileIdentity identity;
-    // The generation the registration's request carries in its user_data
-    // (an update renames it), and the one before the last update, which it
-    // keeps if the kernel refuses the update.
+    // The generation of the registration's latest request.
     std::uint32_t generation = 0;
-    std::uint32_t previous_generation = 0;
-    // The thread that submitted the request, whose task work completes it.
-    std::uint32_t owner = 0;
-    // The request is multishot (otherwise it ends with its completion).
-    bool multishot = false;
     // That request is in the kernel: submitted, and not known to have ended.
     bool live = false;
     // Its completions are reported (false once a oneshot fired, or a request
@@ -285,9 +207,6 @@ class IoUringBackend final : public Backend {
     bool armed = false;
     // A new request is due: the next Wait submits it, cancelling a live one.
     bool rearm = false;
-    // An update of the live request is due (a re-arm, a change of interest,
-    // a level registration reported last Wait): the next Wait submits it.
-    bool repoll = false;
     // Its number no longer names its file (closed without Delete, seen at a
     // re-arm): it is forgotten once its request is cancelled.
     bool ended = false;
@@ -305,7 +224,6 @@ class IoUringBackend final : public Backend {
   struct BatchEntry {
     enum class Kind : std::uint8_t {
       kArm,           // a poll request of `generation`
-      kUpdate,        // renames the registration's request to `generation`
       kCancel,        // cancels the registration's request of `generation`
       kOrphanCancel,  // cancels an entry of orphans_
       kWake,          // Notify's IORING_OP_NOP
@@ -325,17 +243,8 @@ class IoUringBackend final : public Backend {
 
   // Queues one entry of the batch; null when the submission queue is full.
   io_uring_sqe* QueueLocked(const BatchEntry& entry);
-  std::uint32_t NextGenerationLocked();
-  // Queues a multishot poll request for `registration` under a new
-  // generation.
+  // Queues a poll request for `registration` under a new generation.
   bool QueueArmLocked(int fd, const Registration& registration);
-  // Queues an update of the registration's request: its interest, a new
-  // generation, and a poll of the file at once.
-  bool QueueUpdateLocked(int fd, const Registration& registration);
-  // What a refused update means for its registration (completion `result`).
-  void ApplyUpdateResultLocked(std::uint64_t user_data, int result);
-  // Applies the refused updates the completion queue holds.
-  void ScanUpdateResultsLocked();
   // Queues the cancellation of the request (fd, generation).
   bool QueueCancelLocked(BatchEntry::Kind kind, int fd,
                          std::uint32_t generation);
@@ -351,20 +260,8 @@ class IoUringBackend final : public Backend {
   void WithdrawUnsubmittedLocked();
   // At the start of Wait: submits the work of pending_ and orphans_.
   absl::Status FlushLocked();
-  // Queues the work of pending_ (submitting when the queue is full).
-  void QueuePendingLocked(int* error, absl::Status* failure);
   // Collects completions into `events`.
   void ReapLocked(absl::Span<Event> events, WaitResult& result);
-  // The event a registration's completion makes, if any, with what it
-  // means for the registration.
-  std::optional<Event> ToEventLocked(
-      int fd, absl::flat_hash_map<int, Registration>::iterator found,
-      const io_uring_cqe& completion);
-  // Whether a completion would take a new slot of the Wait's events.
-  bool NeedsNewEventLocked(std::uint64_t user_data) const;
-  // Modify of a registration whose request is in the kernel.
-  absl::Status ModifyLiveLocked(int fd, Registration& registration, Token token,
-                                Interest interest, Mode mode);
 
   void RearmLocked(int fd, Registration& registration);
   void EnqueueLocked(int fd, Registration& registration);
@@ -402,10 +299,6 @@ class IoUringBackend final : public Backend {
   const std::shared_ptr<std::atomic<bool>> submitter_exited_ =
       std::make_shared<std::atomic<bool>>(false);
   std::uint64_t wait_serial_ = 0;
-  // A Wait is blocked in the kernel (Modify then submits its update itself).
-  bool waiting_ = false;
-  // Updates submitted whose refusals have not been looked for.
-  unsigned updates_to_check_ = 0;
 };
 
 }  // namespace poller
