@@ -246,6 +246,7 @@ kqueue_files=(
   tests/conformance/suite_extremes.cc
   tests/conformance/suite_races.cc
   tests/conformance/suite_rearm.cc
+  tests/conformance/suite_wake_protocol.cc
   tests/conformance/test_handles.cc
 )
 for arch in x86_64:x86_64 arm64:aarch64; do
@@ -281,6 +282,7 @@ windows_files=(
   tests/conformance/suite_extremes.cc
   tests/conformance/suite_races.cc
   tests/conformance/suite_rearm.cc
+  tests/conformance/suite_wake_protocol.cc
   tests/conformance/test_handles.cc
 )
 compile windows-x86_64 "$mingw" \
