@@ -77,6 +77,8 @@ namespace poller {
 // rest are delivered by the next waits.
 //
 // Not thread-safe: use one Events per waiting thread.
+//
+// Rules: tests/conformance/suite_capacity.cc, suite_extremes.cc.
 class Events {
  public:
   static constexpr size_t kDefaultCapacity = 256;
@@ -125,8 +127,13 @@ class Backend;
 // wake source, and releases both (every descriptor it opened) when destroyed. A
 // Poller must outlive any thread that uses it; destroy it only once no other
 // thread is inside one of its methods.
+//
+// Rules: tests/conformance/suite_hygiene.cc (every descriptor released,
+// none inherited by a child).
 class Poller {
  public:
+  // Create
+  //
   // Creates a poller on the backend this build selected for the platform (see
   // DefaultBackendName()).
   //
@@ -135,6 +142,8 @@ class Poller {
   // disabled by a seccomp policy, or Windows without the AFD driver).
   static absl::StatusOr<std::unique_ptr<Poller>> Create();
 
+  // Create(backend)
+  //
   // Creates a poller on the named backend ("epoll", "poll", "io_uring",
   // "kqueue", "iocp"), which must be compiled in (see CompiledBackends()).
   // Errors: as Create(), and NotFound for a name that is not compiled into this
@@ -142,14 +151,20 @@ class Poller {
   static absl::StatusOr<std::unique_ptr<Poller>> Create(
       absl::string_view backend);
 
+  // FromBackend
+  //
   // Wraps a backend of your own (see poller/core/backend.h) in the same policy
   // layer the built-in ones use: token checks, wake coalescing, shutdown,
   // serialized waits. Returns null if `backend` is.
   static std::unique_ptr<Poller> FromBackend(std::unique_ptr<Backend> backend);
 
+  // CompiledBackends
+  //
   // The names of the backends compiled into this build, the default first.
   static std::vector<std::string> CompiledBackends();
 
+  // DefaultBackendName
+  //
   // The backend Create() uses: the platform's (epoll on Linux, kqueue on macOS
   // and the BSDs, IOCP on Windows, poll elsewhere) unless the build chose
   // another with --//poller:backend=NAME.
@@ -159,11 +174,17 @@ class Poller {
   Poller& operator=(const Poller&) = delete;
   ~Poller();
 
+  // backend_name
+  //
   // The backend's name, e.g. "epoll".
   absl::string_view backend_name() const;
 
+  // SupportsMode
+  //
   // Whether this backend can register handles in `mode`. Add() and Modify()
   // with a mode it cannot do fail with Unimplemented.
+  //
+  // Rules: tests/conformance/suite_modes.cc (UnsupportedModesAreUnimplemented).
   bool SupportsMode(Mode mode) const;
 
   // Add
@@ -183,6 +204,10 @@ class Poller {
   //                       descriptors).
   //   FailedPrecondition  Shutdown() was called.
   // Thread-safe; takes effect for a Wait in progress on another thread.
+  //
+  // Rules: tests/conformance/suite_modes.cc, suite_errors.cc,
+  // suite_concurrency.cc, suite_scale.cc, suite_closing.cc,
+  // suite_descriptors.cc, suite_extremes.cc.
   absl::Status Add(NativeHandle handle, Token token, Interest interest,
                    Mode mode = Mode::kOneshot);
 
@@ -208,6 +233,9 @@ class Poller {
   //
   // Errors: NotFound if `handle` is not registered in this poller; otherwise as
   // Add(). Thread-safe; takes effect for a Wait in progress on another thread.
+  //
+  // Rules: tests/conformance/suite_modes.cc, suite_races.cc, suite_errors.cc,
+  // suite_concurrency.cc.
   absl::Status Modify(NativeHandle handle, Token token, Interest interest,
                       Mode mode);
   // Deleted: pass the mode, or re-arm with Rearm(handle) (see Modify).
@@ -231,6 +259,8 @@ class Poller {
   // it is registered in level or edge mode (never disarmed, so nothing to
   // re-arm), or after Shutdown(); Unimplemented on a backend of your own that
   // does not implement Backend::Rearm. Thread-safe.
+  //
+  // Rules: tests/conformance/suite_rearm.cc.
   absl::Status Rearm(NativeHandle handle);
 
   // Delete
@@ -246,6 +276,9 @@ class Poller {
   // Errors: NotFound if `handle` is not registered in this poller (including
   // after the handle was closed, on backends where closing removes it);
   // InvalidArgument if `handle` is invalid. Thread-safe.
+  //
+  // Rules: tests/conformance/suite_modes.cc, suite_races.cc, suite_errors.cc,
+  // suite_concurrency.cc, suite_descriptors.cc.
   absl::Status Delete(NativeHandle handle);
 
   // Wait
@@ -273,6 +306,9 @@ class Poller {
   // errno's code if the kernel fails the wait (the message names the call and
   // errno). Thread-safe; concurrent calls are serialized (see the file
   // comment), each within its timeout.
+  //
+  // Rules: tests/conformance/suite_timeouts.cc, suite_capacity.cc,
+  // suite_concurrency.cc, suite_races.cc, suite_extremes.cc.
   absl::StatusOr<size_t> Wait(Events& events, absl::Duration timeout);
 
   // Wake
@@ -291,6 +327,9 @@ class Poller {
   // retried for about 10 ms (e.g. ResourceExhausted), which leaves the poller
   // usable. Thread-safe. Not async-signal-safe: from a signal handler, set a
   // flag and let a thread that is not in the handler call Wake().
+  //
+  // Rules: tests/conformance/suite_wake.cc, suite_wake_protocol.cc,
+  // suite_scale.cc.
   absl::Status Wake();
 
   // Shutdown
@@ -298,8 +337,12 @@ class Poller {
   // Closes the queue for use: wakes every waiting thread; from then on Wait
   // returns Cancelled and Add and Modify return FailedPrecondition. Delete and
   // the destructor still work. Idempotent. Thread-safe.
+  //
+  // Rules: tests/conformance/suite_shutdown.cc.
   void Shutdown();
 
+  // is_shut_down
+  //
   // Whether Shutdown() has been called.
   bool is_shut_down() const;
 

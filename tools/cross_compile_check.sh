@@ -240,13 +240,7 @@ kqueue_files=(
   tests/conformance/kqueue_test.cc
   tests/conformance/poll_test.cc
   tests/conformance/schedule.cc
-  tests/conformance/suite.cc
-  tests/conformance/suite_closing.cc
-  tests/conformance/suite_descriptors.cc
-  tests/conformance/suite_extremes.cc
-  tests/conformance/suite_races.cc
-  tests/conformance/suite_rearm.cc
-  tests/conformance/suite_wake_protocol.cc
+  $(cd "$root" && echo tests/conformance/suite*.cc)  # the fixture and every rule file
   tests/conformance/test_handles.cc
 )
 for arch in x86_64:x86_64 arm64:aarch64; do
@@ -276,13 +270,7 @@ windows_files=(
   poller/internal/timeout.cc
   tests/conformance/iocp_test.cc
   tests/conformance/schedule.cc
-  tests/conformance/suite.cc
-  tests/conformance/suite_closing.cc
-  tests/conformance/suite_descriptors.cc
-  tests/conformance/suite_extremes.cc
-  tests/conformance/suite_races.cc
-  tests/conformance/suite_rearm.cc
-  tests/conformance/suite_wake_protocol.cc
+  $(cd "$root" && echo tests/conformance/suite*.cc)  # the fixture and every rule file
   tests/conformance/test_handles.cc
 )
 compile windows-x86_64 "$mingw" \

@@ -39,17 +39,21 @@ using NativeHandle = int;
 //
 // Choose tokens that are never reused while an event may still carry them: a
 // counter that keys a table of live connections, or an index paired with a
-// generation. A descriptor number, a recycled index or a pointer to freed
-// memory is not enough: when handling one event of a batch closes another
-// connection, a later event of the same batch still carries that connection's
-// token, and its number may already belong to a connection accepted in the
-// same batch (see "Events of one batch" in poller/poller.h).
+// count of its reuses. A descriptor number, a recycled index or a pointer to
+// freed memory is not enough: when handling one event of a batch closes
+// another connection, a later event of the same batch still carries that
+// connection's token, and its number may already belong to a connection
+// accepted in the same batch (see "Events of one batch" in poller/poller.h).
+//
+// Rules: tests/conformance/suite_modes.cc (TokensRoundTripAllSixtyFourBits).
 using Token = std::uint64_t;
 
 // kReservedToken
 //
 // The one token value poller keeps for its internal wake source. Passing it to
 // Add or Modify is an InvalidArgument error.
+//
+// Rules: tests/conformance/suite_errors.cc, suite_wake.cc.
 inline constexpr Token kReservedToken = std::numeric_limits<Token>::max();
 
 // Interest
@@ -58,6 +62,8 @@ inline constexpr Token kReservedToken = std::numeric_limits<Token>::max();
 // registration while asking for nothing: no readable, writable or priority
 // events are delivered for it, but backends whose kernel always reports hang-up
 // and error conditions (epoll, poll) still deliver those.
+//
+// Rules: tests/conformance/suite_modes.cc, suite_errors.cc.
 enum class Interest : std::uint8_t {
   kNone = 0,
   kReadable = 1 << 0,
@@ -86,6 +92,8 @@ constexpr bool HasInterest(Interest set, Interest bits) {
 // Mode
 //
 // How often a registration reports readiness.
+//
+// Rules: tests/conformance/suite_modes.cc, suite_rearm.cc.
 enum class Mode : std::uint8_t {
   // The default. After one event the registration is disarmed: it reports
   // nothing until Rearm() re-arms it as it is, or Modify() with another token,
@@ -117,6 +125,8 @@ constexpr bool IsOneshot(Mode mode) {
 // Readiness
 //
 // What happened to a handle, as reported in an Event.
+//
+// Rules: tests/conformance/suite_readiness.cc, suite_closing.cc.
 enum class Readiness : std::uint8_t {
   kNone = 0,
   kReadable = 1 << 0,
@@ -147,6 +157,8 @@ constexpr Readiness& operator|=(Readiness& a, Readiness b) { return a = a | b; }
 // Readiness bits arrive together: a peer that writes and then closes is one
 // event with readable and hang-up both set. Read until EAGAIN or end-of-file
 // first, then act on hang-up or error, or the last data is lost.
+//
+// Rules: tests/conformance/suite_readiness.cc (HangUpWhenPeerCloses).
 class Event {
  public:
   constexpr Event() = default;

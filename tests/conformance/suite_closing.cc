@@ -3,6 +3,8 @@
 // Conformance rules for what closing or shutting one end reports on the
 // other, and for a rejected Add, as found by reading the BSD kernels against
 // the kqueue backend (issue 18) and checked on every backend.
+//
+// Promises: poller/poller.h: Add; poller/core/types.h: Readiness.
 
 #if !defined(_WIN32)
 #include <sys/socket.h>

@@ -4,6 +4,8 @@
 // reused by new files, and duplicates keep their files open. poller.h says
 // the handle must stay open until Delete; these rules pin down that breaking
 // it never reports a new file under an old token and never busy-loops.
+//
+// Promises: poller/poller.h: Add, Delete.
 
 #if !defined(_WIN32)
 #include <fcntl.h>

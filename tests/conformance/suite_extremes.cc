@@ -4,6 +4,8 @@
 // centuries, descriptor numbers up to INT_MAX, impossible and moved-from
 // event buffers. Nothing may wrap, throw, spin, or keep memory it does not
 // need.
+//
+// Promises: poller/poller.h: Events, Add, Wait.
 
 #if !defined(_WIN32)
 #include <unistd.h>

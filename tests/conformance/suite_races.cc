@@ -4,6 +4,8 @@
 // through the system-call seam (tests/conformance/schedule.h) rather than left
 // to luck. A backend that makes no system call through the seam cannot be
 // held, and these tests skip for it, saying so.
+//
+// Promises: poller/poller.h: Modify, Delete, Wait.
 
 #include <atomic>
 #include <cerrno>

@@ -2,6 +2,8 @@
 //
 // Conformance rules for Poller::Rearm: a oneshot registration re-armed as it
 // is, with the token, interest and mode it has (issue 17, item 5).
+//
+// Promises: poller/poller.h: Rearm.
 
 #include <atomic>
 #include <chrono>

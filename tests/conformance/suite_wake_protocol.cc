@@ -17,6 +17,8 @@
 //
 // A backend that makes no system call through the seam cannot be held, and
 // these tests skip for it, saying so.
+//
+// Promises: poller/poller.h: Wake.
 
 #include <atomic>
 #include <chrono>

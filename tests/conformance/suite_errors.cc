@@ -1,0 +1,154 @@
+// Copyright 2026 The poller Authors.
+//
+// Conformance rules for the errors of Add, Modify and Delete: each bad input
+// gets its documented code.
+//
+// Promises: poller/poller.h: Add, Modify, Delete;
+// poller/core/types.h: kReservedToken, Interest.
+
+#if !defined(_WIN32)
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "tests/conformance/rules.h"
+#include "tests/conformance/test_handles.h"
+
+namespace poller::conformance {
+namespace {
+
+using ::poller::testing::MakePipe;
+using ::poller::testing::Pipe;
+using ::testing::HasSubstr;
+
+TEST_P(ConformanceTest, AddTwiceIsAlreadyExists) {
+  RULE("adding a handle twice is AlreadyExists, naming the handle");
+  Pipe pipe = MakePipe();
+  ASSERT_TRUE(poller_->Add(pipe.read_end.get(), 31, Interest::kReadable).ok());
+  absl::Status again =
+      poller_->Add(pipe.read_end.get(), 32, Interest::kReadable);
+  EXPECT_EQ(again.code(), absl::StatusCode::kAlreadyExists) << again;
+  EXPECT_THAT(again.message(),
+              HasSubstr(absl::StrCat("fd ", pipe.read_end.get())));
+}
+
+TEST_P(ConformanceTest, ModifyUnregisteredIsNotFound) {
+  RULE("modifying a handle that is not registered is NotFound");
+  Pipe pipe = MakePipe();
+  absl::Status status = poller_->Modify(pipe.read_end.get(), 33,
+                                        Interest::kReadable, Mode::kOneshot);
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound) << status;
+  EXPECT_THAT(status.message(),
+              HasSubstr(absl::StrCat("fd ", pipe.read_end.get())));
+}
+
+TEST_P(ConformanceTest, DeleteUnregisteredIsNotFound) {
+  RULE("deleting a handle that is not registered is NotFound");
+  Pipe pipe = MakePipe();
+  absl::Status status = poller_->Delete(pipe.read_end.get());
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound) << status;
+  ASSERT_TRUE(poller_->Add(pipe.read_end.get(), 34, Interest::kReadable).ok());
+  ASSERT_TRUE(poller_->Delete(pipe.read_end.get()).ok());
+  EXPECT_EQ(poller_->Delete(pipe.read_end.get()).code(),
+            absl::StatusCode::kNotFound)
+      << "deleting twice";
+}
+
+TEST_P(ConformanceTest, ClosedHandleIsInvalidArgument) {
+  RULE("a closed or invalid handle is InvalidArgument");
+  int closed_fd;
+  {
+    Pipe pipe = MakePipe();
+    closed_fd = pipe.read_end.get();
+  }
+  absl::Status status = poller_->Add(closed_fd, 35, Interest::kReadable);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_THAT(status.message(), HasSubstr(absl::StrCat("fd ", closed_fd)));
+  EXPECT_EQ(poller_->Add(-1, 36, Interest::kReadable).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(poller_->Modify(-1, 36, Interest::kReadable, Mode::kOneshot).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(poller_->Delete(-1).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_P(ConformanceTest, RegularFileIsInvalidArgument) {
+  RULE("a handle the backend cannot poll (a regular file) is InvalidArgument");
+  std::FILE* file = std::tmpfile();
+  ASSERT_NE(file, nullptr);
+  absl::Status status =
+      poller_->Add(poller::testing::FileHandle(file), 37, Interest::kReadable);
+  std::fclose(file);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_THAT(status.message(), HasSubstr("poll"));
+}
+
+TEST_P(ConformanceTest, ReservedTokenIsInvalidArgument) {
+  RULE("the reserved token is InvalidArgument for Add and Modify");
+  Pipe pipe = MakePipe();
+  EXPECT_EQ(
+      poller_->Add(pipe.read_end.get(), kReservedToken, Interest::kReadable)
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(poller_->Add(pipe.read_end.get(), 38, Interest::kReadable).ok());
+  EXPECT_EQ(poller_
+                ->Modify(pipe.read_end.get(), kReservedToken,
+                         Interest::kReadable, Mode::kOneshot)
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_P(ConformanceTest, UnknownInterestBitsAreInvalidArgument) {
+  RULE("interest bits outside the enum are InvalidArgument");
+  Pipe pipe = MakePipe();
+  EXPECT_EQ(poller_
+                ->Add(pipe.read_end.get(), 39, static_cast<Interest>(0x80),
+                      Mode::kOneshot)
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(poller_
+                ->Add(pipe.read_end.get(), 39, Interest::kReadable,
+                      static_cast<Mode>(42))
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+#if defined(_WIN32)
+SKIPPED_ON_WINDOWS(OutOfDescriptorsIsResourceExhausted,
+                   "no fork() and no descriptor limit to lower");
+#else
+TEST_P(ConformanceTest, OutOfDescriptorsIsResourceExhausted) {
+  RULE("creating a poller with no descriptors left is ResourceExhausted");
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // In the child: allow no more descriptors than are open now.
+    rlimit limit{};
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+    int highest = 0;
+    for (int fd = 0; fd < 4096; ++fd) {
+      if (::fcntl(fd, F_GETFD) != -1) highest = fd;
+    }
+    limit.rlim_cur = static_cast<rlim_t>(highest + 1);
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+    auto created = GetParam().factory();
+    ::_exit(created.status().code() == absl::StatusCode::kResourceExhausted
+                ? 0
+                : 10 + static_cast<int>(created.status().code()));
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0)
+      << "child got status code " << WEXITSTATUS(status) - 10;
+}
+#endif
+
+}  // namespace
+}  // namespace poller::conformance

@@ -1,0 +1,109 @@
+// Copyright 2026 The poller Authors.
+//
+// Conformance rules for the kinds of readiness: hang-up, error, priority data,
+// listeners and eventfds.
+//
+// Promises: poller/core/types.h: Readiness, Event.
+
+#if !defined(_WIN32)
+#include <sys/socket.h>
+#include <unistd.h>
+#endif
+#if defined(__linux__)
+#include <sys/eventfd.h>
+#endif
+
+#include "tests/conformance/rules.h"
+#include "tests/conformance/test_handles.h"
+
+namespace poller::conformance {
+namespace {
+
+using ::poller::testing::ConnectToLoopback;
+using ::poller::testing::MakePipe;
+using ::poller::testing::MakeSocketPair;
+using ::poller::testing::MakeTcpConnection;
+using ::poller::testing::MakeTcpListener;
+using ::poller::testing::Pipe;
+using ::poller::testing::ScopedFd;
+using ::poller::testing::SocketPair;
+
+TEST_P(ConformanceTest, HangUpWhenPeerCloses) {
+  RULE("hang-up is reported when the peer closes");
+  SocketPair pair = MakeSocketPair();
+  ASSERT_TRUE(poller_->Add(pair.first.get(), 20, Interest::kReadable).ok());
+  pair.second.Reset();
+  Readiness readiness = WaitForToken(*poller_, 20);
+  EXPECT_TRUE(Has(readiness, Readiness::kHangUp));
+}
+
+TEST_P(ConformanceTest, HangUpOnHalfClose) {
+  RULE("hang-up is reported for a TCP half-close (shutdown SHUT_WR)");
+  auto connection = MakeTcpConnection();
+  ASSERT_TRUE(
+      poller_->Add(connection.server.get(), 21, Interest::kReadable).ok());
+  ASSERT_EQ(::shutdown(connection.client.get(), SHUT_WR), 0);
+  Readiness readiness = WaitForToken(*poller_, 21);
+  EXPECT_TRUE(Has(readiness, Readiness::kHangUp));
+  EXPECT_TRUE(Has(readiness, Readiness::kReadable))
+      << "end-of-file is readable";
+}
+
+TEST_P(ConformanceTest, HangUpWhenPipeWriterCloses) {
+  RULE("hang-up is reported on a pipe's read end when the writer closes");
+  Pipe pipe = MakePipe();
+  ASSERT_TRUE(poller_->Add(pipe.read_end.get(), 22, Interest::kReadable).ok());
+  pipe.write_end.Reset();
+  EXPECT_TRUE(Has(WaitForToken(*poller_, 22), Readiness::kHangUp));
+}
+
+TEST_P(ConformanceTest, ErrorOnRefusedConnection) {
+  RULE("error is reported for a socket with a pending error");
+  int port = 0;
+  ScopedFd listener = MakeTcpListener(&port);
+  listener.Reset();  // Nothing listens on `port` now: connecting is refused.
+  ScopedFd socket = ConnectToLoopback(port, /*non_blocking=*/true);
+  ASSERT_TRUE(poller_->Add(socket.get(), 23, Interest::kWritable).ok());
+  Readiness readiness = WaitForToken(*poller_, 23);
+  EXPECT_TRUE(Has(readiness, Readiness::kError) ||
+              Has(readiness, Readiness::kHangUp))
+      << static_cast<int>(readiness);
+  EXPECT_EQ(poller::testing::PendingSocketError(socket.get()),
+            poller::testing::kConnectionRefused);
+}
+
+TEST_P(ConformanceTest, PriorityData) {
+  RULE("priority interest reports TCP urgent (out-of-band) data");
+  auto connection = MakeTcpConnection();
+  ASSERT_TRUE(
+      poller_->Add(connection.server.get(), 24, Interest::kPriority).ok());
+  ExpectQuiet(*poller_, 24);
+  char byte = '!';
+  ASSERT_EQ(::send(connection.client.get(), &byte, 1, MSG_OOB), 1);
+  EXPECT_TRUE(Has(WaitForToken(*poller_, 24), Readiness::kPriority));
+}
+
+TEST_P(ConformanceTest, TcpListenerIsReadableOnConnection) {
+  RULE("a listening socket is readable when a connection arrives");
+  int port = 0;
+  ScopedFd listener = MakeTcpListener(&port);
+  ASSERT_TRUE(poller_->Add(listener.get(), 25, Interest::kReadable).ok());
+  ExpectQuiet(*poller_, 25);
+  ScopedFd client = ConnectToLoopback(port, /*non_blocking=*/false);
+  EXPECT_TRUE(Has(WaitForToken(*poller_, 25), Readiness::kReadable));
+}
+
+#if defined(__linux__)
+TEST_P(ConformanceTest, EventFdIsReadable) {
+  RULE("an eventfd is readable once written");
+  ScopedFd event_fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  ASSERT_TRUE(poller_->Add(event_fd.get(), 26, Interest::kReadable).ok());
+  ExpectQuiet(*poller_, 26);
+  const uint64_t one = 1;
+  ASSERT_EQ(::write(event_fd.get(), &one, sizeof(one)), 8);
+  EXPECT_TRUE(Has(WaitForToken(*poller_, 26), Readiness::kReadable));
+}
+#endif
+
+}  // namespace
+}  // namespace poller::conformance
