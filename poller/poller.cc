@@ -160,7 +160,7 @@ absl::Status Poller::Delete(NativeHandle handle) {
 //   waiter (WaitBlocking)                 waker (Wake)
 //   W1  wait_state_ |= kWaiterMayBlock    K1  wake_pending_.exchange(true)
 //   W2  if wake_pending_: do not block    K2  if wait_state_ & kWaiterMayBlock:
-//   W3  backend wait (blocks)                   Notify()
+//   W3  backend wait (blocks)                   backend_->Wake()
 //   W4  TakeWake(); LeaveWait() clears
 //       kWaiterMayBlock
 //
@@ -340,20 +340,20 @@ absl::Status Poller::Wake() {
   if ((wait_state_.load() & kWaiterMayBlock) == 0) return absl::OkStatus();
   // Wakes from other threads that found this one pending have returned
   // relying on it, so a refused signal is retried before giving up.
-  absl::Status notified = NotifyWithRetries(kWakeAttempts);
-  if (!notified.ok()) wake_pending_.store(false, std::memory_order_release);
-  return notified;
+  absl::Status woken = WakeBackendWithRetries(kWakeAttempts);
+  if (!woken.ok()) wake_pending_.store(false, std::memory_order_release);
+  return woken;
 }
 
-absl::Status Poller::NotifyWithRetries(int attempts) {
+absl::Status Poller::WakeBackendWithRetries(int attempts) {
   // Passing failures (EINTR, EAGAIN, ENOMEM, a full io_uring submission
   // queue) clear within moments; a lasting one is reported.
-  absl::Status notified = backend_->Notify();
-  for (int attempt = 1; !notified.ok() && attempt < attempts; ++attempt) {
+  absl::Status woken = backend_->Wake();
+  for (int attempt = 1; !woken.ok() && attempt < attempts; ++attempt) {
     if (attempt > 3) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    notified = backend_->Notify();
+    woken = backend_->Wake();
   }
-  return notified;
+  return woken;
 }
 
 void Poller::Shutdown() {
@@ -364,7 +364,7 @@ void Poller::Shutdown() {
   wake_pending_.store(true, std::memory_order_release);
   // A waiter blocked with no timeout has no other way out. One that still
   // misses a signal refused for a second sees the flag at its next return.
-  (void)NotifyWithRetries(kShutdownAttempts);
+  (void)WakeBackendWithRetries(kShutdownAttempts);
 }
 
 }  // namespace poller

@@ -376,9 +376,9 @@ class Poller {
   void LeaveWait(std::uint32_t bits);
   // Consumes a pending wake; true if there was one.
   bool TakeWake();
-  // Backend::Notify(), tried up to `attempts` times while the kernel refuses
+  // Backend::Wake(), tried up to `attempts` times while the kernel refuses
   // it.
-  absl::Status NotifyWithRetries(int attempts);
+  absl::Status WakeBackendWithRetries(int attempts);
 
   const std::unique_ptr<Backend> backend_;
   std::atomic<std::uint32_t> wait_state_{0};

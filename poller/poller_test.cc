@@ -20,7 +20,7 @@
 namespace poller {
 namespace {
 
-// A backend whose kernel is a counter: Notify() sets a flag that the next Wait
+// A backend whose kernel is a counter: Wake() sets a flag that the next Wait
 // reports.
 class FakeBackend final : public Backend {
  public:
@@ -32,7 +32,7 @@ class FakeBackend final : public Backend {
     // Waits that return at once with nothing (as a backend that filtered kernel
     // events would).
     std::atomic<int> empty_returns_left{0};
-    // Waits that return at once reporting the wake source, with no Notify.
+    // Waits that return at once reporting the wake source, with no Wake.
     std::atomic<int> spurious_wakes_left{0};
     std::atomic<bool> last_timeout_was_zero{false};
   };
@@ -75,7 +75,7 @@ class FakeBackend final : public Backend {
     result.woken = true;
     return result;
   }
-  absl::Status Notify() override {
+  absl::Status Wake() override {
     ++counters_->notifies;
     notified_ = true;
     return absl::OkStatus();
@@ -100,7 +100,7 @@ TEST(PollerFromBackendTest, NullBackendGivesNullPoller) {
   EXPECT_EQ(Poller::FromBackend(nullptr), nullptr);
 }
 
-TEST_F(PollerPolicyTest, WakesWhileNoWaitBlocksCostNoNotify) {
+TEST_F(PollerPolicyTest, WakesWhileNoWaitBlocksCostNoBackendWake) {
   // No Wait is blocked or about to block: the next Wait sees the flag.
   for (int i = 0; i < 1000; ++i) ASSERT_TRUE(poller_->Wake().ok());
   EXPECT_EQ(counters_.notifies.load(), 0);

@@ -40,11 +40,11 @@ inline Readiness FromEpollEvents(std::uint32_t events) {
   return readiness;
 }
 
-// The kernel's data word: the generation above the descriptor. The wake source
+// The kernel's data word: the serial above the descriptor. The wake source
 // uses kReservedToken, whose descriptor half (0xffffffff) no real descriptor
 // has.
-std::uint64_t KernelData(NativeHandle handle, std::uint32_t generation) {
-  return (std::uint64_t{generation} << 32) | static_cast<std::uint32_t>(handle);
+std::uint64_t KernelData(NativeHandle handle, std::uint32_t serial) {
+  return (std::uint64_t{serial} << 32) | static_cast<std::uint32_t>(handle);
 }
 
 const char* OperationName(int operation) {
@@ -132,7 +132,7 @@ epoll_event EpollBackend::KernelEvent(NativeHandle handle,
     }
     if (registration.kernel_oneshot) event.events |= EPOLLONESHOT;
   }
-  event.data.u64 = KernelData(handle, registration.generation);
+  event.data.u64 = KernelData(handle, registration.serial);
   return event;
 }
 
@@ -181,7 +181,7 @@ absl::Status EpollBackend::Add(NativeHandle handle, Token token,
   const bool in_table = static_cast<size_t>(handle) < table_size_;
   Registration added;
   added.token = token;
-  added.generation = (in_table ? registrations_[handle].generation : 0) + 1;
+  added.serial = (in_table ? registrations_[handle].serial : 0) + 1;
   added.interest = interest;
   added.mode = mode;
   added.registered = true;
@@ -461,13 +461,12 @@ absl::StatusOr<WaitResult> EpollBackend::Wait(absl::Span<Event> events,
     }
     const auto handle = static_cast<NativeHandle>(
         static_cast<std::uint32_t>(kernel_event.data.u64));
-    const auto generation =
-        static_cast<std::uint32_t>(kernel_event.data.u64 >> 32);
+    const auto serial = static_cast<std::uint32_t>(kernel_event.data.u64 >> 32);
     // Deleted, or deleted and added again, since the kernel queued this
     // event; or a registration the kernel keeps for a closed number.
     if (static_cast<size_t>(handle) >= table_size_ ||
         !registrations_[handle].registered ||
-        registrations_[handle].generation != generation) {
+        registrations_[handle].serial != serial) {
       if (IsRepeatedStaleEvent(kernel_event.data.u64)) rebuild_needed_ = true;
       continue;
     }
@@ -516,6 +515,6 @@ absl::StatusOr<WaitResult> EpollBackend::Wait(absl::Span<Event> events,
   return result;
 }
 
-absl::Status EpollBackend::Notify() { return waker_.Signal(); }
+absl::Status EpollBackend::Wake() { return waker_.Wake(); }
 
 }  // namespace poller

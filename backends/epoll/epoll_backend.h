@@ -15,7 +15,7 @@
 //
 // Strategy
 //   Add/Modify/Delete are EPOLL_CTL_ADD/MOD/DEL. The kernel's epoll_event.data
-//   carries the descriptor and a generation number, not the token: the token,
+//   carries the descriptor and a serial number, not the token: the token,
 //   interest, mode and an "armed" flag live in a table indexed by descriptor,
 //   which lets oneshot cost no system call per event (below) and lets Wait
 //   drop events of a registration that was deleted while they were in flight.
@@ -178,7 +178,7 @@ class EpollBackend final : public Backend {
   absl::Status Rearm(NativeHandle handle) override;
   absl::StatusOr<WaitResult> Wait(absl::Span<Event> events,
                                   absl::Duration timeout) override;
-  absl::Status Notify() override;
+  absl::Status Wake() override;
 
  private:
   static constexpr int kMaxKernelEvents = 1024;
@@ -199,7 +199,7 @@ class EpollBackend final : public Backend {
     // Bumped by every Add of this descriptor number, and carried in the kernel
     // event, so events of an earlier registration of the same number are
     // recognized and dropped.
-    std::uint32_t generation = 0;
+    std::uint32_t serial = 0;
     Interest interest = Interest::kNone;
     Mode mode = Mode::kOneshot;
     bool registered : 1;

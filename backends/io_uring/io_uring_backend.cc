@@ -29,16 +29,16 @@ constexpr unsigned kSubmissionEntries = 256;
 // (IORING_FEAT_NODROP) until a Wait makes room.
 constexpr unsigned kCompletionEntries = 4096;
 
-// user_data: a registration's is (generation << 32) | fd with generation below
+// user_data: a registration's is (serial << 32) | fd with serial below
 // 2^31, so bit 63 marks the backend's own requests (and liburing's
 // LIBURING_UDATA_TIMEOUT, all ones).
 constexpr std::uint64_t kInternalBit = std::uint64_t{1} << 63;
 constexpr std::uint64_t kWakeUserData = kInternalBit | 1;
 constexpr std::uint64_t kCancelUserData = kInternalBit | 2;
-constexpr std::uint32_t kMaxGeneration = 0x7fffffff;
+constexpr std::uint32_t kMaxSerial = 0x7fffffff;
 
-std::uint64_t UserData(int fd, std::uint32_t generation) {
-  return (std::uint64_t{generation} << 32) | static_cast<std::uint32_t>(fd);
+std::uint64_t UserData(int fd, std::uint32_t serial) {
+  return (std::uint64_t{serial} << 32) | static_cast<std::uint32_t>(fd);
 }
 
 // Runs a liburing call (which returns -errno) through the fault-injection seam,
@@ -217,31 +217,30 @@ io_uring_sqe* IoUringBackend::QueueLocked(const BatchEntry& entry) {
 }
 
 bool IoUringBackend::QueueArmLocked(int fd, const Registration& registration) {
-  const std::uint32_t generation = next_generation_;
+  const std::uint32_t serial = next_serial_;
   io_uring_sqe* sqe =
-      QueueLocked(BatchEntry{BatchEntry::Kind::kArm, fd, generation});
+      QueueLocked(BatchEntry{BatchEntry::Kind::kArm, fd, serial});
   if (sqe == nullptr) return false;
-  next_generation_ =
-      next_generation_ == kMaxGeneration ? 1 : next_generation_ + 1;
+  next_serial_ = next_serial_ == kMaxSerial ? 1 : next_serial_ + 1;
   const unsigned mask = PollMask(registration.interest);
   if (registration.mode == Mode::kEdge || PriorityOnly(registration.interest)) {
     io_uring_prep_poll_multishot(sqe, fd, mask);
   } else {
     io_uring_prep_poll_add(sqe, fd, mask);
   }
-  io_uring_sqe_set_data64(sqe, UserData(fd, generation));
+  io_uring_sqe_set_data64(sqe, UserData(fd, serial));
   return true;
 }
 
 bool IoUringBackend::QueueCancelLocked(BatchEntry::Kind kind, int fd,
-                                       std::uint32_t generation) {
-  io_uring_sqe* sqe = QueueLocked(BatchEntry{kind, fd, generation});
+                                       std::uint32_t serial) {
+  io_uring_sqe* sqe = QueueLocked(BatchEntry{kind, fd, serial});
   if (sqe == nullptr) return false;
   // IORING_OP_ASYNC_CANCEL, not IORING_OP_POLL_REMOVE: the latter fails with
   // EALREADY while the request's completion is being run (a request that was
   // ready when armed, submitted in the same batch), and the request then
   // lives on, holding its file open.
-  io_uring_prep_cancel64(sqe, UserData(fd, generation), 0);
+  io_uring_prep_cancel64(sqe, UserData(fd, serial), 0);
   io_uring_sqe_set_data64(sqe, kCancelUserData);
   // The cancellation's own result is of no interest: skip its completion
   // where the kernel can (5.17+), halving the completions Modify and Delete
@@ -315,15 +314,14 @@ void IoUringBackend::CommitBatchLocked(unsigned taken) {
       case BatchEntry::Kind::kArm:
         // Refused: the caller decides (Add fails, a re-arm stays due).
         if (!accepted || registration == nullptr) break;
-        registration->generation = entry.generation;
+        registration->serial = entry.serial;
         registration->live = true;
         registration->armed = true;
         registration->rearm = false;
         DequeueLocked(*registration);
         break;
       case BatchEntry::Kind::kCancel:
-        if (registration != nullptr &&
-            registration->generation == entry.generation) {
+        if (registration != nullptr && registration->serial == entry.serial) {
           if (!accepted) break;  // Still the registration's: tried again.
           registration->live = false;
           if (registration->ended) {
@@ -334,7 +332,7 @@ void IoUringBackend::CommitBatchLocked(unsigned taken) {
         } else if (!accepted) {
           // A request the registration no longer names (Modify armed its
           // successor): cancelled later, with the orphans.
-          orphans_.push_back(UserData(entry.fd, entry.generation));
+          orphans_.push_back(UserData(entry.fd, entry.serial));
         }
         break;
       case BatchEntry::Kind::kOrphanCancel:
@@ -378,7 +376,7 @@ void IoUringBackend::DropLocked(int fd) {
   auto found = registrations_.find(fd);
   if (found == registrations_.end()) return;
   if (found->second.live) {
-    orphans_.push_back(UserData(fd, found->second.generation));
+    orphans_.push_back(UserData(fd, found->second.serial));
   }
   EraseLocked(found);
 }
@@ -455,7 +453,7 @@ absl::Status IoUringBackend::FlushLocked() {
     }
     bool queued = false;
     if (registration.live && (!registration.armed || registration.rearm)) {
-      QueueCancelLocked(BatchEntry::Kind::kCancel, fd, registration.generation);
+      QueueCancelLocked(BatchEntry::Kind::kCancel, fd, registration.serial);
       queued = true;
     }
     if (registration.rearm) {
@@ -578,12 +576,12 @@ absl::Status IoUringBackend::ChangeRegistration(internal::Operation operation,
   // and the old request is cancelled later.
   QueueArmLocked(handle, registration);
   if (before.live) {
-    QueueCancelLocked(BatchEntry::Kind::kCancel, handle, before.generation);
+    QueueCancelLocked(BatchEntry::Kind::kCancel, handle, before.serial);
   }
   QueueOrphansLocked();
   int error = 0;
   SubmitBatchLocked(&error);
-  if (registration.generation == before.generation) {
+  if (registration.serial == before.serial) {
     // The kernel took nothing: the registration is as it was.
     registration.token = before.token;
     registration.interest = before.interest;
@@ -630,8 +628,7 @@ absl::Status IoUringBackend::Delete(NativeHandle handle) {
         "not registered in this poller (the registered file was closed)");
   }
   if (registration.live) {
-    QueueCancelLocked(BatchEntry::Kind::kCancel, handle,
-                      registration.generation);
+    QueueCancelLocked(BatchEntry::Kind::kCancel, handle, registration.serial);
     QueueOrphansLocked();
     int error = 0;
     SubmitBatchLocked(&error);
@@ -659,11 +656,11 @@ void IoUringBackend::ReapLocked(absl::Span<Event> events, WaitResult& result) {
     }
     if (user_data & kInternalBit) continue;
     const int fd = static_cast<int>(static_cast<std::uint32_t>(user_data));
-    const auto generation = static_cast<std::uint32_t>(user_data >> 32);
+    const auto serial = static_cast<std::uint32_t>(user_data >> 32);
     auto found = registrations_.find(fd);
     // Cancelled by Modify or Delete, or the file was replaced: stale.
     if (found == registrations_.end() || !found->second.live ||
-        found->second.generation != generation) {
+        found->second.serial != serial) {
       continue;
     }
     Registration& registration = found->second;
@@ -803,7 +800,7 @@ absl::StatusOr<WaitResult> IoUringBackend::Wait(absl::Span<Event> events,
   return internal::ErrnoToStatus(wait_error, operation, ring_fd_);
 }
 
-absl::Status IoUringBackend::Notify() {
+absl::Status IoUringBackend::Wake() {
   // A refused wake is one the caller may not be able to act on (Shutdown has
   // no result): a refusal for want of memory or of room for completions is
   // retried a few times, a few milliseconds apart in all.

@@ -18,10 +18,10 @@
 //   One ring (256 submission entries, 4096 completion entries; the kernel
 //   queues completions beyond that rather than drop them). Each registration
 //   has at most one poll request in flight; its user_data is the descriptor
-//   (low 32 bits) and a generation (high 32 bits) that changes every time the
+//   (low 32 bits) and a serial (high 32 bits) that changes every time the
 //   backend arms a request, and the backend keeps a table fd -> {token,
-//   interest, mode, generation}. A completion is reported only if its
-//   generation is the one in the table, under the table's lock: a completion
+//   interest, mode, serial}. A completion is reported only if its
+//   serial is the one in the table, under the table's lock: a completion
 //   still in flight for a request that Modify or Delete cancelled is ignored,
 //   so once Delete returns no event carries the old token, and an event always
 //   carries the latest Modify's token and interest. An event the kernel
@@ -65,11 +65,11 @@
 //   Modify.
 //
 // Wake and threads
-//   Notify() submits an IORING_OP_NOP with a reserved user_data: it completes
+//   Wake() submits an IORING_OP_NOP with a reserved user_data: it completes
 //   at once and ends the blocked wait, with no extra descriptor. Poller
 //   coalesces wakes, so a burst costs one io_uring_enter. Submission is
 //   guarded by a std::mutex (with the table), so Add, Modify, Delete and
-//   Notify may come from any thread; the waiter takes it to submit due
+//   Wake may come from any thread; the waiter takes it to submit due
 //   re-arms and cancellations and to read completions, never while blocked in
 //   the kernel. Wait: io_uring_wait_cqe_timeout with a __kernel_timespec
 //   (nanosecond timeouts, IORING_FEAT_EXT_ARG: no timeout request is queued);
@@ -95,7 +95,7 @@
 //     ignored, is cancelled with a later submission. A Delete of a number
 //     that was closed or reused without Delete forgets the registration
 //     whatever the kernel says (its request is cancelled later if refused).
-//   - Notify: EAGAIN and EBUSY are retried 3 times, 2, 4 and 8 ms apart (a
+//   - Wake: EAGAIN and EBUSY are retried 3 times, 2, 4 and 8 ms apart (a
 //     wake must not be lost, and Shutdown cannot report a failure); then it
 //     fails with nothing queued, Poller::Wake returns the error, and the next
 //     Wake signals again.
@@ -190,7 +190,7 @@ class IoUringBackend final : public Backend {
   absl::Status Rearm(NativeHandle handle) override;
   absl::StatusOr<WaitResult> Wait(absl::Span<Event> events,
                                   absl::Duration timeout) override;
-  absl::Status Notify() override;
+  absl::Status Wake() override;
 
  private:
   struct Registration {
@@ -198,8 +198,8 @@ class IoUringBackend final : public Backend {
     Interest interest;
     Mode mode;
     internal::FileIdentity identity;
-    // The generation of the registration's latest request.
-    std::uint32_t generation = 0;
+    // The serial of the registration's latest request.
+    std::uint32_t serial = 0;
     // That request is in the kernel: submitted, and not known to have ended.
     bool live = false;
     // Its completions are reported (false once a oneshot fired, or a request
@@ -223,14 +223,14 @@ class IoUringBackend final : public Backend {
   // kernel's taking it means for the registration of `fd`.
   struct BatchEntry {
     enum class Kind : std::uint8_t {
-      kArm,           // a poll request of `generation`
-      kCancel,        // cancels the registration's request of `generation`
+      kArm,           // a poll request of `serial`
+      kCancel,        // cancels the registration's request of `serial`
       kOrphanCancel,  // cancels an entry of orphans_
-      kWake,          // Notify's IORING_OP_NOP
+      kWake,          // Wake's IORING_OP_NOP
     };
     Kind kind;
     int fd;
-    std::uint32_t generation;
+    std::uint32_t serial;
   };
 
   explicit IoUringBackend(std::unique_ptr<io_uring> ring);
@@ -243,11 +243,10 @@ class IoUringBackend final : public Backend {
 
   // Queues one entry of the batch; null when the submission queue is full.
   io_uring_sqe* QueueLocked(const BatchEntry& entry);
-  // Queues a poll request for `registration` under a new generation.
+  // Queues a poll request for `registration` under a new serial.
   bool QueueArmLocked(int fd, const Registration& registration);
-  // Queues the cancellation of the request (fd, generation).
-  bool QueueCancelLocked(BatchEntry::Kind kind, int fd,
-                         std::uint32_t generation);
+  // Queues the cancellation of the request (fd, serial).
+  bool QueueCancelLocked(BatchEntry::Kind kind, int fd, std::uint32_t serial);
   // Queues the cancellation of as many orphans_ as there is room for.
   void QueueOrphansLocked();
   // Hands the batch to the kernel, which binds the completions of its poll
@@ -293,7 +292,7 @@ class IoUringBackend final : public Backend {
   const std::unique_ptr<BatchEntry[]> batch_;
   const unsigned batch_capacity_;
   unsigned batch_size_ = 0;
-  std::uint32_t next_generation_ = 1;
+  std::uint32_t next_serial_ = 1;
   // Set (by a thread_local's destructor) when a thread that submitted to the
   // ring exits; threads hold it weakly, so it may outlive the backend.
   const std::shared_ptr<std::atomic<bool>> submitter_exited_ =

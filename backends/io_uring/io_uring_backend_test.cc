@@ -411,7 +411,7 @@ TEST(IoUringBackendTest, WakeRefusedWhileAWaitIsBlocked) {
 }
 
 // Issue 13, item 4: Shutdown's wake, refused once by the kernel, was lost and
-// a blocked Wait slept on (Poller ignores Notify's result there, so the
+// a blocked Wait slept on (Poller ignores Wake's result there, so the
 // backend retries a transient refusal itself).
 TEST(IoUringBackendTest, ShutdownRefusedOnceStillReleasesABlockedWait) {
   for (int error : kTransientErrors) {

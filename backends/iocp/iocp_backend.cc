@@ -75,7 +75,7 @@ bool IsNtError(NTSTATUS status) {
 }
 
 // The completion keys: packets of poll requests (the helper handle's), and the
-// wake packet that Notify posts.
+// wake packet that Wake posts.
 constexpr ULONG_PTR kAfdKey = 1;
 constexpr ULONG_PTR kWakeKey = 2;
 
@@ -311,7 +311,7 @@ class IocpPoller final : public Backend {
   absl::Status Delete(NativeHandle handle) override;
   absl::StatusOr<WaitResult> Wait(absl::Span<Event> events,
                                   absl::Duration timeout) override;
-  absl::Status Notify() override;
+  absl::Status Wake() override;
 
  private:
   enum class RequestState : std::uint8_t {
@@ -712,7 +712,7 @@ absl::StatusOr<WaitResult> IocpPoller::Wait(absl::Span<Event> events,
   return result;
 }
 
-absl::Status IocpPoller::Notify() {
+absl::Status IocpPoller::Wake() {
   CallError error;
   if (!WindowsCall("PostQueuedCompletionStatus", &error,
                    [&]() -> unsigned long {  // NOLINT(runtime/int)

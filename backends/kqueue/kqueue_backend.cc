@@ -75,8 +75,8 @@ std::uint64_t UdataBits(U udata) {
 }
 
 template <typename U = Udata>
-U ToUdata(std::uint64_t generation) {
-  const auto bits = static_cast<std::uintptr_t>(generation & kUdataMask);
+U ToUdata(std::uint64_t serial) {
+  const auto bits = static_cast<std::uintptr_t>(serial & kUdataMask);
   if constexpr (std::is_pointer_v<U>) {
     return reinterpret_cast<U>(bits);
   } else {
@@ -352,7 +352,7 @@ void KqueueBackend::UpdateSynthetic(int fd, Registration& registration) {
   }
   synthetic_pending_.store(!synthetic_.empty(), std::memory_order_release);
   // A Wait blocked in the kernel would not see the report: end it.
-  if (registration.synthetic_due) (void)waker_->Signal();
+  if (registration.synthetic_due) (void)waker_->Wake();
 }
 
 absl::Status KqueueBackend::Add(NativeHandle handle, Token token,
@@ -397,7 +397,7 @@ absl::Status KqueueBackend::Add(NativeHandle handle, Token token,
   registration.interest = interest;
   registration.mode = mode;
   registration.file = file;
-  registration.generation = ++generation_;
+  registration.serial = ++serial_;
   absl::Status applied = Apply("kevent(EV_ADD)", handle, nothing, registration);
   if (!applied.ok()) {
     // Undo the filters that did go in, so a failed Add leaves nothing behind.
@@ -461,7 +461,7 @@ absl::Status KqueueBackend::ChangeRegistration(internal::Operation operation,
   registration.token = token;
   registration.interest = interest;
   registration.mode = mode;
-  registration.generation = ++generation_;
+  registration.serial = ++serial_;
   registration.armed = true;
   absl::Status applied = Apply("kevent(EV_ADD)", handle, old, registration);
   if (!applied.ok() && registration.filters == kqueue_logic::kNoFilter &&
@@ -691,11 +691,11 @@ absl::StatusOr<WaitResult> KqueueBackend::Wait(absl::Span<Event> events,
   return result;
 }
 
-absl::Status KqueueBackend::Notify() {
+absl::Status KqueueBackend::Wake() {
   if (!InCreatorProcess()) {
     return NotCreatorProcess("kevent(EVFILT_USER, NOTE_TRIGGER)");
   }
-  return waker_->Signal();
+  return waker_->Wake();
 }
 
 }  // namespace poller

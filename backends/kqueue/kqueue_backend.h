@@ -54,16 +54,16 @@
 //   which returns each change's own error (one call per change where the
 //   headers lack EV_RECEIPT). A failed Add is rolled back.
 //
-//   Each filter's `udata` is not the token but the registration's generation:
+//   Each filter's `udata` is not the token but the registration's serial:
 //   one counter for the backend, taken by every Add and Modify and sent with
 //   every change to every filter of the registration. The token, interest and
 //   mode live in a table (descriptor -> registration) under a std::mutex. Wait
-//   reports the table's token, and only for an event whose generation is the
+//   reports the table's token, and only for an event whose serial is the
 //   registration's current one (item 5 below).
 //
 //   Wait: one kevent call with a timespec timeout (nanosecond precision,
 //   rounded up) into a buffer of at most 1024 events, sorted by descriptor and
-//   generation so the filters of one registration become one Event; then, with
+//   serial so the filters of one registration become one Event; then, with
 //   one more kevent call and only when there are any, the changes that silence
 //   a fired oneshot registration's other filters. The buffers are allocated at
 //   Create: Wait does not allocate. Wake: EVFILT_USER with NOTE_TRIGGER, or a
@@ -84,12 +84,12 @@
 // Read against the kernels' sources (issue 18; item 5 is issue 13's kqueue
 // part). Each decision, and the source it rests on:
 //   1. A oneshot registration is one Event, not one per filter. After an
-//      event of the current generation, Wait disables the filters that did not
+//      event of the current serial, Wait disables the filters that did not
 //      fire and marks the registration disarmed in the table; a sibling event
 //      the kernel queued before the disable lands is dropped as disarmed. The
 //      decision is taken after kevent returned, from the table then, so an Add
 //      or Modify during a blocked Wait no longer leaves the sibling armed (the
-//      generation snapshot taken before kevent did). The fired filter needs
+//      serial snapshot taken before kevent did). The fired filter needs
 //      nothing: EV_DISPATCH disabled it (XNU knote_process: "disable all
 //      dispatch knotes"; FreeBSD kqueue_scan, EV_DISPATCH -> KN_DISABLED).
 //      Tests: kqueue_logic_test KqueueOneshot.*; kqueue_backend_test
@@ -149,13 +149,13 @@
 //      (terminals) keep hang-up. Tests: kqueue_logic_test KqueueWriteEof.*;
 //      kqueue_backend_test LocalShutdownWriteIsNotHangUp.
 //   5. An event taken before a Modify, or before a Delete and an Add of the
-//      same number, carries the generation it was taken under and is dropped:
+//      same number, carries the serial it was taken under and is dropped:
 //      it never shows an old token or an old interest. Nothing is lost: the
 //      change re-armed each kept filter with a touch, which re-runs the filter
 //      and queues it again if it is still ready (XNU kevent_register ->
 //      f_touch -> knote_apply_touch; FreeBSD kqueue_register re-runs f_event
 //      at done_ev_add), and a new filter is evaluated at attach. Tests:
-//      kqueue_logic_test KqueueGeneration.*.
+//      kqueue_logic_test KqueueSerial.*.
 //   6. fork(): no child gets the kqueue. XNU kqueue_internal marks it
 //      FP_CLOEXEC | FP_CLOFORK and FG_CONFINED, which fdt_fork skips; FreeBSD
 //      fdcopy copies it only when created with KQUEUE_CPONFORK (15.0+; not
@@ -246,7 +246,7 @@ class KqueueBackend final : public Backend {
 
   absl::string_view name() const override { return kName; }
   bool SupportsMode(Mode mode) const override;
-  // Add, Modify, Delete, Wait and Notify return FailedPrecondition in a process
+  // Add, Modify, Delete, Wait and Wake return FailedPrecondition in a process
   // other than the one that created the backend (fork(): see the file
   // comment).
   absl::Status Add(NativeHandle handle, Token token, Interest interest,
@@ -257,7 +257,7 @@ class KqueueBackend final : public Backend {
   absl::Status Rearm(NativeHandle handle) override;
   absl::StatusOr<WaitResult> Wait(absl::Span<Event> events,
                                   absl::Duration timeout) override;
-  absl::Status Notify() override;
+  absl::Status Wake() override;
 
  private:
   using Registration = kqueue_logic::Registration;
@@ -308,8 +308,8 @@ class KqueueBackend final : public Backend {
   // Wait takes it only after the kernel returned.
   std::mutex mutex_;
   absl::flat_hash_map<int, Registration> registrations_;
-  // The last generation given to an Add or Modify.
-  std::uint64_t generation_ = 0;
+  // The last serial given to an Add or Modify.
+  std::uint64_t serial_ = 0;
   // Registrations with a report due that the kernel cannot make (item 3 of
   // the file comment), and whether there are any (read by Wait before it
   // blocks, without the lock).

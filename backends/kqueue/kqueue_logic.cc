@@ -67,7 +67,7 @@ int PlanChanges(const Registration& old, const Registration& wanted,
     change.clear = ModeClears(wanted.mode);
     change.dispatch = ::poller::IsOneshot(wanted.mode);
     change.fflags = FilterFflags(filter, wanted.interest, platform);
-    change.udata = wanted.generation;
+    change.udata = wanted.serial;
     if (held && (!needs || new_flags)) {
       change.action = Action::kDelete;
       changes[count++] = change;
@@ -109,7 +109,7 @@ ApplyOutcome ApplyAnswers(FilterSet before, const Change* changes,
 bool IsCurrent(const KernelEvent& event, const Registration& registration,
                const Platform& platform) {
   return (event.udata & platform.udata_mask) ==
-         (registration.generation & platform.udata_mask);
+         (registration.serial & platform.udata_mask);
 }
 
 Readiness ReadinessOf(const KernelEvent& event,
@@ -197,7 +197,7 @@ int SilenceChanges(const Registration& registration, FilterSet silence,
     change.clear = ModeClears(registration.mode);
     change.dispatch = ::poller::IsOneshot(registration.mode);
     change.fflags = FilterFflags(filter, registration.interest, platform);
-    change.udata = registration.generation;
+    change.udata = registration.serial;
     changes[count++] = change;
   }
   return count;

@@ -53,7 +53,7 @@ struct Platform {
   // EV_DISPATCH: a fired oneshot filter stays in the kernel, disabled. Without
   // it oneshot uses EV_ONESHOT, which deletes the filter once it fires.
   bool fired_filter_stays = true;
-  // The bits of a generation that fit in `udata` (all 64 where it is a 64-bit
+  // The bits of a serial that fit in `udata` (all 64 where it is a 64-bit
   // pointer).
   std::uint64_t udata_mask = ~std::uint64_t{0};
 };
@@ -85,7 +85,7 @@ struct Registration {
   // Set by each Add and Modify (from one counter for the whole backend) and
   // carried in the `udata` of every change to its filters, so each kernel event
   // tells which version of the registration it was taken from.
-  std::uint64_t generation = 0;
+  std::uint64_t serial = 0;
   // Oneshot modes: not reported since the last Add or Modify.
   bool armed = true;
   // FreeBSD refused the write filter with EPIPE (the pipe's reader is gone):
@@ -121,14 +121,14 @@ struct Change {
   bool clear = false;     // EV_CLEAR
   bool dispatch = false;  // EV_DISPATCH (EV_ONESHOT where there is none)
   std::uint32_t fflags = 0;
-  std::uint64_t udata = 0;  // The registration's generation.
+  std::uint64_t udata = 0;  // The registration's serial.
 };
 // Three filters, each at most deleted and added again.
 inline constexpr int kMaxChanges = 6;
 
 // Writes to `changes` (room for kMaxChanges) what turns the kernel's filters
 // for `old` (old.filters) into those `wanted` needs, and returns how many.
-// Every kept filter is changed too, which gives it `wanted`'s generation and
+// Every kept filter is changed too, which gives it `wanted`'s serial and
 // filter flags and re-arms it.
 int PlanChanges(const Registration& old, const Registration& wanted,
                 const Platform& platform, Change* changes);
@@ -158,7 +158,7 @@ struct KernelEvent {
 // (taken before a Modify, or from a registration Deleted since, whose number
 // was Added again) is dropped: the change that replaced it re-armed each kept
 // filter with a touch that re-evaluates it, so readiness still there is
-// reported again under the new generation.
+// reported again under the new serial.
 bool IsCurrent(const KernelEvent& event, const Registration& registration,
                const Platform& platform);
 
@@ -183,7 +183,7 @@ Delivery Deliver(Registration& registration, FilterSet fired,
                  const Platform& platform);
 
 // Writes the changes that disable `silence` (room for 3) and returns how many.
-// They carry the filter flags and generation the filters already have.
+// They carry the filter flags and serial the filters already have.
 int SilenceChanges(const Registration& registration, FilterSet silence,
                    const Platform& platform, Change* changes);
 

@@ -32,14 +32,14 @@ bool Has(Readiness set, Readiness bit) {
   return (set & bit) != Readiness::kNone;
 }
 
-Registration Make(Interest interest, Mode mode, std::uint64_t generation,
+Registration Make(Interest interest, Mode mode, std::uint64_t serial,
                   FileKind kind = FileKind::kSocket) {
   Registration registration;
-  registration.token = 100 + generation;
+  registration.token = 100 + serial;
   registration.interest = interest;
   registration.mode = mode;
   registration.file.kind = kind;
-  registration.generation = generation;
+  registration.serial = serial;
   return registration;
 }
 
@@ -61,7 +61,7 @@ KernelEvent EventOf(Filter filter, std::uint64_t udata) {
 // Item 1: a oneshot registration reports one Event, whatever the schedule.
 
 TEST(KqueueOneshot, AddedDuringBlockedWaitSilencesSibling) {
-  // A registration R|W oneshot is added (generation 3) while a Wait is blocked
+  // A registration R|W oneshot is added (serial 3) while a Wait is blocked
   // in kevent; the socket is writable at once, so the kernel returns the write
   // filter's event with the udata the Add gave it.
   Registration registration =
@@ -101,8 +101,8 @@ TEST(KqueueOneshot, ModifyRearms) {
       Make(Interest::kReadable | Interest::kWritable, Mode::kOneshot, 3);
   registration.filters = kReadFilter | kWriteFilter;
   ASSERT_TRUE(Deliver(registration, kWriteFilter, kMacOs).report);
-  // What Modify does to the table: a new generation, armed again.
-  registration.generation = 4;
+  // What Modify does to the table: a new serial, armed again.
+  registration.serial = 4;
   registration.armed = true;
   EXPECT_TRUE(Deliver(registration, kReadFilter, kMacOs).report);
 }
@@ -166,7 +166,7 @@ TEST(KqueuePriority, NoteOobGoesWithEveryChangeToTheReadFilterOnMacOs) {
 
   // Modify re-arms: a touch of each filter, NOTE_OOB again on the read one.
   Registration rearmed = added;
-  rearmed.generation = 2;
+  rearmed.serial = 2;
   count = PlanChanges(added, rearmed, kMacOs, changes);
   ASSERT_EQ(count, 2);
   EXPECT_EQ(changes[0].action, Action::kAddEnabled);
@@ -187,7 +187,7 @@ TEST(KqueuePriority, TogglingPriorityKeepsTheReadFilter) {
   edge.filters = kReadFilter;
   Registration with_priority = edge;
   with_priority.interest = Interest::kReadable | Interest::kPriority;
-  with_priority.generation = 2;
+  with_priority.serial = 2;
   Change changes[kMaxChanges];
   ASSERT_EQ(PlanChanges(edge, with_priority, kMacOs, changes), 1);
   EXPECT_EQ(changes[0].action, Action::kAddEnabled);
@@ -286,7 +286,7 @@ TEST(KqueuePipeWriter, ModeChangingModifyKeepsTheRegistration) {
   old.filters = kWriteFilter;
   Registration changed = old;
   changed.mode = Mode::kOneshot;
-  changed.generation = 2;
+  changed.serial = 2;
   Change changes[kMaxChanges];
   const int count = PlanChanges(old, changed, kFreeBsd, changes);
   ASSERT_EQ(count, 2);
@@ -376,36 +376,36 @@ TEST(KqueueWriteEof, ReadEofIsHangUp) {
 // ----------------------------------------------------------------------------
 // Item 5: which token an event carries.
 
-TEST(KqueueGeneration, EventTakenBeforeModifyIsDropped) {
+TEST(KqueueSerial, EventTakenBeforeModifyIsDropped) {
   // kevent copied out the read event (udata 6) before another thread's
-  // Modify(fd, new token, kWritable) gave the registration generation 7.
+  // Modify(fd, new token, kWritable) gave the registration serial 7.
   const Registration registration =
       Make(Interest::kWritable, Mode::kOneshot, 7);
   EXPECT_FALSE(IsCurrent(EventOf(kReadFilter, 6), registration, kMacOs));
   EXPECT_TRUE(IsCurrent(EventOf(kWriteFilter, 7), registration, kMacOs));
 }
 
-TEST(KqueueGeneration, EventTakenBeforeDeleteAndAddIsDropped) {
+TEST(KqueueSerial, EventTakenBeforeDeleteAndAddIsDropped) {
   // Delete, then Add of a new descriptor with the same number: a new
-  // generation from the same counter, never the old one again.
+  // serial from the same counter, never the old one again.
   const Registration readded = Make(Interest::kReadable, Mode::kLevel, 9);
   EXPECT_FALSE(IsCurrent(EventOf(kReadFilter, 8), readded, kMacOs));
 }
 
-TEST(KqueueGeneration, EveryChangeCarriesTheNewGeneration) {
+TEST(KqueueSerial, EveryChangeCarriesTheNewSerial) {
   Registration old =
       Make(Interest::kReadable | Interest::kWritable, Mode::kLevel, 4);
   old.filters = kReadFilter | kWriteFilter;
   Registration modified = old;
   modified.token = 77;
-  modified.generation = 5;
+  modified.serial = 5;
   Change changes[kMaxChanges];
   const int count = PlanChanges(old, modified, kMacOs, changes);
   ASSERT_EQ(count, 2);
   for (int i = 0; i < count; ++i) EXPECT_EQ(changes[i].udata, 5u);
 }
 
-TEST(KqueueGeneration, ComparedInTheBitsUdataHolds) {
+TEST(KqueueSerial, ComparedInTheBitsUdataHolds) {
   Platform narrow = kMacOs;
   narrow.udata_mask = 0xffffffffu;  // A 32-bit `udata`.
   const Registration registration =
@@ -434,7 +434,7 @@ TEST(KqueueChanges, ModeChangeRecreatesEachFilter) {
   old.filters = kReadFilter;
   Registration edge = old;
   edge.mode = Mode::kEdge;
-  edge.generation = 2;
+  edge.serial = 2;
   Change changes[kMaxChanges];
   ASSERT_EQ(PlanChanges(old, edge, kMacOs, changes), 2);
   EXPECT_EQ(changes[0].action, Action::kDelete);
@@ -447,7 +447,7 @@ TEST(KqueueChanges, NoneKeepsADisabledReadFilter) {
   old.filters = kWriteFilter;
   Registration none = old;
   none.interest = Interest::kNone;
-  none.generation = 2;
+  none.serial = 2;
   Change changes[kMaxChanges];
   ASSERT_EQ(PlanChanges(old, none, kMacOs, changes), 2);
   EXPECT_EQ(changes[0].filter, kReadFilter);
@@ -463,7 +463,7 @@ TEST(KqueueChanges, DeletingWhatIsGoneIsNotAFailure) {
   old.filters = kReadFilter;
   Registration none = old;
   none.interest = Interest::kWritable;
-  none.generation = 2;
+  none.serial = 2;
   Change changes[kMaxChanges];
   const int count = PlanChanges(old, none, kMacOs, changes);
   ASSERT_EQ(count, 2);

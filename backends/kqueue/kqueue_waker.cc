@@ -90,7 +90,7 @@ absl::StatusOr<KqueueWaker> KqueueWaker::Create(int kqueue_fd) {
   return KqueueWaker(kqueue_fd, std::move(read_end), std::move(write_end));
 }
 
-absl::Status KqueueWaker::Signal() {
+absl::Status KqueueWaker::Wake() {
   if (!uses_pipe()) {
 #if defined(EVFILT_USER)
     struct kevent change =

@@ -10,13 +10,13 @@
 // of 2025, has it), else a non-blocking pipe whose read end is watched with
 // EVFILT_READ (older OpenBSD and NetBSD, or headers newer than the kernel).
 //
-// EVFILT_USER costs no descriptor: Signal() is one kevent(NOTE_TRIGGER) and the
+// EVFILT_USER costs no descriptor: Wake() is one kevent(NOTE_TRIGGER) and the
 // event clears itself when delivered (EV_CLEAR). The pipe costs two
-// descriptors; Signal() writes a byte and the Wait that sees it calls Consume()
+// descriptors; Wake() writes a byte and the Wait that sees it calls Consume()
 // to read the pipe empty, so the pipe never fills up (Poller signals at most
 // once per returned Wait).
 //
-// Thread-safety: Signal() may be called from any thread at any time;
+// Thread-safety: Wake() may be called from any thread at any time;
 // IsWakeEvent() and Consume() only from the thread inside Wait.
 
 #ifndef POLLER_BACKENDS_KQUEUE_KQUEUE_WAKER_H_
@@ -45,7 +45,7 @@ class KqueueWaker {
   KqueueWaker& operator=(KqueueWaker&&) = default;
 
   // Makes the kqueue report a wake event. Errors: what kevent or write report.
-  absl::Status Signal();
+  absl::Status Wake();
 
   // Whether a kernel event is the wake source's.
   bool IsWakeEvent(const struct kevent& event) const;

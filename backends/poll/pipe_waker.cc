@@ -59,7 +59,7 @@ absl::StatusOr<PipeWaker> PipeWaker::Create() {
   return PipeWaker(std::move(read_end), std::move(write_end));
 }
 
-absl::Status PipeWaker::Signal() {
+absl::Status PipeWaker::Wake() {
   const char byte = 1;
   for (;;) {
     const ssize_t written = internal::Syscall(

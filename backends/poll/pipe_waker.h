@@ -4,7 +4,7 @@
 // no eventfd (macOS, the BSDs, other POSIX systems): a non-blocking,
 // close-on-exec pipe. Same interface as internal::EventFdWaker.
 //
-// Signal() writes one byte to the pipe, which makes its read end readable; a
+// Wake() writes one byte to the pipe, which makes its read end readable; a
 // full pipe is already readable, so EAGAIN counts as success. Drain() reads
 // until the pipe is empty. Thread-safe: both are single system calls on
 // descriptors that never change.
@@ -26,7 +26,7 @@ class PipeWaker {
   // The read end, to watch for readability.
   int fd() const { return read_end_.get(); }
 
-  absl::Status Signal();
+  absl::Status Wake();
   absl::Status Drain();
 
  private:

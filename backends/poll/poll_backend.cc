@@ -52,11 +52,11 @@ void PollBackend::ReserveLocked(size_t registrations) {
 }
 
 void PollBackend::ChangedLocked() {
-  ++generation_;
+  ++table_version_;
   if (waiting_ && !change_signalled_) {
     // A failed signal leaves the waiter on its old array until it returns
     // for another reason; the change still applies from then on.
-    change_signalled_ = waker_.Signal().ok();
+    change_signalled_ = waker_.Wake().ok();
   }
 }
 
@@ -76,7 +76,7 @@ void PollBackend::RebuildLocked() {
         pollfd{fd, internal::PollEventsFor(registration.interest), 0});
     slots_.push_back(Slot{fd, registration.serial});
   }
-  built_generation_ = generation_;
+  built_table_version_ = table_version_;
   if (next_slot_ >= pollfds_.size()) next_slot_ = 1;
 }
 
@@ -217,7 +217,7 @@ absl::StatusOr<WaitResult> PollBackend::Wait(absl::Span<Event> events,
   WaitResult result;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (built_generation_ != generation_) RebuildLocked();
+    if (built_table_version_ != table_version_) RebuildLocked();
     waiting_ = true;
   }
   const int ready = KernelPoll(timeout);
@@ -305,9 +305,9 @@ absl::StatusOr<WaitResult> PollBackend::Wait(absl::Span<Event> events,
   return result;
 }
 
-absl::Status PollBackend::Notify() {
+absl::Status PollBackend::Wake() {
   notified_.store(true, std::memory_order_release);
-  return waker_.Signal();
+  return waker_.Wake();
 }
 
 }  // namespace poller

@@ -19,13 +19,13 @@
 // Strategy
 //   The kernel keeps no state between polls, so the backend does: a table
 //   fd -> {token, interest, mode, armed}, protected by a std::mutex, and a
-//   pollfd array built from it. The array is rebuilt inside Wait only when a
-//   generation counter says the table changed; Add grows a spare array ahead of
+//   pollfd array built from it. The array is rebuilt inside Wait only when the
+//   table version says the table changed; Add grows a spare array ahead of
 //   time, so a rebuild swaps buffers instead of allocating and Wait never
 //   allocates (memory: about 48 bytes per registration in the table and 24
 //   in each of the two arrays). Add, Modify and Delete made while a thread is
 //   blocked in poll() signal the wake source once, so the waiter returns,
-//   rebuilds and polls again with the change; Notify() also sets a flag, which
+//   rebuilds and polls again with the change; Wake() also sets a flag, which
 //   is how a wake is told apart from a table change. Results are matched to the
 //   table under the lock, each slot checked against a per-registration serial
 //   number, so an event of a registration changed or deleted during the wait
@@ -125,7 +125,7 @@ class PollBackend final : public Backend {
   absl::Status Rearm(NativeHandle handle) override;
   absl::StatusOr<WaitResult> Wait(absl::Span<Event> events,
                                   absl::Duration timeout) override;
-  absl::Status Notify() override;
+  absl::Status Wake() override;
 
  private:
 #if defined(__linux__)
@@ -163,7 +163,7 @@ class PollBackend final : public Backend {
 
   // Keeps spare arrays big enough for `registrations` entries plus the waker.
   void ReserveLocked(size_t registrations);
-  // Bumps the generation and, if a waiter is blocked, makes it rebuild.
+  // Bumps the table version and, if a waiter is blocked, makes it rebuild.
   void ChangedLocked();
   // Refills the pollfd array from the table. Never allocates.
   void RebuildLocked();
@@ -174,7 +174,7 @@ class PollBackend final : public Backend {
   std::mutex mutex_;
   // Guarded by mutex_.
   absl::flat_hash_map<int, Registration> registrations_;
-  std::uint64_t generation_ = 1;
+  std::uint64_t table_version_ = 1;
   std::uint64_t next_serial_ = 1;
   // A thread is blocked in poll() with an array built before the last change.
   bool waiting_ = false;
@@ -190,11 +190,11 @@ class PollBackend final : public Backend {
   // happen under mutex_ so Add may read their capacity.
   std::vector<pollfd> pollfds_;
   std::vector<Slot> slots_;
-  std::uint64_t built_generation_ = 0;
+  std::uint64_t built_table_version_ = 0;
   // Where the next scan of results starts (round-robin fairness).
   size_t next_slot_ = 1;
 
-  // Set by Notify() before it signals, so Wait reports `woken` only for it.
+  // Set by Wake() before it signals, so Wait reports `woken` only for it.
   std::atomic<bool> notified_{false};
 };
 

@@ -108,14 +108,14 @@ TEST(PollBackendTest, PriorityOnlyInterestIsNotReportedForPlainData) {
   EXPECT_EQ(seen->count(1), 0u);
 }
 
-TEST(PipeWakerTest, SignalMakesReadableAndDrainEmpties) {
+TEST(PipeWakerTest, WakeMakesReadableAndDrainEmpties) {
   auto waker = PipeWaker::Create();
   ASSERT_TRUE(waker.ok()) << waker.status();
   const int flags = ::fcntl(waker->fd(), F_GETFD);
   EXPECT_TRUE(flags & FD_CLOEXEC);
   EXPECT_TRUE(::fcntl(waker->fd(), F_GETFL) & O_NONBLOCK);
   // More signals than a pipe holds: a full pipe is still a signal.
-  for (int i = 0; i < 100000; ++i) ASSERT_TRUE(waker->Signal().ok());
+  for (int i = 0; i < 100000; ++i) ASSERT_TRUE(waker->Wake().ok());
   char byte;
   EXPECT_EQ(::read(waker->fd(), &byte, 1), 1);
   ASSERT_TRUE(waker->Drain().ok());

@@ -14,17 +14,18 @@
 //   - rejects kReservedToken, unknown interest bits, unsupported modes and
 //     calls after Shutdown;
 //   - serializes Wait(): at most one thread is inside Backend::Wait at a time;
-//   - coalesces wakes: Notify() is called at most once per burst of Wake()
-//     calls, and only while a Wait is blocked in the backend or about to be
-//     (a Wait that finds a wake pending polls instead); a refused Notify() is
-//     retried a few times;
+//   - coalesces wakes: Backend::Wake() is called at most once per burst of
+//     Poller::Wake() calls, and only while a Wait is blocked in the backend or
+//     about to be (a Wait that finds a wake pending polls instead); a refused
+//     Backend::Wake() is retried a few times;
 //   - decides itself whether a wait was woken, so a backend may report its
-//     wake source spuriously, or for a Notify() whose wake was already taken;
+//     wake source spuriously, or for a Backend::Wake() whose wake was already
+//     taken;
 //   - loops on early returns, so a backend may return with nothing to report
 //     (for example after filtering out kernel events) without breaking the
 //     timeout promise;
 //   - turns timeouts too long for a clock into absl::InfiniteDuration().
-// A backend must make Add, Modify, Delete and Notify safe to call from any
+// A backend must make Add, Modify, Delete and Wake safe to call from any
 // thread while another thread is inside Wait, and take effect for that wait.
 // An event the kernel reported before a concurrent Modify or Delete must be
 // delivered only as the registration is after it (see Poller::Modify).
@@ -48,8 +49,8 @@ namespace poller {
 struct WaitResult {
   // Events written to the front of the span passed to Wait.
   size_t count = 0;
-  // The wake source fired (a Notify() since the last wait that reported
-  // `woken`).
+  // The wake source fired (a Backend::Wake() since the last wait that
+  // reported `woken`).
   bool woken = false;
   // A signal interrupted the wait (EINTR). Poller then returns to its caller
   // with no events.
@@ -100,7 +101,7 @@ class Backend {
 
   // Makes the current or next Wait return with `woken` set. Called from any
   // thread.
-  virtual absl::Status Notify() = 0;
+  virtual absl::Status Wake() = 0;
 };
 
 }  // namespace poller

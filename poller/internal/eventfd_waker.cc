@@ -20,7 +20,7 @@ absl::StatusOr<EventFdWaker> EventFdWaker::Create() {
   return EventFdWaker(ScopedFd(fd));
 }
 
-absl::Status EventFdWaker::Signal() {
+absl::Status EventFdWaker::Wake() {
   const std::uint64_t one = 1;
   for (int attempt = 0; attempt < 2; ++attempt) {
     ssize_t written =

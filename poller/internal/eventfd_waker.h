@@ -3,7 +3,7 @@
 // eventfd_waker.h: the Linux wake source, an eventfd (one descriptor, 8 bytes
 // of kernel state).
 //
-// Signal() adds 1 to the counter, which makes the eventfd readable. Backends
+// Wake() adds 1 to the counter, which makes the eventfd readable. Backends
 // that register it edge-triggered (epoll) never need to read it: each write is
 // a new edge. Backends that watch it level-triggered (poll) call Drain() when
 // they see it readable.
@@ -27,7 +27,7 @@ class EventFdWaker {
 
   // Makes the eventfd readable. If its counter is full (after 2^64-2 unread
   // signals) it is reset first, so a signal is never refused.
-  absl::Status Signal();
+  absl::Status Wake();
 
   // Resets the counter to zero, so a level-triggered watcher stops seeing it
   // readable.

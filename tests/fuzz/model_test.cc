@@ -54,7 +54,7 @@ enum class Bug {
   // lost: Poller polls, instead of blocking, when it sees one pending (it
   // asks the backend to signal only a Wait that blocks, which a
   // single-threaded program never has: the conformance suite's wake rules
-  // cover a Notify that does nothing).
+  // cover a Wake that does nothing).
   kLosesWakes,
   kRearmIsIgnored,  // Rearm reports success and re-arms nothing.
 };
@@ -108,7 +108,7 @@ class BuggyBackend final : public Backend {
     }
     return result;
   }
-  absl::Status Notify() override { return inner_->Notify(); }
+  absl::Status Wake() override { return inner_->Wake(); }
 
  private:
   Mode Translate(Mode mode) const {

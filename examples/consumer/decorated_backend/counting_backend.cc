@@ -48,9 +48,9 @@ absl::StatusOr<poller::WaitResult> CountingBackend::Wait(
   return wrapped_->Wait(events, timeout);
 }
 
-absl::Status CountingBackend::Notify() {
+absl::Status CountingBackend::Wake() {
   ++counts_->notifies;
-  return wrapped_->Notify();
+  return wrapped_->Wake();
 }
 
 }  // namespace consumer

@@ -55,7 +55,7 @@ class CountingBackend final : public poller::Backend {
   absl::Status Rearm(poller::NativeHandle handle) override;
   absl::StatusOr<poller::WaitResult> Wait(absl::Span<poller::Event> events,
                                           absl::Duration timeout) override;
-  absl::Status Notify() override;
+  absl::Status Wake() override;
 
  private:
   const std::unique_ptr<poller::Backend> wrapped_;

@@ -48,7 +48,7 @@ class ForgetfulDelete final : public poller::Backend {
                                           absl::Duration timeout) override {
     return real_->Wait(events, timeout);
   }
-  absl::Status Notify() override { return real_->Notify(); }
+  absl::Status Wake() override { return real_->Wake(); }
 
  private:
   std::unique_ptr<poller::Backend> real_;

@@ -220,7 +220,7 @@ absl::Status PpollBackend::Delete(poller::NativeHandle handle) {
   return absl::OkStatus();
 }
 
-absl::Status PpollBackend::Notify() {
+absl::Status PpollBackend::Wake() {
   notified_.store(true, std::memory_order_release);
   return WritePipe();
 }

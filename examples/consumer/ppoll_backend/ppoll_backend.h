@@ -19,7 +19,7 @@
 //   Changes from other threads during a Wait (Add, Modify, Delete) write a
 //   byte to the self-pipe, so the Wait returns with nothing to report and
 //   Poller calls it again with the rest of the timeout on the new table.
-//   Notify() sets a flag and writes the same pipe; the flag tells a wake from
+//   Wake() sets a flag and writes the same pipe; the flag tells a wake from
 //   a change. Levels beyond the caller's buffer are not starved: each Wait
 //   starts scanning where the previous one stopped.
 //
@@ -86,7 +86,7 @@ class PpollBackend final : public poller::Backend {
   absl::Status Rearm(poller::NativeHandle handle) override;
   absl::StatusOr<poller::WaitResult> Wait(absl::Span<poller::Event> events,
                                           absl::Duration timeout) override;
-  absl::Status Notify() override;
+  absl::Status Wake() override;
 
  private:
   struct Registration {
@@ -120,7 +120,7 @@ class PpollBackend final : public poller::Backend {
 
   const int wake_read_fd_;
   const int wake_write_fd_;
-  // Set by Notify before it writes the pipe; cleared by the Wait that drains
+  // Set by Wake before it writes the pipe; cleared by the Wait that drains
   // it. A pipe byte without the flag is a change to the table.
   std::atomic<bool> notified_{false};
 
