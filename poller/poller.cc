@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
 #include "poller/core/backend.h"
+#include "poller/internal/errno_status.h"
 #include "poller/internal/timeout.h"
 
 namespace poller {
@@ -126,7 +127,8 @@ absl::Status Poller::Add(NativeHandle handle, Token token, Interest interest,
                          Mode mode) {
   absl::Status valid = CheckRegistration("Add", handle, token, interest, mode);
   if (!valid.ok()) return valid;
-  return backend_->Add(handle, token, interest, mode);
+  return internal::InOperation("Add",
+                               backend_->Add(handle, token, interest, mode));
 }
 
 absl::Status Poller::Modify(NativeHandle handle, Token token, Interest interest,
@@ -134,7 +136,8 @@ absl::Status Poller::Modify(NativeHandle handle, Token token, Interest interest,
   absl::Status valid =
       CheckRegistration("Modify", handle, token, interest, mode);
   if (!valid.ok()) return valid;
-  return backend_->Modify(handle, token, interest, mode);
+  return internal::InOperation("Modify",
+                               backend_->Modify(handle, token, interest, mode));
 }
 
 absl::Status Poller::Rearm(NativeHandle handle) {
@@ -142,11 +145,11 @@ absl::Status Poller::Rearm(NativeHandle handle) {
     return absl::FailedPreconditionError(
         absl::StrCat("Rearm fd ", handle, ": the poller is shut down"));
   }
-  return backend_->Rearm(handle);
+  return internal::InOperation("Rearm", backend_->Rearm(handle));
 }
 
 absl::Status Poller::Delete(NativeHandle handle) {
-  return backend_->Delete(handle);
+  return internal::InOperation("Delete", backend_->Delete(handle));
 }
 
 // The wake protocol
@@ -272,7 +275,7 @@ absl::StatusOr<size_t> Poller::PollOnce(Events& events) {
   absl::StatusOr<WaitResult> result =
       backend_->Wait(absl::Span<Event>(events.events_.get(), events.capacity_),
                      absl::ZeroDuration());
-  if (!result.ok()) return result.status();
+  if (!result.ok()) return internal::InOperation("Wait", result.status());
   TakeWake();  // This return is the one pending wakes collapse into.
   if (is_shut_down()) return ShutDownError();
   events.size_ = result->count;
@@ -309,7 +312,7 @@ absl::StatusOr<size_t> Poller::WaitBlocking(Events& events,
     const absl::Duration backend_timeout =
         wake_pending_.load() ? absl::ZeroDuration() : timeout;
     absl::StatusOr<WaitResult> result = backend_->Wait(buffer, backend_timeout);
-    if (!result.ok()) return result.status();
+    if (!result.ok()) return internal::InOperation("Wait", result.status());
     // Only a pending wake ends the wait: a backend may report its wake source
     // with none behind it (a signal for a wake a previous Wait already
     // consumed, or epoll after rebuilding its kernel set).
@@ -342,7 +345,7 @@ absl::Status Poller::Wake() {
   // relying on it, so a refused signal is retried before giving up.
   absl::Status woken = WakeBackendWithRetries(kWakeAttempts);
   if (!woken.ok()) wake_pending_.store(false, std::memory_order_release);
-  return woken;
+  return internal::InOperation("Wake", std::move(woken));
 }
 
 absl::Status Poller::WakeBackendWithRetries(int attempts) {

@@ -45,8 +45,11 @@
 // effect for it.
 //
 // Errors: every fallible method returns absl::Status with a specific code,
-// documented per method, and a message naming the operation, the handle and the
-// errno name. Nothing aborts on bad input.
+// documented per method, and a message that starts with the method that
+// failed, then names the system call (if one failed), the handle and the
+// errno name: "Add: epoll_ctl(EPOLL_CTL_ADD) fd 7: EPERM (Operation not
+// permitted): this kind of file cannot be polled". Nothing aborts on bad
+// input.
 
 #ifndef POLLER_POLLER_H_
 #define POLLER_POLLER_H_

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "poller/core/backend.h"
+#include "poller/internal/errno_status.h"
 #include "poller/poller.h"
 
 // The #includes and entries of every compiled backend, from the table in
@@ -79,11 +80,14 @@ absl::StatusOr<std::unique_ptr<Poller>> Poller::Create(
   for (const CompiledBackend& compiled : kCompiledBackends) {
     if (compiled.name != backend) continue;
     absl::StatusOr<std::unique_ptr<Backend>> created = compiled.create();
-    if (!created.ok()) return created.status();
+    if (!created.ok()) {
+      return internal::InOperation(absl::StrCat("Create(", backend, ")"),
+                                   created.status());
+    }
     return FromBackend(*std::move(created));
   }
   return absl::NotFoundError(
-      absl::StrCat("Poller::Create: no backend named \"", backend,
+      absl::StrCat("Create: no backend named \"", backend,
                    "\" is compiled into this build; compiled: ",
                    absl::StrJoin(CompiledBackends(), ", ")));
 }

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <string>
 
+#include "absl/strings/cord.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace poller::internal {
@@ -132,6 +134,19 @@ absl::Status ErrnoToStatus(absl::StatusCode code, int error_number,
                            absl::string_view operation, int64_t handle,
                            absl::string_view explanation) {
   return Format(code, error_number, operation, &handle, explanation);
+}
+
+absl::Status InOperation(absl::string_view operation, absl::Status status) {
+  if (status.ok() || absl::StartsWith(status.message(), operation)) {
+    return status;
+  }
+  absl::Status named(status.code(),
+                     absl::StrCat(operation, ": ", status.message()));
+  status.ForEachPayload(
+      [&named](absl::string_view type_url, const absl::Cord& payload) {
+        named.SetPayload(type_url, payload);
+      });
+  return named;
 }
 
 absl::Status ErrnoToStatus(int error_number, absl::string_view operation,

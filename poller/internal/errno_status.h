@@ -5,12 +5,17 @@
 //
 // Every backend reports a failed system call through ErrnoToStatus(), so the
 // same errno always maps to the same status code everywhere, and every message
-// has the same actionable shape:
+// a program sees has one shape: the Poller method that failed first, then
+// what failed inside it, the handle, the errno name and its description:
 //
-//   "epoll_ctl(EPOLL_CTL_ADD) fd 7: EEXIST (File exists)"
+//   "Add: epoll_ctl(EPOLL_CTL_ADD) fd 7: EEXIST (File exists)"
+//   "Add fd 7: EEXIST (File exists): already registered in this poller"
+//   "Wait: epoll_pwait2 fd 3: ENOMEM (Cannot allocate memory)"
 //
-// that is, the operation, the handle it was applied to (when there is one), the
-// errno name and its description.
+// A backend names the system call (ErrnoToStatus) or, for a check of its
+// own, the method ("Add"); Poller puts the method in front of the first kind
+// (InOperation), so a message never has to be traced back to the call that
+// made it.
 
 #ifndef POLLER_INTERNAL_ERRNO_STATUS_H_
 #define POLLER_INTERNAL_ERRNO_STATUS_H_
@@ -59,6 +64,13 @@ absl::Status ErrnoToStatus(int error_number, absl::string_view operation);
 absl::Status ErrnoToStatus(absl::StatusCode code, int error_number,
                            absl::string_view operation, int64_t handle,
                            absl::string_view explanation);
+
+// `status` with "<operation>: " put in front of its message, unless the
+// message already starts with `operation` (a backend's own check worded it
+// so). Poller applies it to what a backend returns, with the name of the
+// public method ("Add", "Wait", "Create(epoll)"). The code and payloads are
+// kept; OK stays OK.
+absl::Status InOperation(absl::string_view operation, absl::Status status);
 
 #if defined(_WIN32)
 // Windows

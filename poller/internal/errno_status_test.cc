@@ -10,6 +10,7 @@
 
 #include <cerrno>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -71,6 +72,30 @@ TEST(ErrnoToStatusTest, ExplicitCodeAndExplanation) {
   EXPECT_THAT(status.message(),
               HasSubstr("fd 3: EPERM (Operation not permitted): regular files "
                         "cannot be polled"));
+}
+
+TEST(InOperationTest, PutsTheMethodFirstKeepingTheCode) {
+  absl::Status named =
+      InOperation("Add", ErrnoToStatus(EEXIST, "epoll_ctl(EPOLL_CTL_ADD)", 7));
+  EXPECT_EQ(named.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(named.message(),
+            "Add: epoll_ctl(EPOLL_CTL_ADD) fd 7: EEXIST (File exists)");
+}
+
+TEST(InOperationTest, LeavesAMessageThatAlreadyStartsWithTheMethod) {
+  const absl::Status own = ErrnoToStatus(absl::StatusCode::kNotFound, ENOENT,
+                                         "Delete", 5, "not registered");
+  EXPECT_EQ(InOperation("Delete", own), own);
+}
+
+TEST(InOperationTest, KeepsPayloadsAndOk) {
+  absl::Status failed = absl::InternalError("io_uring_enter: EIO");
+  failed.SetPayload("poller/test", absl::Cord("kept"));
+  const absl::Status named = InOperation("Wait", failed);
+  EXPECT_EQ(named.message(), "Wait: io_uring_enter: EIO");
+  ASSERT_TRUE(named.GetPayload("poller/test").has_value());
+  EXPECT_EQ(*named.GetPayload("poller/test"), "kept");
+  EXPECT_TRUE(InOperation("Wait", absl::OkStatus()).ok());
 }
 
 #if defined(_WIN32)

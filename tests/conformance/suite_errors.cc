@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "tests/conformance/rules.h"
@@ -87,6 +88,38 @@ TEST_P(ConformanceTest, RegularFileIsInvalidArgument) {
   std::fclose(file);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
   EXPECT_THAT(status.message(), HasSubstr("poll"));
+}
+
+TEST_P(ConformanceTest, ErrorMessagesStartWithTheMethod) {
+  RULE(
+      "every error message starts with the Poller method that failed, "
+      "whether the policy layer, the backend's own check or a system call "
+      "refused it");
+  Pipe pipe = MakePipe();
+  const NativeHandle handle = pipe.read_end.get();
+  auto starts_with = [](const absl::Status& status, absl::string_view method) {
+    EXPECT_FALSE(status.ok()) << method;
+    EXPECT_TRUE(absl::StartsWith(status.message(), method))
+        << "expected a message starting with " << method << ": " << status;
+  };
+  starts_with(poller_->Modify(handle, 40, Interest::kReadable, Mode::kOneshot),
+              "Modify");
+  starts_with(poller_->Delete(handle), "Delete");
+  starts_with(poller_->Rearm(handle), "Rearm");
+  starts_with(poller_->Add(handle, kReservedToken, Interest::kReadable), "Add");
+  starts_with(poller_->Add(-1, 41, Interest::kReadable), "Add");
+  starts_with(poller_->Modify(-1, 41, Interest::kReadable, Mode::kLevel),
+              "Modify");
+  starts_with(poller_->Delete(-1), "Delete");
+  std::FILE* file = std::tmpfile();
+  ASSERT_NE(file, nullptr);
+  starts_with(
+      poller_->Add(poller::testing::FileHandle(file), 42, Interest::kReadable),
+      "Add");
+  std::fclose(file);
+  ASSERT_TRUE(poller_->Add(handle, 43, Interest::kReadable).ok());
+  starts_with(poller_->Add(handle, 44, Interest::kReadable), "Add");
+  ASSERT_TRUE(poller_->Delete(handle).ok());
 }
 
 TEST_P(ConformanceTest, ReservedTokenIsInvalidArgument) {
