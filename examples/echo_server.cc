@@ -1,0 +1,176 @@
+// Copyright 2026 The poller Authors.
+
+#include "examples/echo_server.h"
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace poller_example {
+namespace {
+
+// A connection whose peer does not read its echo stops being read once this
+// much is waiting to be sent (back-pressure), so one slow client cannot make
+// the server buffer without limit.
+constexpr size_t kMaxPending = 256 * 1024;
+
+}  // namespace
+
+EchoServer::EchoServer(poller::Poller& poller, Socket listener)
+    : poller_(poller), listener_(listener) {}
+
+EchoServer::~EchoServer() {
+  for (auto& [token, connection] : connections_) {
+    (void)poller_.Delete(connection.fd);
+    CloseSocket(connection.fd);
+  }
+}
+
+absl::Status EchoServer::Run() {
+  absl::Status added =
+      poller_.Add(listener_, kListenerToken, poller::Interest::kReadable);
+  // A Shutdown() that came before this thread got here ends the run as one
+  // that comes later does: with OK.
+  if (!added.ok()) return poller_.is_shut_down() ? absl::OkStatus() : added;
+  // Room for this many events per Wait; more ready sockets wait for the next.
+  poller::Events events(256);
+  for (;;) {
+    absl::StatusOr<size_t> count =
+        poller_.Wait(events, absl::InfiniteDuration());
+    // Cancelled is how Shutdown() asks this loop to end: not an error.
+    if (!count.ok()) {
+      return absl::IsCancelled(count.status()) ? absl::OkStatus()
+                                               : count.status();
+    }
+    for (const poller::Event& event : events) {
+      if (event.token() == kListenerToken) {
+        absl::Status accepted = AcceptAll();
+        if (!accepted.ok()) return accepted;
+      } else {
+        Serve(event.token());
+      }
+    }
+  }
+}
+
+absl::Status EchoServer::AcceptAll() {
+  // One readiness report may stand for many queued connections: take them
+  // all, since oneshot reports the listener again only after Rearm.
+  for (;;) {
+    const Socket fd = AcceptSocket(listener_);
+    if (fd == kNoSocket) {
+      const int error = LastError();
+      if (error == kInterrupted || error == kConnectionAborted) continue;
+      if (error == kWouldBlock) break;
+      if (IsOutOfDescriptors(error)) {
+        // Leave the rest queued and try again at the next event.
+        ++errors_;
+        break;
+      }
+      return SocketError("accept");
+    }
+    // Echoes are small and latency matters more than packet count.
+    SetNoDelay(fd);
+    const poller::Token token = next_token_++;
+    absl::Status added = poller_.Add(fd, token, poller::Interest::kReadable);
+    if (!added.ok()) {
+      CloseSocket(fd);
+      // After Shutdown() Add fails: that is the end, not an error.
+      if (poller_.is_shut_down()) return absl::OkStatus();
+      return added;
+    }
+    connections_[token].fd = fd;
+    ++accepted_;
+  }
+  absl::Status rearmed = poller_.Rearm(listener_);
+  return poller_.is_shut_down() ? absl::OkStatus() : rearmed;
+}
+
+void EchoServer::Serve(poller::Token token) {
+  auto found = connections_.find(token);
+  // A connection closed earlier in the same batch of events.
+  if (found == connections_.end()) return;
+  Connection& connection = found->second;
+  if (!ReadAvailable(connection) || !EchoPending(connection)) {
+    Close(token, connection);
+    return;
+  }
+  if (connection.peer_closed && connection.pending.empty()) {
+    Close(token, connection);
+    return;
+  }
+  RearmForNext(token, connection);
+}
+
+// Reads what the socket has, unless the echo is already behind by
+// kMaxPending. Returns false if the connection must be closed.
+bool EchoServer::ReadAvailable(Connection& connection) {
+  char buffer[16384];
+  while (!connection.peer_closed && connection.pending.size() < kMaxPending) {
+    ssize_t got = ReadSome(connection.fd, buffer, sizeof(buffer));
+    if (got > 0) {
+      connection.pending.append(buffer, static_cast<size_t>(got));
+      continue;
+    }
+    if (got == 0) {
+      // The peer sent everything it will; what is pending still goes back.
+      connection.peer_closed = true;
+      return true;
+    }
+    const int error = LastError();
+    if (error == kInterrupted) continue;
+    if (error == kWouldBlock) return true;
+    if (error != kConnectionReset) ++errors_;
+    return false;
+  }
+  return true;
+}
+
+// Sends as much of the pending echo as the socket takes; the rest waits for
+// the socket to be writable. Returns false if the connection must be closed.
+bool EchoServer::EchoPending(Connection& connection) {
+  while (connection.sent < connection.pending.size()) {
+    ssize_t put =
+        SendSome(connection.fd, connection.pending.data() + connection.sent,
+                 connection.pending.size() - connection.sent);
+    if (put > 0) {
+      connection.sent += static_cast<size_t>(put);
+      continue;
+    }
+    const int error = put < 0 ? LastError() : 0;
+    if (error == kInterrupted) continue;
+    if (error == kWouldBlock) return true;
+    // A peer that hangs up without reading its echo is not the server's error.
+    if (error != kBrokenPipe && error != kConnectionReset) ++errors_;
+    return false;
+  }
+  connection.pending.clear();
+  connection.sent = 0;
+  return true;
+}
+
+// Oneshot: the socket reports nothing more until re-armed, and Modify says
+// what it should report next: writable while an echo is pending, readable
+// while there is room to take more.
+void EchoServer::RearmForNext(poller::Token token, Connection& connection) {
+  poller::Interest interest = poller::Interest::kNone;
+  if (!connection.pending.empty()) interest |= poller::Interest::kWritable;
+  if (!connection.peer_closed && connection.pending.size() < kMaxPending) {
+    interest |= poller::Interest::kReadable;
+  }
+  absl::Status rearmed =
+      poller_.Modify(connection.fd, token, interest, poller::Mode::kOneshot);
+  if (!rearmed.ok() && !poller_.is_shut_down()) {
+    ++errors_;
+    Close(token, connection);
+  }
+}
+
+// Delete before close: on some backends a closed descriptor stays registered,
+// and the next accept, which may reuse its number, could not be added.
+void EchoServer::Close(poller::Token token, Connection& connection) {
+  (void)poller_.Delete(connection.fd);
+  CloseSocket(connection.fd);
+  connections_.erase(token);
+}
+
+}  // namespace poller_example

@@ -1,0 +1,80 @@
+// Copyright 2026 The poller Authors.
+//
+// -----------------------------------------------------------------------------
+// File: examples/echo_server.h
+// -----------------------------------------------------------------------------
+//
+// A TCP echo server on one Poller: the part of the echo demo to copy. It
+// accepts connections on a listening socket and sends each one back what it
+// receives, in oneshot mode (the default): every socket reports once and is
+// re-armed for what it needs next. Sockets are non-blocking; partial reads
+// and writes resume at the next event.
+//
+//   EchoServer server(poller, listener);
+//   std::thread thread([&] { status = server.Run(); });
+//   ...
+//   poller.Shutdown();  // Run() returns OK.
+//   thread.join();
+
+#ifndef POLLER_EXAMPLES_ECHO_SERVER_H_
+#define POLLER_EXAMPLES_ECHO_SERVER_H_
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+
+#include "absl/status/status.h"
+#include "examples/echo_platform.h"
+#include "poller/poller.h"
+
+namespace poller_example {
+
+class EchoServer {
+ public:
+  // `listener` is a non-blocking listening socket, which stays the caller's.
+  EchoServer(poller::Poller& poller, Socket listener);
+  // Closes the connections still open.
+  ~EchoServer();
+
+  EchoServer(const EchoServer&) = delete;
+  EchoServer& operator=(const EchoServer&) = delete;
+
+  // Serves until another thread calls the poller's Shutdown(), then returns
+  // OK; returns the first unexpected error of the poller or of accept.
+  absl::Status Run();
+
+  // Read these after Run() returns.
+  uint64_t accepted() const { return accepted_; }
+  // Connections dropped for an unexpected reason (a peer that resets its
+  // connection is not an error).
+  uint64_t errors() const { return errors_; }
+
+ private:
+  struct Connection {
+    Socket fd = kNoSocket;
+    std::string pending;  // Received, not yet echoed.
+    size_t sent = 0;      // Bytes of `pending` already written.
+    bool peer_closed = false;
+  };
+
+  absl::Status AcceptAll();
+  void Serve(poller::Token token);
+  bool ReadAvailable(Connection& connection);
+  bool EchoPending(Connection& connection);
+  void RearmForNext(poller::Token token, Connection& connection);
+  void Close(poller::Token token, Connection& connection);
+
+  // The listener's token; connections count up from the next one.
+  static constexpr poller::Token kListenerToken = 0;
+
+  poller::Poller& poller_;
+  const Socket listener_;
+  poller::Token next_token_ = kListenerToken + 1;
+  std::unordered_map<poller::Token, Connection> connections_;
+  uint64_t accepted_ = 0;
+  uint64_t errors_ = 0;
+};
+
+}  // namespace poller_example
+
+#endif  // POLLER_EXAMPLES_ECHO_SERVER_H_
