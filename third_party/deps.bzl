@@ -68,11 +68,6 @@ GTEST_TARGETS = {
     ":gmock_main": "libs=gmock_main;deps=//:gmock",
 }
 
-_BENCHMARK_TARGETS = {
-    ":benchmark": "libs=benchmark,pthread",
-    ":benchmark_main": "libs=benchmark_main;deps=//:benchmark",
-}
-
 # liburing 2.3 as Debian ships it (liburing-dev), for the io_uring backend only: with
 # --@poller//poller:io_uring=false nothing depends on it and it is never looked for.
 _LIBURING_TARGETS = {
@@ -100,13 +95,6 @@ def poller_deps():
             debian_package = "libgtest-dev libgmock-dev",
             required_files = [_INCLUDE + "gtest/gtest.h", _INCLUDE + "gmock/gmock.h"],
             targets = GTEST_TARGETS,
-        )
-    if "com_github_google_benchmark" not in existing:
-        system_library(
-            name = "com_github_google_benchmark",
-            debian_package = "libbenchmark-dev",
-            required_files = [_INCLUDE + "benchmark/benchmark.h"],
-            targets = _BENCHMARK_TARGETS,
         )
     if "liburing" not in existing:
         system_library(

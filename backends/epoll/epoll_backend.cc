@@ -420,6 +420,50 @@ int EpollBackend::KernelWait(int max_events, absl::Duration timeout,
   });
 }
 
+bool EpollBackend::TranslateLocked(const epoll_event& kernel_event,
+                                   std::uint64_t changes_before_wait,
+                                   Event* event) {
+  const auto handle = static_cast<NativeHandle>(
+      static_cast<std::uint32_t>(kernel_event.data.u64));
+  const auto serial = static_cast<std::uint32_t>(kernel_event.data.u64 >> 32);
+  // Deleted, or deleted and added again, since the kernel queued this
+  // event; or a registration the kernel keeps for a closed number.
+  if (static_cast<size_t>(handle) >= table_size_ ||
+      !registrations_[handle].registered ||
+      registrations_[handle].serial != serial) {
+    if (IsRepeatedStaleEvent(kernel_event.data.u64)) rebuild_needed_ = true;
+    return false;
+  }
+  Registration& registration = registrations_[handle];
+  Readiness readiness = FromEpollEvents(kernel_event.events);
+  if (registration.changed_at > changes_before_wait) {
+    // Modified while this Wait was in the kernel: the event may describe
+    // the registration as it was. Ask what the handle is ready for now,
+    // among what it asks for now; an error leaves the kernel's answer,
+    // masked the same way.
+    const Readiness asked =
+        FromEpollEvents(InterestEvents(registration.interest)) |
+        Readiness::kHangUp | Readiness::kError;
+    absl::StatusOr<Readiness> now =
+        internal::CurrentReadiness(handle, registration.interest);
+    readiness = (now.ok() ? *now : readiness) & asked;
+    if (readiness == Readiness::kNone) return false;
+  }
+  if (IsOneshot(registration.mode)) {
+    if (!registration.armed) {
+      if (!registration.kernel_quiet && !Silence(handle, registration)) {
+        rebuild_needed_ = true;
+      }
+      return false;
+    }
+    registration.armed = false;
+    // A kernel oneshot disabled itself by firing.
+    if (registration.kernel_oneshot) registration.kernel_quiet = true;
+  }
+  *event = Event(registration.token, readiness);
+  return true;
+}
+
 absl::StatusOr<WaitResult> EpollBackend::Wait(absl::Span<Event> events,
                                               absl::Duration timeout) {
   WaitResult result;
@@ -459,44 +503,10 @@ absl::StatusOr<WaitResult> EpollBackend::Wait(absl::Span<Event> events,
       result.woken = true;
       continue;
     }
-    const auto handle = static_cast<NativeHandle>(
-        static_cast<std::uint32_t>(kernel_event.data.u64));
-    const auto serial = static_cast<std::uint32_t>(kernel_event.data.u64 >> 32);
-    // Deleted, or deleted and added again, since the kernel queued this
-    // event; or a registration the kernel keeps for a closed number.
-    if (static_cast<size_t>(handle) >= table_size_ ||
-        !registrations_[handle].registered ||
-        registrations_[handle].serial != serial) {
-      if (IsRepeatedStaleEvent(kernel_event.data.u64)) rebuild_needed_ = true;
-      continue;
+    if (TranslateLocked(kernel_event, changes_before_wait,
+                        &events[result.count])) {
+      ++result.count;
     }
-    Registration& registration = registrations_[handle];
-    Readiness readiness = FromEpollEvents(kernel_event.events);
-    if (registration.changed_at > changes_before_wait) {
-      // Modified while this Wait was in the kernel: the event may describe
-      // the registration as it was. Ask what the handle is ready for now,
-      // among what it asks for now; an error leaves the kernel's answer,
-      // masked the same way.
-      const Readiness asked =
-          FromEpollEvents(InterestEvents(registration.interest)) |
-          Readiness::kHangUp | Readiness::kError;
-      absl::StatusOr<Readiness> now =
-          internal::CurrentReadiness(handle, registration.interest);
-      readiness = (now.ok() ? *now : readiness) & asked;
-      if (readiness == Readiness::kNone) continue;
-    }
-    if (IsOneshot(registration.mode)) {
-      if (!registration.armed) {
-        if (!registration.kernel_quiet && !Silence(handle, registration)) {
-          rebuild_needed_ = true;
-        }
-        continue;
-      }
-      registration.armed = false;
-      // A kernel oneshot disabled itself by firing.
-      if (registration.kernel_oneshot) registration.kernel_quiet = true;
-    }
-    events[result.count++] = Event(registration.token, readiness);
   }
   // The current Wait's stale events become the previous ones (copied only
   // when there are any: this runs on every Wait that took events).

@@ -247,6 +247,13 @@ class EpollBackend final : public Backend {
   // epoll_pwait2 for timeouts that are not whole milliseconds (unless the
   // kernel refused it once), epoll_wait otherwise; `call` names the one made.
   int KernelWait(int max_events, absl::Duration timeout, const char** call);
+  // What one kernel event of a Wait becomes: true, with `event` written, if it
+  // is delivered; false if it is stale (its registration was deleted or
+  // replaced), left nothing the registration now asks for, or fired a
+  // disarmed oneshot registration (which it silences). Sets rebuild_needed_
+  // when the kernel set must be rebuilt.
+  bool TranslateLocked(const epoll_event& kernel_event,
+                       std::uint64_t changes_before_wait, Event* event);
 
   internal::ScopedFd epoll_fd_;
   internal::EventFdWaker waker_;

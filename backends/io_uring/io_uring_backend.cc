@@ -641,6 +641,55 @@ absl::Status IoUringBackend::Delete(NativeHandle handle) {
   return absl::OkStatus();
 }
 
+bool IoUringBackend::CompletionReadinessLocked(int fd,
+                                               Registration& registration,
+                                               int result,
+                                               Readiness* readiness) {
+  if (result == -ECANCELED) {
+    // Cancelled by the kernel, not by us: ask again, report nothing.
+    if (!registration.live) RearmLocked(fd, registration);
+    return false;
+  }
+  *readiness = Readiness::kError;
+  if (result >= 0) {
+    *readiness = FromPollMask(static_cast<unsigned>(result));
+    if (Has(*readiness, Readiness::kPriority) && !StillPriority(fd)) {
+      *readiness = Without(*readiness, Readiness::kPriority);
+    }
+    if (PriorityOnly(registration.interest)) {
+      *readiness = Without(*readiness, Readiness::kReadable);
+    }
+    if (*readiness == Readiness::kNone) {
+      // Only the filtered-out POLLIN: keep (or renew) the request.
+      if (!registration.live) RearmLocked(fd, registration);
+      return false;
+    }
+    switch (registration.mode) {
+      case Mode::kOneshot:
+      case Mode::kEdgeOneshot:
+        // A multishot request (priority only) is cancelled by the next
+        // Wait.
+        registration.armed = false;
+        if (registration.live) EnqueueLocked(fd, registration);
+        break;
+      case Mode::kLevel:
+        // Re-armed by the next Wait: a level handle that is still ready
+        // then completes at once, so it is reported once per Wait.
+        RearmLocked(fd, registration);
+        break;
+      case Mode::kEdge:
+        if (!registration.live) RearmLocked(fd, registration);
+        break;
+    }
+  } else {
+    // A failed request stays disarmed until Modify: re-arming would fail
+    // the same way.
+    registration.armed = false;
+    if (registration.live) EnqueueLocked(fd, registration);
+  }
+  return true;
+}
+
 void IoUringBackend::ReapLocked(absl::Span<Event> events, WaitResult& result) {
   ++wait_serial_;
   unsigned head;
@@ -674,47 +723,10 @@ void IoUringBackend::ReapLocked(absl::Span<Event> events, WaitResult& result) {
     // Fired (oneshot) or being cancelled: nothing more to report.
     if (!registration.armed) continue;
 
-    if (completion->res == -ECANCELED) {
-      // Cancelled by the kernel, not by us: ask again, report nothing.
-      if (!registration.live) RearmLocked(fd, registration);
+    Readiness readiness;
+    if (!CompletionReadinessLocked(fd, registration, completion->res,
+                                   &readiness)) {
       continue;
-    }
-    Readiness readiness = Readiness::kError;
-    if (completion->res >= 0) {
-      readiness = FromPollMask(static_cast<unsigned>(completion->res));
-      if (Has(readiness, Readiness::kPriority) && !StillPriority(fd)) {
-        readiness = Without(readiness, Readiness::kPriority);
-      }
-      if (PriorityOnly(registration.interest)) {
-        readiness = Without(readiness, Readiness::kReadable);
-      }
-      if (readiness == Readiness::kNone) {
-        // Only the filtered-out POLLIN: keep (or renew) the request.
-        if (!registration.live) RearmLocked(fd, registration);
-        continue;
-      }
-      switch (registration.mode) {
-        case Mode::kOneshot:
-        case Mode::kEdgeOneshot:
-          // A multishot request (priority only) is cancelled by the next
-          // Wait.
-          registration.armed = false;
-          if (registration.live) EnqueueLocked(fd, registration);
-          break;
-        case Mode::kLevel:
-          // Re-armed by the next Wait: a level handle that is still ready
-          // then completes at once, so it is reported once per Wait.
-          RearmLocked(fd, registration);
-          break;
-        case Mode::kEdge:
-          if (!registration.live) RearmLocked(fd, registration);
-          break;
-      }
-    } else {
-      // A failed request stays disarmed until Modify: re-arming would fail
-      // the same way.
-      registration.armed = false;
-      if (registration.live) EnqueueLocked(fd, registration);
     }
     // A multishot request may have completed more than once since the last
     // Wait: one event per handle per Wait, with the readiness merged.

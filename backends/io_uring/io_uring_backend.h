@@ -261,6 +261,12 @@ class IoUringBackend final : public Backend {
   absl::Status FlushLocked();
   // Collects completions into `events`.
   void ReapLocked(absl::Span<Event> events, WaitResult& result);
+  // What a completion with `result` (a poll mask or -errno) of the current
+  // request of `registration` reports: true with `readiness` set, or false
+  // (cancelled by the kernel, or only filtered-out bits), re-arming or
+  // disarming the registration as its mode says.
+  bool CompletionReadinessLocked(int fd, Registration& registration, int result,
+                                 Readiness* readiness);
 
   void RearmLocked(int fd, Registration& registration);
   void EnqueueLocked(int fd, Registration& registration);

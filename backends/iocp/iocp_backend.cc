@@ -771,6 +771,40 @@ IocpPoller::~IocpPoller() {
   }
 }
 
+// Opens a handle to the AFD driver, which polls sockets for readiness;
+// Unavailable where there is no such driver.
+absl::Status OpenAfd(const Ntdll& ntdll, HANDLE* afd) {
+  CallError error;
+  // \Device\Afd\poller: any name below \Device\Afd opens the driver; the
+  // last part only labels the handle.
+  wchar_t device_name[] = L"\\Device\\Afd\\poller";
+  UNICODE_STRING name;
+  name.Length = sizeof(device_name) - sizeof(wchar_t);
+  name.MaximumLength = sizeof(device_name);
+  name.Buffer = device_name;
+  OBJECT_ATTRIBUTES attributes{};
+  attributes.Length = sizeof(attributes);
+  attributes.ObjectName = &name;
+  IO_STATUS_BLOCK open_status{};
+  if (!WindowsCall("NtCreateFile", &error, [&]() -> unsigned long {  // NOLINT
+        const NTSTATUS status = ntdll.create_file(
+            afd, SYNCHRONIZE, &attributes, &open_status, nullptr, 0,
+            FILE_SHARE_READ | FILE_SHARE_WRITE, /*FILE_OPEN=*/1, 0, nullptr, 0);
+        if (!IsNtError(status)) return 0;
+        error.nt_status = status;
+        return NtStatusToWindowsError(ntdll, status);
+      })) {
+    if (error.nt_status == kStatusObjectNameNotFound ||
+        error.nt_status == kStatusObjectPathNotFound) {
+      return absl::UnavailableError(
+          absl::StrCat("NtCreateFile(\\Device\\Afd): no AFD driver here: ",
+                       Explain(error, {})));
+    }
+    return Failure(error, "NtCreateFile(\\Device\\Afd)");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Backend>> IocpBackend::Create() {
@@ -808,34 +842,9 @@ absl::StatusOr<std::unique_ptr<Backend>> IocpBackend::Create() {
   }
   ScopedHandle port(created_port);
 
-  // \Device\Afd\poller: any name below \Device\Afd opens the driver; the
-  // last part only labels the handle.
-  wchar_t device_name[] = L"\\Device\\Afd\\poller";
-  UNICODE_STRING name;
-  name.Length = sizeof(device_name) - sizeof(wchar_t);
-  name.MaximumLength = sizeof(device_name);
-  name.Buffer = device_name;
-  OBJECT_ATTRIBUTES attributes{};
-  attributes.Length = sizeof(attributes);
-  attributes.ObjectName = &name;
   HANDLE created_afd = nullptr;
-  IO_STATUS_BLOCK open_status{};
-  if (!WindowsCall("NtCreateFile", &error, [&]() -> unsigned long {  // NOLINT
-        const NTSTATUS status = ntdll.create_file(
-            &created_afd, SYNCHRONIZE, &attributes, &open_status, nullptr, 0,
-            FILE_SHARE_READ | FILE_SHARE_WRITE, /*FILE_OPEN=*/1, 0, nullptr, 0);
-        if (!IsNtError(status)) return 0;
-        error.nt_status = status;
-        return NtStatusToWindowsError(ntdll, status);
-      })) {
-    if (error.nt_status == kStatusObjectNameNotFound ||
-        error.nt_status == kStatusObjectPathNotFound) {
-      return absl::UnavailableError(
-          absl::StrCat("NtCreateFile(\\Device\\Afd): no AFD driver here: ",
-                       Explain(error, {})));
-    }
-    return Failure(error, "NtCreateFile(\\Device\\Afd)");
-  }
+  absl::Status opened = OpenAfd(ntdll, &created_afd);
+  if (!opened.ok()) return opened;
   ScopedHandle afd(created_afd);
 
   if (!WindowsCall("CreateIoCompletionPort", &error,

@@ -561,6 +561,87 @@ void KqueueBackend::FlushSilence() {
   silence_count_ = 0;
 }
 
+void KqueueBackend::ReportKernelEventsLocked(int kept, absl::Span<Event> events,
+                                             WaitResult& result) {
+  for (int i = 0; i < kept;) {
+    const std::uintptr_t ident = kernel_events_[i].ident;
+    const std::uint64_t udata = UdataBits(kernel_events_[i].udata);
+    const int first = i;
+    while (i < kept && kernel_events_[i].ident == ident &&
+           UdataBits(kernel_events_[i].udata) == udata) {
+      ++i;
+    }
+    const int fd = static_cast<int>(ident);
+    auto found = registrations_.find(fd);
+    // Deleted while its events were in flight: once Delete has returned, no
+    // Wait reports the handle.
+    if (found == registrations_.end()) continue;
+    Registration& registration = found->second;
+    Readiness readiness = Readiness::kNone;
+    FilterSet fired = kqueue_logic::kNoFilter;
+    for (int j = first; j < i; ++j) {
+      const KernelEvent event = Decode(kernel_events_[j]);
+      if (!kqueue_logic::IsCurrent(event, registration, kPlatform)) break;
+      readiness |= kqueue_logic::ReadinessOf(event, registration, kPlatform);
+      fired |= event.filter;
+    }
+    if (fired == kqueue_logic::kNoFilter) continue;  // Not current: dropped.
+    if ((readiness & Readiness::kPriority) != Readiness::kNone &&
+        kqueue_logic::PriorityNeedsConfirmation(kPlatform) &&
+        !UrgentByteUnread(fd)) {
+      readiness = Without(readiness, Readiness::kPriority);
+    }
+    const bool merged_synthetic = registration.synthetic_due;
+    if (merged_synthetic) {
+      readiness |= kqueue_logic::SyntheticReadiness(registration);
+    }
+    if (readiness == Readiness::kNone) continue;
+    const kqueue_logic::Delivery delivery =
+        kqueue_logic::Deliver(registration, fired, kPlatform);
+    QueueSilence(fd, registration, delivery.silence);
+    if (!delivery.report) continue;
+    if (merged_synthetic) {
+      registration.synthetic_due =
+          kqueue_logic::SyntheticDueAfterReport(registration);
+    }
+    registration.reported_in_wait = wait_sequence_;
+    events[result.count++] = Event(registration.token, readiness);
+  }
+}
+
+void KqueueBackend::ReportSyntheticLocked(absl::Span<Event> events,
+                                          WaitResult& result) {
+  for (auto it = synthetic_.begin(); it != synthetic_.end();) {
+    if (result.count == events.size()) break;
+    const int fd = *it;
+    auto found = registrations_.find(fd);
+    if (found == registrations_.end() || !found->second.synthetic_due) {
+      synthetic_.erase(it++);
+      continue;
+    }
+    Registration& registration = found->second;
+    if (registration.reported_in_wait == wait_sequence_) {
+      ++it;  // Merged with its kernel events above.
+      continue;
+    }
+    const Readiness readiness = kqueue_logic::SyntheticReadiness(registration);
+    const kqueue_logic::Delivery delivery =
+        kqueue_logic::Deliver(registration, kqueue_logic::kNoFilter, kPlatform);
+    QueueSilence(fd, registration, delivery.silence);
+    registration.synthetic_due =
+        delivery.report && kqueue_logic::SyntheticDueAfterReport(registration);
+    if (delivery.report && readiness != Readiness::kNone) {
+      registration.reported_in_wait = wait_sequence_;
+      events[result.count++] = Event(registration.token, readiness);
+    }
+    if (registration.synthetic_due) {
+      ++it;
+    } else {
+      synthetic_.erase(it++);
+    }
+  }
+}
+
 absl::StatusOr<WaitResult> KqueueBackend::Wait(absl::Span<Event> events,
                                                absl::Duration timeout) {
   if (!InCreatorProcess()) return NotCreatorProcess("kevent");
@@ -611,81 +692,9 @@ absl::StatusOr<WaitResult> KqueueBackend::Wait(absl::Span<Event> events,
   // own kevent calls.
   std::lock_guard<std::mutex> lock(mutex_);
   ++wait_sequence_;
-  for (int i = 0; i < kept;) {
-    const std::uintptr_t ident = kernel_events_[i].ident;
-    const std::uint64_t udata = UdataBits(kernel_events_[i].udata);
-    const int first = i;
-    while (i < kept && kernel_events_[i].ident == ident &&
-           UdataBits(kernel_events_[i].udata) == udata) {
-      ++i;
-    }
-    const int fd = static_cast<int>(ident);
-    auto found = registrations_.find(fd);
-    // Deleted while its events were in flight: once Delete has returned, no
-    // Wait reports the handle.
-    if (found == registrations_.end()) continue;
-    Registration& registration = found->second;
-    Readiness readiness = Readiness::kNone;
-    FilterSet fired = kqueue_logic::kNoFilter;
-    for (int j = first; j < i; ++j) {
-      const KernelEvent event = Decode(kernel_events_[j]);
-      if (!kqueue_logic::IsCurrent(event, registration, kPlatform)) break;
-      readiness |= kqueue_logic::ReadinessOf(event, registration, kPlatform);
-      fired |= event.filter;
-    }
-    if (fired == kqueue_logic::kNoFilter) continue;  // Not current: dropped.
-    if ((readiness & Readiness::kPriority) != Readiness::kNone &&
-        kqueue_logic::PriorityNeedsConfirmation(kPlatform) &&
-        !UrgentByteUnread(fd)) {
-      readiness = Without(readiness, Readiness::kPriority);
-    }
-    const bool merged_synthetic = registration.synthetic_due;
-    if (merged_synthetic) {
-      readiness |= kqueue_logic::SyntheticReadiness(registration);
-    }
-    if (readiness == Readiness::kNone) continue;
-    const kqueue_logic::Delivery delivery =
-        kqueue_logic::Deliver(registration, fired, kPlatform);
-    QueueSilence(fd, registration, delivery.silence);
-    if (!delivery.report) continue;
-    if (merged_synthetic) {
-      registration.synthetic_due =
-          kqueue_logic::SyntheticDueAfterReport(registration);
-    }
-    registration.reported_in_wait = wait_sequence_;
-    events[result.count++] = Event(registration.token, readiness);
-  }
-
+  ReportKernelEventsLocked(kept, events, result);
   // What the kernel cannot report (see synthetic_), within the room left.
-  for (auto it = synthetic_.begin(); it != synthetic_.end();) {
-    if (result.count == events.size()) break;
-    const int fd = *it;
-    auto found = registrations_.find(fd);
-    if (found == registrations_.end() || !found->second.synthetic_due) {
-      synthetic_.erase(it++);
-      continue;
-    }
-    Registration& registration = found->second;
-    if (registration.reported_in_wait == wait_sequence_) {
-      ++it;  // Merged with its kernel events above.
-      continue;
-    }
-    const Readiness readiness = kqueue_logic::SyntheticReadiness(registration);
-    const kqueue_logic::Delivery delivery =
-        kqueue_logic::Deliver(registration, kqueue_logic::kNoFilter, kPlatform);
-    QueueSilence(fd, registration, delivery.silence);
-    registration.synthetic_due =
-        delivery.report && kqueue_logic::SyntheticDueAfterReport(registration);
-    if (delivery.report && readiness != Readiness::kNone) {
-      registration.reported_in_wait = wait_sequence_;
-      events[result.count++] = Event(registration.token, readiness);
-    }
-    if (registration.synthetic_due) {
-      ++it;
-    } else {
-      synthetic_.erase(it++);
-    }
-  }
+  ReportSyntheticLocked(events, result);
   synthetic_pending_.store(!synthetic_.empty(), std::memory_order_release);
   FlushSilence();
   return result;

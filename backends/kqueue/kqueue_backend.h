@@ -296,6 +296,13 @@ class KqueueBackend final : public Backend {
   void QueueSilence(int fd, const Registration& registration,
                     kqueue_logic::FilterSet silence);
   void FlushSilence();
+  // Wait's two passes under the lock: the first `kept` kernel events, grouped
+  // by registration and version (sorted), become at most one Event each if
+  // current; then the registrations owed a report the kernel cannot make
+  // (synthetic_) get one, within the room left in `events`.
+  void ReportKernelEventsLocked(int kept, absl::Span<Event> events,
+                                WaitResult& result);
+  void ReportSyntheticLocked(absl::Span<Event> events, WaitResult& result);
 
   // Owned; closed by the destructor only in the creating process.
   const int kqueue_fd_;

@@ -212,6 +212,50 @@ int PollBackend::KernelPoll(absl::Duration timeout) {
 #endif
 }
 
+bool PollBackend::TranslateLocked(size_t slot, Event* event) {
+  pollfd& entry = pollfds_[slot];
+  const short revents = entry.revents;  // NOLINT(runtime/int)
+  entry.revents = 0;
+  auto found = registrations_.find(slots_[slot].fd);
+  // Changed or deleted since the array was built: the next poll, on the new
+  // array, reports what is there now.
+  if (found == registrations_.end() ||
+      found->second.serial != slots_[slot].serial) {
+    return false;
+  }
+  Registration& registration = found->second;
+  if (revents & POLLNVAL) {
+    // Closed without Delete: stop polling it rather than spin.
+    registration.armed = false;
+    entry.fd = -1;
+    return false;
+  }
+  const Readiness readiness = internal::ReadinessFromPollEvents(revents);
+  if (readiness == Readiness::kNone) return false;
+  // The number may name another file by now: closed without Delete and
+  // reused (an accept, a pipe) before this poll. Its readiness is not the
+  // registration's, and its token may name memory the program freed.
+  absl::StatusOr<bool> same_file =
+      internal::RefersTo(slots_[slot].fd, registration.identity);
+  if (same_file.ok() && !*same_file) {
+    registration.armed = false;
+    entry.fd = -1;
+    return false;
+  }
+  // Closed since the poll: the next poll flags it POLLNVAL. (A passing
+  // fstat failure says nothing: the event is delivered.)
+  if (same_file.status().code() == absl::StatusCode::kInvalidArgument) {
+    return false;
+  }
+  *event = Event(registration.token, readiness);
+  if (IsOneshot(registration.mode)) {
+    registration.armed = false;
+    // A negative fd is skipped by poll(2) until the next rebuild.
+    entry.fd = -1;
+  }
+  return true;
+}
+
 absl::StatusOr<WaitResult> PollBackend::Wait(absl::Span<Event> events,
                                              absl::Duration timeout) {
   WaitResult result;
@@ -243,7 +287,7 @@ absl::StatusOr<WaitResult> PollBackend::Wait(absl::Span<Event> events,
     absl::Status drained = waker_.Drain();
     if (!drained.ok()) return drained;
     change_signalled_ = false;
-    result.woken = notified_.exchange(false, std::memory_order_acq_rel);
+    result.woken = wake_requested_.exchange(false, std::memory_order_acq_rel);
   }
 
   // Round-robin over slots 1..n-1 from where the last scan stopped, so a small
@@ -261,52 +305,14 @@ absl::StatusOr<WaitResult> PollBackend::Wait(absl::Span<Event> events,
       next_slot_ = current;
       return result;
     }
-    const short revents = entry.revents;  // NOLINT(runtime/int)
-    entry.revents = 0;
-    auto found = registrations_.find(slots_[current].fd);
-    // Changed or deleted since the array was built: the next poll, on the new
-    // array, reports what is there now.
-    if (found == registrations_.end() ||
-        found->second.serial != slots_[current].serial) {
-      continue;
-    }
-    Registration& registration = found->second;
-    if (revents & POLLNVAL) {
-      // Closed without Delete: stop polling it rather than spin.
-      registration.armed = false;
-      entry.fd = -1;
-      continue;
-    }
-    const Readiness readiness = internal::ReadinessFromPollEvents(revents);
-    if (readiness == Readiness::kNone) continue;
-    // The number may name another file by now: closed without Delete and
-    // reused (an accept, a pipe) before this poll. Its readiness is not the
-    // registration's, and its token may name memory the program freed.
-    absl::StatusOr<bool> same_file =
-        internal::RefersTo(slots_[current].fd, registration.identity);
-    if (same_file.ok() && !*same_file) {
-      registration.armed = false;
-      entry.fd = -1;
-      continue;
-    }
-    // Closed since the poll: the next poll flags it POLLNVAL. (A passing
-    // fstat failure says nothing: the event is delivered.)
-    if (same_file.status().code() == absl::StatusCode::kInvalidArgument) {
-      continue;
-    }
-    events[result.count++] = Event(registration.token, readiness);
-    if (IsOneshot(registration.mode)) {
-      registration.armed = false;
-      // A negative fd is skipped by poll(2) until the next rebuild.
-      entry.fd = -1;
-    }
+    if (TranslateLocked(current, &events[result.count])) ++result.count;
   }
   next_slot_ = index;
   return result;
 }
 
 absl::Status PollBackend::Wake() {
-  notified_.store(true, std::memory_order_release);
+  wake_requested_.store(true, std::memory_order_release);
   return waker_.Wake();
 }
 

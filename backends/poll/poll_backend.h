@@ -168,6 +168,11 @@ class PollBackend final : public Backend {
   // Refills the pollfd array from the table. Never allocates.
   void RebuildLocked();
   int KernelPoll(absl::Duration timeout);
+  // What slot `slot` of the last poll became: true, with `event` written, if
+  // it is delivered; false if the slot's registration changed since the array
+  // was built, the file behind the number was closed or replaced, or nothing
+  // is left to report. Disarms a oneshot registration it delivers.
+  bool TranslateLocked(size_t slot, Event* event);
 
   Waker waker_;
 
@@ -195,7 +200,7 @@ class PollBackend final : public Backend {
   size_t next_slot_ = 1;
 
   // Set by Wake() before it signals, so Wait reports `woken` only for it.
-  std::atomic<bool> notified_{false};
+  std::atomic<bool> wake_requested_{false};
 };
 
 }  // namespace poller

@@ -221,7 +221,7 @@ absl::Status PpollBackend::Delete(poller::NativeHandle handle) {
 }
 
 absl::Status PpollBackend::Wake() {
-  notified_.store(true, std::memory_order_release);
+  wake_requested_.store(true, std::memory_order_release);
   return WritePipe();
 }
 
@@ -270,7 +270,7 @@ absl::StatusOr<poller::WaitResult> PpollBackend::Wait(
   if (ready == 0) return result;
   if (poll_set_.fds[0].revents != 0) {
     DrainPipe();
-    result.woken = notified_.exchange(false, std::memory_order_acq_rel);
+    result.woken = wake_requested_.exchange(false, std::memory_order_acq_rel);
   }
   const size_t entries = watched - 1;
   if (entries == 0) return result;

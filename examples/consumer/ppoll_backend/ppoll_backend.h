@@ -122,7 +122,7 @@ class PpollBackend final : public poller::Backend {
   const int wake_write_fd_;
   // Set by Wake before it writes the pipe; cleared by the Wait that drains
   // it. A pipe byte without the flag is a change to the table.
-  std::atomic<bool> notified_{false};
+  std::atomic<bool> wake_requested_{false};
 
   std::mutex mutex_;
   std::unordered_map<int, Registration> registrations_;  // Guarded by mutex_.
