@@ -45,6 +45,8 @@
 
 namespace poller {
 
+// WaitResult
+//
 // What one Backend::Wait call saw.
 struct WaitResult {
   // Events written to the front of the span passed to Wait.
@@ -57,19 +59,29 @@ struct WaitResult {
   bool interrupted = false;
 };
 
+// Backend
+//
+// The interface a backend implements; see the file comment for what Poller
+// does before calling it and what every method must allow.
 class Backend {
  public:
   virtual ~Backend() = default;
 
+  // name
+  //
   // A short lowercase name, e.g. "epoll". Used in messages and in
   // Poller::Create(name).
   virtual absl::string_view name() const = 0;
 
+  // SupportsMode
+  //
   // Whether Add/Modify accept `mode`. Poller returns Unimplemented for the
   // others without calling the backend, and the conformance suite skips their
   // tests, saying why.
   virtual bool SupportsMode(Mode mode) const = 0;
 
+  // Add, Modify, Delete
+  //
   // Register, change or remove a handle. Arguments are already checked as
   // described above. Errors must be the codes Poller documents (AlreadyExists,
   // NotFound, InvalidArgument, ResourceExhausted...), with messages from
@@ -80,6 +92,8 @@ class Backend {
                               Interest interest, Mode mode) = 0;
   virtual absl::Status Delete(NativeHandle handle) = 0;
 
+  // Rearm
+  //
   // Re-arms a oneshot registration as it is: what Modify(handle, its token,
   // its interest, its mode) would do, in one step, so no other change can come
   // between reading the registration and re-arming it. Errors: NotFound and
@@ -92,6 +106,8 @@ class Backend {
   // rules until it is implemented (or they are declared unsupported).
   virtual absl::Status Rearm(NativeHandle handle);
 
+  // Wait
+  //
   // Waits up to `timeout` (zero: poll; absl::InfiniteDuration(): no limit;
   // never rounded down) and writes up to events.size() events. Must not
   // allocate, and must not report kReservedToken as an event: the wake source
@@ -99,8 +115,11 @@ class Backend {
   virtual absl::StatusOr<WaitResult> Wait(absl::Span<Event> events,
                                           absl::Duration timeout) = 0;
 
-  // Makes the current or next Wait return with `woken` set. Called from any
-  // thread.
+  // Wake
+  //
+  // Makes the current or next Wait return with `woken` set. Poller calls it
+  // for a Poller::Wake() only when a Wait may block (see the file comment).
+  // Called from any thread.
   virtual absl::Status Wake() = 0;
 };
 
