@@ -248,7 +248,6 @@ struct Plan {
   int failures = 0;
   bool hold = false;
   int held = 0;
-  int calls = 0;
   int waits_entered = 0;
 };
 
@@ -268,7 +267,6 @@ int PlanHook(const char* name) {
                             plan.thread != std::this_thread::get_id())) {
     return 0;
   }
-  ++plan.calls;
   if (plan.hold) {
     ++plan.held;
     plan.changed.notify_all();
@@ -294,7 +292,6 @@ class ScopedPlan {
       plan.error = 0;
       plan.failures = 0;
       plan.hold = false;
-      plan.calls = 0;
       plan.waits_entered = 0;
     });
     internal::SetFaultHookForTesting(&PlanHook);
@@ -328,10 +325,6 @@ class ScopedPlan {
     std::unique_lock<std::mutex> lock(ThePlan().mutex);
     return ThePlan().changed.wait_for(lock, std::chrono::seconds(5),
                                       [&] { return ready(ThePlan()); });
-  }
-  int calls() {
-    std::lock_guard<std::mutex> lock(ThePlan().mutex);
-    return ThePlan().calls;
   }
 };
 
