@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Prints issue 16's goal table from one or more //bench:compare JSON runs.
 
-    python3 bench/goals.py run1.json [run2.json ...]
+    python3 bench/goals.py [--before=before.json] run1.json [run2.json ...]
 
 Each cell is the median with its min-max over the repetitions. Ratios of two
 implementations are paired: within a repetition every implementation runs once,
@@ -149,20 +149,26 @@ GOALS = [
 
 
 def main(argv):
-    if len(argv) < 2:
+    paths = [a for a in argv[1:] if not a.startswith("--before=")]
+    before = [a.split("=", 1)[1] for a in argv[1:] if a.startswith("--before=")]
+    if not paths:
         sys.exit(__doc__)
-    runs = [load(path) for path in argv[1:]]
-    head = " | ".join(f"run {i + 1}" for i in range(len(runs)))
-    print(f"| figure | before | goal | {head} | met |")
-    print("|---" * (4 + len(runs)) + "|")
-    for name, before, goal, measure, meets in GOALS:
+    runs = [load(path) for path in paths]
+    base = [load(path) for path in before]
+    head = " | ".join(["before, this machine"] * len(base) +
+                      [f"after, run {i + 1}" for i in range(len(runs))])
+    print(f"| figure | before (issue 16) | goal | {head} | met |")
+    print("|---" * (4 + len(base) + len(runs)) + "|")
+    for name, before_text, goal, measure, meets in GOALS:
         cells, met = [], True
+        digits = 0 if "write(2)" in name else 2
+        for rows in base:
+            cells.append(fmt(measure(rows), digits))
         for rows in runs:
             triple = measure(rows)
-            digits = 0 if "write(2)" in name else 2
             cells.append(fmt(triple, digits))
             met = met and triple is not None and meets(triple[0])
-        print(f"| {name} | {before} | {goal} | " + " | ".join(cells) +
+        print(f"| {name} | {before_text} | {goal} | " + " | ".join(cells) +
               f" | {'yes' if met else '**no**'} |")
 
 

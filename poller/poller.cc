@@ -332,11 +332,11 @@ absl::StatusOr<size_t> Poller::WaitBlocking(Events& events,
   }
 }
 
-absl::Status Poller::Wake() {
-  // After Shutdown() the flag stays set, so this returns at once. The load
-  // keeps a burst of wakes from bouncing the cache line between writers.
-  if (wake_pending_.load(std::memory_order_acquire) ||
-      wake_pending_.exchange(true)) {  // K1 of the wake protocol.
+absl::Status Poller::WakeNotPending() {
+  // Wake() found no wake pending. (After Shutdown() the flag stays set, so
+  // Wake() returns at once; its load keeps a burst of wakes from bouncing the
+  // cache line between writers.)
+  if (wake_pending_.exchange(true)) {  // K1 of the wake protocol.
     return absl::OkStatus();
   }
   // K2: no Wait may block before it sees the flag.

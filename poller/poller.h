@@ -333,7 +333,12 @@ class Poller {
   //
   // Rules: tests/conformance/suite_wake.cc, suite_wake_protocol.cc,
   // suite_scale.cc.
-  absl::Status Wake();
+  absl::Status Wake() {
+    // Inline: a wake already pending (or Shutdown()) costs one load, as a
+    // hand-written loop's flag does.
+    if (wake_pending_.load(std::memory_order_acquire)) return absl::OkStatus();
+    return WakeNotPending();
+  }
 
   // Shutdown
   //
@@ -377,6 +382,8 @@ class Poller {
                        std::chrono::steady_clock::time_point deadline);
   // Gives up the turn taken with `bits`.
   void LeaveWait(std::uint32_t bits);
+  // Wake() when no wake is pending: the wake protocol's signalling half.
+  absl::Status WakeNotPending();
   // Consumes a pending wake; true if there was one.
   bool TakeWake();
   // Backend::Wake(), tried up to `attempts` times while the kernel refuses
