@@ -178,5 +178,53 @@ TEST_P(ConformanceTest, ClosedWhileDuplicatedNeverBusyLoops) {
   }
 }
 
+#if defined(_WIN32)
+// What a closed socket's registration becomes on Windows, where no dup2 gives
+// its value away on purpose and the driver says when a socket with a poll
+// request pending is closed (AFD_POLL_LOCAL_CLOSE): backends/iocp/
+// iocp_backend.h, "Closing a socket without Delete".
+TEST_P(ConformanceTest, OnWindowsClosedWhilePolledIsDroppedByTheNextWait) {
+  RULE(
+      "Windows: a socket closed without Delete while its request is pending "
+      "is dropped by the next Wait, silently (Delete then says NotFound), so "
+      "its value can be added again");
+  for (Mode mode : {Mode::kLevel, Mode::kOneshot}) {
+    SCOPED_TRACE(ModeName(mode));
+    Pipe pipe = MakePipe();
+    const NativeHandle closed = pipe.read_end.get();
+    ASSERT_TRUE(poller_->Add(closed, 7, Interest::kReadable, mode).ok());
+    pipe.read_end.Reset();
+    Events events(8);
+    auto seen = WaitOnce(*poller_, events, absl::Milliseconds(200));
+    ASSERT_TRUE(seen.ok()) << seen.status();
+    EXPECT_EQ(seen->count(7), 0u) << "the close is not an event";
+    EXPECT_EQ(poller_->Delete(closed).code(), absl::StatusCode::kNotFound);
+    // Positive control: a registration that was not closed is still there.
+    Pipe open = MakePipe();
+    ASSERT_TRUE(poller_->Add(open.read_end.get(), 8, Interest::kReadable).ok());
+    ASSERT_TRUE(WaitOnce(*poller_, events, absl::Milliseconds(50)).ok());
+    EXPECT_TRUE(poller_->Delete(open.read_end.get()).ok());
+  }
+}
+
+TEST_P(ConformanceTest, OnWindowsClosedWhileIdleStaysUntilDelete) {
+  RULE(
+      "Windows: a socket closed without Delete while no request is pending "
+      "(a oneshot registration that fired) stays registered, unreported, "
+      "until Delete, which succeeds");
+  Pipe pipe = MakePipe();
+  const NativeHandle closed = pipe.read_end.get();
+  WriteBytes(pipe.write_end.get());
+  ASSERT_TRUE(
+      poller_->Add(closed, 7, Interest::kReadable, Mode::kOneshot).ok());
+  ASSERT_TRUE(Has(WaitForToken(*poller_, 7), Readiness::kReadable));
+  pipe.read_end.Reset();
+  ExpectQuiet(*poller_, 7, absl::Milliseconds(100));
+  EXPECT_TRUE(poller_->Delete(closed).ok());
+  EXPECT_EQ(poller_->Delete(closed).code(), absl::StatusCode::kNotFound)
+      << "control: the first Delete removed it";
+}
+#endif
+
 }  // namespace
 }  // namespace poller::conformance
