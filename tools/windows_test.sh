@@ -3,7 +3,7 @@
 # the fault, pitfall, hygiene and stress suites, the unit tests and the echo demo for Windows
 # (x86_64) with MinGW-w64, runs them under Wine, and prints the totals:
 #
-#   tools/windows_test.sh            # everything (about 4 minutes on a fresh machine, 1 after)
+#   tools/windows_test.sh            # everything (about 3 minutes on a fresh machine, 1 after)
 #   tools/windows_test.sh --build    # build only
 #   tools/windows_test.sh --gtest_filter='*Wake*'   # other arguments go to every test program
 #
@@ -11,8 +11,9 @@
 #   - Debian's wine64 (Wine 8), g++-mingw-w64-x86-64-posix (GCC 12 with the posix thread model,
 #     the one with std::thread and std::mutex), cmake, make, dpkg-dev (for apt-get source);
 #   - Abseil 20220623 for MinGW, built from Debian's own source package (`apt-get source abseil`,
-#     the version libabsl-dev has, with the same options), after adding deb-src entries that
-#     mirror the machine's Debian apt sources (/etc/apt/sources.list.d/poller-deb-src.*);
+#     the version libabsl-dev has, with the same options, less absl/random), after adding
+#     deb-src entries that mirror the machine's Debian apt sources
+#     (/etc/apt/sources.list.d/poller-deb-src.*);
 #   - GoogleTest 1.12 for MinGW, built from the sources Debian's googletest package installs.
 # Both are built once into $POLLER_WINDOWS_CACHE (default ~/.cache/poller-windows), outside the
 # repository, together with the Wine prefix and poller's own build tree, so reruns only rebuild
