@@ -5,8 +5,9 @@
 //
 // Nothing is declared unsupported. kEdge is not a mode of this backend
 // (SupportsMode), so its tests skip, saying so; timeouts are whole
-// milliseconds (GetQueuedCompletionStatusEx), so the sub-millisecond
-// precision test skips too (see backends/iocp/iocp_backend.h).
+// milliseconds (GetQueuedCompletionStatusEx, and under Wine every timer: see
+// backends/iocp/iocp_backend.h, "Wait"), so the sub-millisecond precision
+// test skips too.
 
 #include "poller/poller.h"
 #include "tests/conformance/suite.h"

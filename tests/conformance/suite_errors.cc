@@ -153,6 +153,26 @@ TEST_P(ConformanceTest, UnknownInterestBitsAreInvalidArgument) {
 }
 
 #if defined(_WIN32)
+TEST_P(ConformanceTest, OnWindowsOnlySocketsCanBeAdded) {
+  RULE(
+      "Windows: a NativeHandle is a SOCKET (poller/core/types.h); a file or "
+      "a C runtime descriptor is InvalidArgument, naming the Windows error");
+  std::FILE* file = std::tmpfile();
+  ASSERT_NE(file, nullptr);
+  const absl::Status added =
+      poller_->Add(poller::testing::FileHandle(file), 1, Interest::kReadable);
+  std::fclose(file);
+  EXPECT_EQ(added.code(), absl::StatusCode::kInvalidArgument) << added;
+  EXPECT_THAT(added.message(), HasSubstr("sockets only"));
+  EXPECT_THAT(added.message(), HasSubstr("Windows error"));
+  EXPECT_EQ(poller_->Add(0, 2, Interest::kReadable).code(),
+            absl::StatusCode::kInvalidArgument)
+      << "descriptor 0 of the C runtime";
+  // Positive control: a socket is added.
+  Pipe pipe = MakePipe();
+  EXPECT_TRUE(poller_->Add(pipe.read_end.get(), 3, Interest::kReadable).ok());
+}
+
 SKIPPED_ON_WINDOWS(OutOfDescriptorsIsResourceExhausted,
                    "no fork() and no descriptor limit to lower");
 #else

@@ -1,11 +1,15 @@
 // Copyright 2026 The poller Authors.
 //
 // Conformance rules for the kinds of readiness: hang-up, error, priority data,
-// listeners and eventfds.
+// listeners and eventfds; on Windows, every kind of socket.
 //
 // Promises: poller/core/types.h: Readiness, Event.
 
-#if !defined(_WIN32)
+#if defined(_WIN32)
+#include <winsock2.h>
+// Needs winsock2.h first.
+#include <ws2tcpip.h>
+#else
 #include <sys/socket.h>
 #include <unistd.h>
 #endif
@@ -102,6 +106,39 @@ TEST_P(ConformanceTest, EventFdIsReadable) {
   const uint64_t one = 1;
   ASSERT_EQ(::write(event_fd.get(), &one, sizeof(one)), 8);
   EXPECT_TRUE(Has(WaitForToken(*poller_, 26), Readiness::kReadable));
+}
+#endif
+
+#if defined(_WIN32)
+TEST_P(ConformanceTest, OnWindowsDatagramAndIpv6SocketsAreReported) {
+  RULE(
+      "Windows: every kind of socket is polled: a UDP socket with a datagram "
+      "waiting and an IPv6 listener with a connection waiting are readable");
+  ScopedFd datagram = poller::testing::MakeDatagramSocket();
+  ASSERT_TRUE(poller_->Add(datagram.get(), 1, Interest::kReadable).ok());
+  poller::testing::SendDatagramTo(datagram.get());
+  EXPECT_TRUE(Has(WaitForToken(*poller_, 1), Readiness::kReadable));
+
+  ScopedFd listener(::socket(AF_INET6, SOCK_STREAM, IPPROTO_TCP));
+  ASSERT_TRUE(listener.valid());
+  sockaddr_in6 address{};
+  address.sin6_family = AF_INET6;
+  address.sin6_addr = in6addr_loopback;
+  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&address),
+                   sizeof(address)),
+            0)
+      << ::WSAGetLastError();
+  ASSERT_EQ(::listen(listener.get(), 4), 0);
+  int length = sizeof(address);
+  ::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&address), &length);
+  ASSERT_TRUE(poller_->Add(listener.get(), 2, Interest::kReadable).ok());
+  ExpectQuiet(*poller_, 2);  // Control: readable only once a client comes.
+  ScopedFd client(::socket(AF_INET6, SOCK_STREAM, IPPROTO_TCP));
+  ASSERT_EQ(::connect(client.get(), reinterpret_cast<sockaddr*>(&address),
+                      sizeof(address)),
+            0)
+      << ::WSAGetLastError();
+  EXPECT_TRUE(Has(WaitForToken(*poller_, 2), Readiness::kReadable));
 }
 #endif
 
