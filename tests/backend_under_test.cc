@@ -25,8 +25,8 @@ void BackendTest::SetUp() {
     GTEST_SKIP() << backend().name
                  << " is unavailable here: " << created.status();
   }
-  ASSERT_TRUE(created.ok()) << backend().name
-                            << ": Create failed: " << created.status();
+  ASSERT_TRUE(created.ok())
+      << backend().name << ": Create failed: " << created.status();
   ASSERT_NE(*created, nullptr) << backend().name << ": the factory gave null";
   poller_ = *std::move(created);
 }

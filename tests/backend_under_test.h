@@ -84,11 +84,11 @@ class BackendTest : public ::testing::TestWithParam<BackendUnderTest> {
 // `instance_name` is an identifier, unique per suite in the binary.
 // (GoogleTest pastes the suite name into identifiers, so the instantiation is
 // written inside the suite's namespace.)
-#define POLLER_INSTANTIATE_BACKEND_SUITE(suite_namespace, suite,         \
-                                         instance_name, values)          \
-  namespace suite_namespace {                                            \
-  INSTANTIATE_TEST_SUITE_P(instance_name, suite, values,                 \
-                           ::poller::conformance::BackendTestName);      \
+#define POLLER_INSTANTIATE_BACKEND_SUITE(suite_namespace, suite,    \
+                                         instance_name, values)     \
+  namespace suite_namespace {                                       \
+  INSTANTIATE_TEST_SUITE_P(instance_name, suite, values,            \
+                           ::poller::conformance::BackendTestName); \
   }
 
 #endif  // POLLER_TESTS_BACKEND_UNDER_TEST_H_

@@ -1,7 +1,7 @@
 // Copyright 2026 The poller Authors.
 //
-// The fault_injection suite (fault_injection_suite.h) on every built-in backend instance
-// (tests/builtin_backends.h).
+// The fault_injection suite (fault_injection_suite.h) on every built-in backend
+// instance (tests/builtin_backends.h).
 
 #include "gtest/gtest.h"
 #include "tests/backend_under_test.h"

@@ -89,7 +89,8 @@ TEST_P(HygieneTest, CreateUseDestroyCyclesLeaveDescriptorCountUnchanged) {
     }
   }
   EXPECT_EQ(OpenDescriptorCount(), before);
-  std::cout << kCycles << " cycles on " << backend().name << "; Create ran out of "
+  std::cout << kCycles << " cycles on " << backend().name
+            << "; Create ran out of "
             << "memory and was retried after 10 ms " << exhausted << " times"
             << std::endl;
 }

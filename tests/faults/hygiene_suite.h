@@ -4,7 +4,8 @@
 // File: tests/faults/hygiene_suite.h
 // -----------------------------------------------------------------------------
 //
-// Descriptor hygiene: create/use/destroy cycles leak nothing; nothing survives exec (hygiene_suite.cc), on one backend instance. Instantiate it with
+// Descriptor hygiene: create/use/destroy cycles leak nothing; nothing survives
+// exec (hygiene_suite.cc), on one backend instance. Instantiate it with
 // POLLER_INSTANTIATE_BACKEND_SUITE(poller::faults, HygieneTest, Name, values),
 // or every suite at once with POLLER_BACKEND_SUITES (tests/all_suites.h).
 

@@ -91,7 +91,8 @@ TEST_P(PitfallTest, CloseWithoutDeleteWhileADuplicateIsOpen) {
 
   const bool ghost_reported = Collect().count(5) > 0;
   const absl::Status delete_status = poller_->Delete(number);
-  std::cout << backend().name << ": after close without Delete (duplicate open): "
+  std::cout << backend().name
+            << ": after close without Delete (duplicate open): "
             << "old token " << (ghost_reported ? "still" : "no longer")
             << " reported; Delete(closed number) -> " << delete_status
             << std::endl;

@@ -4,7 +4,8 @@
 // File: tests/faults/pitfalls_suite.h
 // -----------------------------------------------------------------------------
 //
-// Pitfalls: close without Delete, fork() with a live poller, one handle in two pollers (pitfalls_suite.cc), on one backend instance. Instantiate it with
+// Pitfalls: close without Delete, fork() with a live poller, one handle in two
+// pollers (pitfalls_suite.cc), on one backend instance. Instantiate it with
 // POLLER_INSTANTIATE_BACKEND_SUITE(poller::faults, PitfallTest, Name, values),
 // or every suite at once with POLLER_BACKEND_SUITES (tests/all_suites.h).
 

@@ -1,9 +1,9 @@
 // Copyright 2026 The poller Authors.
 //
-// Stress: on a backend instance (tests/backend_under_test.h), threads add, modify, delete, close and
-// reopen handles, write to and drain pipes and socket pairs, and call Wake,
-// while three threads wait at once. A ledger checks every event against the
-// rules of poller.h:
+// Stress: on a backend instance (tests/backend_under_test.h), threads add,
+// modify, delete, close and reopen handles, write to and drain pipes and socket
+// pairs, and call Wake, while three threads wait at once. A ledger checks every
+// event against the rules of poller.h:
 //   - no Wait that starts after Delete (or a Modify that replaced the token)
 //     returned reports the old token;
 //   - oneshot and edge-oneshot: at most one event per arm (every Add and Modify
