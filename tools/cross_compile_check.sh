@@ -14,9 +14,9 @@
 # :windows_x86_64 with the compile-only toolchains in //toolchains, so the selection in poller/BUILD
 # picks the files: for macOS the kqueue backend and its waker, the poll backend, poller.cc,
 # registry.cc, the poller/internal helpers, and the conformance suite with its kqueue and poll
-# instances; for Windows the IOCP backend, poller.cc, registry.cc, the poller/internal helpers
-# and the conformance suite with its IOCP instance (tools/windows_test.sh links and runs them
-# under Wine). The build's own flags apply
+# instances; for Windows the IOCP backend, poller.cc, registry.cc, the poller/internal helpers,
+# the conformance suite with its IOCP instance, and the stress and fault suites
+# (tools/windows_test.sh links and runs them under Wine). The build's own flags apply
 # (-std=c++17 -Wall -Wextra -Werror). Then `bazel cquery` checks the backend every platform selects
 # (kqueue on macOS and the four BSDs, IOCP on Windows, epoll on Linux, poll elsewhere) and that the
 # --//poller:backend setting overrides it. Nothing is linked or run.
@@ -124,11 +124,13 @@ if ((use_bazel)); then
     //poller/internal:syscall //poller/internal:scoped_fd //poller/internal:poll_readiness //poller/internal:registration_errors //poller/core \
     //backends/kqueue //backends/kqueue:kqueue_logic //backends/poll //backends/poll:pipe_waker \
     //poller/internal:pollable_file //tests/conformance:suite //tests/conformance:test_handles \
-    //tests/conformance:schedule"
+    //tests/conformance:schedule //tests:backend_under_test //tests:builtin_backends"
   windows_libraries="//poller //poller/core //poller/internal:errno_status \
     //poller/internal:timeout //poller/internal:syscall //poller/internal:registration_errors \
     //backends/iocp //tests/conformance:suite //tests/conformance:test_handles \
-    //tests/conformance:schedule"
+    //tests/conformance:schedule //tests:backend_under_test //tests:builtin_backends \
+    //tests/stress:stress_suite //tests/faults:fault_injection_suite //tests/faults:hygiene_suite \
+    //tests/faults:pitfalls_suite"
   macos_tests="//tests/conformance:kqueue_test //tests/conformance:poll_test \
     //backends/kqueue:kqueue_backend_test //backends/kqueue:kqueue_logic_test"
   builds=(
@@ -242,6 +244,8 @@ kqueue_files=(
   tests/conformance/schedule.cc
   $(cd "$root" && echo tests/conformance/suite*.cc)  # the fixture and every rule file
   tests/conformance/test_handles.cc
+  tests/backend_under_test.cc
+  tests/builtin_backends.cc
 )
 for arch in x86_64:x86_64 arm64:aarch64; do
   target="${arch%%:*}"
@@ -272,6 +276,12 @@ windows_files=(
   tests/conformance/schedule.cc
   $(cd "$root" && echo tests/conformance/suite*.cc)  # the fixture and every rule file
   tests/conformance/test_handles.cc
+  tests/backend_under_test.cc
+  tests/builtin_backends.cc
+  tests/faults/fault_injection_suite.cc
+  tests/faults/hygiene_suite.cc
+  tests/faults/pitfalls_suite.cc
+  tests/stress/stress_suite.cc
 )
 compile windows-x86_64 "$mingw" \
   -DPOLLER_HAVE_IOCP_BACKEND=1 -DPOLLER_PLATFORM_BACKEND=iocp \

@@ -2,18 +2,11 @@
 //
 // The conformance suite on the epoll backend with kernel oneshot (EPOLLONESHOT)
 // instead of the default lazy user-space disarming: both strategies must keep
-// every rule.
+// every rule. The instance is poller's own (tests/builtin_backends.h), which
+// the stress, fault and fuzz-replay tests run too.
 
-#include "backends/epoll/epoll_backend.h"
-#include "poller/poller.h"
+#include "tests/builtin_backends.h"
 #include "tests/conformance/suite.h"
 
-POLLER_CONFORMANCE_SUITE(
-    EpollKernelOneshot,
-    []() -> absl::StatusOr<std::unique_ptr<poller::Poller>> {
-      poller::EpollBackend::Options options;
-      options.oneshot = poller::EpollBackend::OneshotStrategy::kKernel;
-      auto backend = poller::EpollBackend::Create(options);
-      if (!backend.ok()) return backend.status();
-      return poller::Poller::FromBackend(*std::move(backend));
-    });
+POLLER_CONFORMANCE_SUITE_WITH_OPTIONS(
+    EpollKernelOneshot, ::poller::conformance::EpollKernelOneshot());

@@ -30,8 +30,8 @@
 //     skip with "declared unsupported by the backend", and a name that is not
 //     a test of the suite fails every test. Use it sparingly and document why
 //     in your backend's header.
-// Fill in a BackendUnderTest in a function and pass its call (no braces, so
-// no macro parentheses are needed):
+// Fill in a BackendUnderTest (tests/backend_under_test.h) in a function and
+// pass its call (no braces, so no macro parentheses are needed):
 //
 //   poller::conformance::BackendUnderTest Mine() {
 //     poller::conformance::BackendUnderTest backend;
@@ -48,6 +48,9 @@
 // (poller/internal/syscall.h); a backend whose system calls do not go through
 // it skips those, saying so.
 //
+// To run the stress, fault, hygiene, pitfall and fuzz-replay suites on the
+// same backend too, use POLLER_BACKEND_SUITES (tests/all_suites.h) instead.
+//
 // Each failure message starts with the rule of poller.h that was broken
 // ("rule: ..."); a thread that does not finish in time ends the test binary
 // naming its rule rather than hanging.
@@ -55,39 +58,13 @@
 #ifndef POLLER_TESTS_CONFORMANCE_SUITE_H_
 #define POLLER_TESTS_CONFORMANCE_SUITE_H_
 
-#include <functional>
 #include <memory>
-#include <ostream>
-#include <set>
-#include <string>
-#include <utility>
 
-#include "absl/status/statusor.h"
 #include "gtest/gtest.h"
 #include "poller/poller.h"
+#include "tests/backend_under_test.h"
 
 namespace poller::conformance {
-
-using PollerFactory = std::function<absl::StatusOr<std::unique_ptr<Poller>>()>;
-
-// A backend to test.
-struct BackendUnderTest {
-  // Shown in test names: Epoll/ConformanceTest.LevelKeepsReporting/0.
-  std::string name;
-  PollerFactory factory;
-  // Names of tests (without suite or instance prefix, e.g.
-  // "SubMillisecondTimeoutPrecision") this backend declares it cannot pass;
-  // they are skipped with a message.
-  std::set<std::string> unsupported;
-  // Whether Wait(timeout) is precise to well under a millisecond (epoll_pwait2,
-  // ppoll, kevent, io_uring). A backend that only has millisecond timeouts sets
-  // this false.
-  bool sub_millisecond_timeouts = true;
-
-  friend void PrintTo(const BackendUnderTest& backend, std::ostream* out) {
-    *out << backend.name;
-  }
-};
 
 class ConformanceTest : public ::testing::TestWithParam<BackendUnderTest> {
  protected:
@@ -107,14 +84,6 @@ class ConformanceTest : public ::testing::TestWithParam<BackendUnderTest> {
   std::unique_ptr<Poller> poller_;
 };
 
-// Wraps factories returning a plain unique_ptr.
-template <typename Factory>
-PollerFactory MakeFactory(Factory factory) {
-  return [factory]() -> absl::StatusOr<std::unique_ptr<Poller>> {
-    return factory();
-  };
-}
-
 }  // namespace poller::conformance
 
 // Instantiates the whole suite for one backend. `instance_name` is an
@@ -130,14 +99,12 @@ PollerFactory MakeFactory(Factory factory) {
 // The same, with a BackendUnderTest you filled in (see the file comment).
 // (GoogleTest pastes the suite name into identifiers, so the instantiation is
 // written inside the suite's namespace.)
-#define POLLER_CONFORMANCE_SUITE_WITH_OPTIONS(instance_name,                 \
-                                              backend_under_test)            \
-  namespace poller::conformance {                                            \
-  INSTANTIATE_TEST_SUITE_P(                                                  \
-      instance_name, ConformanceTest, ::testing::Values(backend_under_test), \
-      [](const ::testing::TestParamInfo<BackendUnderTest>& info) {           \
-        return info.param.name;                                              \
-      });                                                                    \
+#define POLLER_CONFORMANCE_SUITE_WITH_OPTIONS(instance_name,        \
+                                              backend_under_test)   \
+  namespace poller::conformance {                                   \
+  INSTANTIATE_TEST_SUITE_P(instance_name, ConformanceTest,          \
+                           ::testing::Values(backend_under_test),   \
+                           ::poller::conformance::BackendTestName); \
   }
 
 #endif  // POLLER_TESTS_CONFORMANCE_SUITE_H_

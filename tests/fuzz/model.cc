@@ -839,7 +839,7 @@ absl::Status RunProgram(absl::string_view backend,
                     observe);
 }
 
-absl::Status RunProgram(const PollerFactory& factory,
+absl::Status RunProgram(const conformance::PollerFactory& factory,
                         absl::Span<const std::uint8_t> program,
                         const FeatureObserver& observe) {
   const int descriptors_before = OpenDescriptorCount();

@@ -101,6 +101,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "poller/poller.h"
+#include "tests/backend_under_test.h"
 
 namespace poller::fuzz {
 
@@ -118,14 +119,14 @@ inline constexpr size_t kOperationSize = 4;
 absl::Status RunProgram(absl::string_view backend,
                         absl::Span<const std::uint8_t> program);
 
-// The same on a poller from `factory` (e.g. Poller::FromBackend of a backend
-// of your own). `observe`, if set, is called with a hash of the model's state
-// around each operation and of each registration's fate in each Wait: the
-// fuzz target feeds these to libFuzzer as extra coverage, so it also explores
-// the model's states, not only poller's code paths.
-using PollerFactory = std::function<absl::StatusOr<std::unique_ptr<Poller>>()>;
+// The same on a poller from `factory` (a BackendUnderTest's, e.g.
+// Poller::FromBackend of a backend of your own). `observe`, if set, is called
+// with a hash of the model's state around each operation and of each
+// registration's fate in each Wait: the fuzz target feeds these to libFuzzer
+// as extra coverage, so it also explores the model's states, not only
+// poller's code paths.
 using FeatureObserver = std::function<void(std::uint32_t feature)>;
-absl::Status RunProgram(const PollerFactory& factory,
+absl::Status RunProgram(const conformance::PollerFactory& factory,
                         absl::Span<const std::uint8_t> program,
                         const FeatureObserver& observe = nullptr);
 absl::Status RunProgram(absl::string_view backend,

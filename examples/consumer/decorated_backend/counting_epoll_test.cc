@@ -1,6 +1,6 @@
 // poller's built-in epoll backend, created directly from its public target
 // (@poller//backends/epoll) and wrapped in this workspace's CountingBackend:
-// the conformance suite on the decorator, and what the counts show of the
+// every suite of poller on the decorator, and what the counts show of the
 // policy layer above it.
 
 #include <unistd.h>
@@ -13,7 +13,7 @@
 #include "decorated_backend/counting_backend.h"
 #include "gtest/gtest.h"
 #include "poller/poller.h"
-#include "tests/conformance/suite.h"
+#include "tests/all_suites.h"
 
 namespace consumer {
 namespace {
@@ -67,7 +67,18 @@ TEST(CountingEpollTest, RearmReachesTheBackendAsRearm) {
 }  // namespace
 }  // namespace consumer
 
-POLLER_CONFORMANCE_SUITE(CountingEpoll, [] {
-  return consumer::CountingEpoll(
-      std::make_shared<consumer::CountingBackend::Counts>());
-});
+namespace {
+
+poller::conformance::BackendUnderTest CountingEpollUnderTest() {
+  poller::conformance::BackendUnderTest backend;
+  backend.name = "CountingEpoll";
+  backend.factory = [] {
+    return consumer::CountingEpoll(
+        std::make_shared<consumer::CountingBackend::Counts>());
+  };
+  return backend;
+}
+
+}  // namespace
+
+POLLER_BACKEND_SUITES(CountingEpoll, CountingEpollUnderTest());

@@ -1,7 +1,10 @@
-// poller's conformance suite against the consumer's own backend. Edge modes are
-// declared unsupported through PpollBackend::SupportsMode, so their tests skip
-// and the suite checks that Add in those modes is Unimplemented. Two rules are
-// declared unsupported by name (see ppoll_backend.h, "Semantics that differ").
+// Every suite of poller (conformance, stress, faults, hygiene, pitfalls, fuzz
+// corpus replay) against the consumer's own backend, in one line. Edge modes
+// are declared unsupported through PpollBackend::SupportsMode, so their tests
+// skip and the suite checks that Add in those modes is Unimplemented. Two
+// rules are declared unsupported by name (see ppoll_backend.h, "Semantics that
+// differ"). Its system calls do not go through poller's seam, so the tests
+// that inject faults or force schedules skip, saying so.
 
 #include "ppoll_backend/ppoll_backend.h"
 
@@ -10,7 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "poller/poller.h"
-#include "tests/conformance/suite.h"
+#include "tests/all_suites.h"
 
 namespace {
 
@@ -33,4 +36,4 @@ poller::conformance::BackendUnderTest Ppoll() {
 
 }  // namespace
 
-POLLER_CONFORMANCE_SUITE_WITH_OPTIONS(Ppoll, Ppoll());
+POLLER_BACKEND_SUITES(Ppoll, Ppoll());
