@@ -137,7 +137,8 @@ epoll_event EpollBackend::KernelEvent(NativeHandle handle,
 }
 
 absl::Status EpollBackend::Control(int operation, NativeHandle handle,
-                                   const Registration& registration) {
+                                   const Registration& registration,
+                                   int* error_number) {
   epoll_event event = KernelEvent(handle, registration);
   if (internal::Syscall("epoll_ctl", [&] {
         return ::epoll_ctl(epoll_fd_.get(), operation, handle, &event);
@@ -145,6 +146,7 @@ absl::Status EpollBackend::Control(int operation, NativeHandle handle,
     return absl::OkStatus();
   }
   const int error = errno;
+  if (error_number != nullptr) *error_number = error;
   if (error == EPERM) {
     return internal::ErrnoToStatus(
         absl::StatusCode::kInvalidArgument, error, OperationName(operation),
@@ -249,10 +251,16 @@ absl::Status EpollBackend::ModifyLocked(NativeHandle handle, Token token,
     // not registered.
     Registration none;
     absl::Status status = Control(EPOLL_CTL_MOD, handle, none);
-    if (status.ok()) {  // Cannot happen: every registration passes through Add.
-      return absl::InternalError(
-          absl::StrCat(OperationName(EPOLL_CTL_MOD), " fd ", handle,
-                       ": registered in the kernel but not in poller"));
+    if (status.ok()) {
+      // The kernel still had a registration poller forgot after EBADF (the
+      // removal that goes with forgetting it failed too): remove it now, so
+      // the two agree and Add of the number works.
+      (void)internal::Syscall("epoll_ctl", [&] {
+        return ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, handle, nullptr);
+      });
+      return internal::ErrnoToStatus(absl::StatusCode::kNotFound, ENOENT,
+                                     OperationName(EPOLL_CTL_MOD), handle,
+                                     "not registered in this poller");
     }
     return status;
   }
@@ -276,18 +284,29 @@ absl::Status EpollBackend::ModifyLocked(NativeHandle handle, Token token,
   changed.kernel_oneshot =
       IsOneshot(mode) && (registration.kernel_oneshot ||
                           options_.oneshot == OneshotStrategy::kKernel);
-  absl::Status status = Control(EPOLL_CTL_MOD, handle, changed);
+  int error = 0;
+  absl::Status status = Control(EPOLL_CTL_MOD, handle, changed, &error);
   if (status.ok()) {
     // Counted after the kernel call: a Wait that reads this count entered
     // the kernel after the change, so its events need no second look.
     changed.changed_at = changes_.load(std::memory_order_relaxed) + 1;
     registration = changed;
     changes_.store(changed.changed_at, std::memory_order_release);
-  } else if (status.code() == absl::StatusCode::kNotFound ||
-             status.code() == absl::StatusCode::kInvalidArgument) {
-    registration.registered =
-        false;  // Closed without Delete: the kernel forgot it.
+  } else if (error == EBADF) {
+    // The number is not open: nothing can reach this registration through
+    // it, so it is forgotten (Modify says NotFound from now on, and Add of
+    // the number starts afresh). The kernel's own registration, if a
+    // duplicate keeps it alive, is removed with it, so the two agree; where
+    // the kernel already dropped it this fails too, changing nothing.
+    registration.registered = false;
+    (void)internal::Syscall("epoll_ctl", [&] {
+      return ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, handle, nullptr);
+    });
   }
+  // Any other failure changed nothing in the kernel, and the registration
+  // is kept, so Modify can be retried: ENOENT or EPERM (the number now names
+  // another file, after a close without Delete) keep failing until Delete,
+  // which forgets it; ENOMEM and the like pass.
   return status;
 }
 

@@ -222,9 +222,10 @@ class EpollBackend final : public Backend {
   absl::Status ModifyLocked(NativeHandle handle, Token token, Interest interest,
                             Mode mode);
   // EPOLL_CTL_ADD/MOD for `registration` at `handle`, with errors mapped to
-  // poller's codes.
+  // poller's codes; the errno of a failure goes to `error_number` if given.
   absl::Status Control(int operation, NativeHandle handle,
-                       const Registration& registration);
+                       const Registration& registration,
+                       int* error_number = nullptr);
   // The epoll_event that asks the kernel for `registration`.
   static epoll_event KernelEvent(NativeHandle handle,
                                  const Registration& registration);
