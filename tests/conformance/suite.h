@@ -77,7 +77,7 @@ class ConformanceTest : public ::testing::TestWithParam<BackendUnderTest> {
   std::unique_ptr<Poller> NewPoller();
 
   // Skips the test unless the backend supports `mode`; checks the Unimplemented
-  // promise if not. Call it through REQUIRE_MODE (suite.cc), which also returns
+  // promise if not. Call it through REQUIRE_MODE (rules.h), which also returns
   // from the test.
   void RequireMode(Mode mode);
 

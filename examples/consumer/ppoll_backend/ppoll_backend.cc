@@ -22,14 +22,17 @@ using ::poller::Readiness;
 constexpr size_t kInitialPollSetSize = 64;
 
 // errno -> the status codes poller::Poller documents, with a message naming
-// the call, the descriptor and the error.
+// the call, the descriptor and the errno by name, as poller.h promises
+// ("pipe2: EMFILE (Too many open files)"). strerrorname_np is glibc's (2.32
+// and later); this backend is Linux-only, as ppoll is.
 absl::Status ErrnoError(int error_number, absl::string_view operation, int fd) {
+  const char* name = ::strerrorname_np(error_number);
+  const std::string error = absl::StrCat(
+      name != nullptr ? name : absl::StrCat("errno ", error_number), " (",
+      std::strerror(error_number), ")");
   const std::string message =
-      fd >= 0 ? absl::StrCat(operation, " fd ", fd, ": ",
-                             std::strerror(error_number), " (errno ",
-                             error_number, ")")
-              : absl::StrCat(operation, ": ", std::strerror(error_number),
-                             " (errno ", error_number, ")");
+      fd >= 0 ? absl::StrCat(operation, " fd ", fd, ": ", error)
+              : absl::StrCat(operation, ": ", error);
   switch (error_number) {
     case EBADF:
     case EINVAL:
