@@ -91,7 +91,9 @@ std::vector<std::pair<std::string, std::vector<double>>> GatherExtras(
     const std::vector<Sample>& samples) {
   std::vector<std::pair<std::string, std::vector<double>>> extras;
   for (const Sample& sample : samples) {
-    for (const auto& [name, value] : sample.extra) {
+    for (const auto& [extra_name, value] : sample.extra) {
+      // A named copy: C++17 lambdas cannot capture a structured binding.
+      const std::string& name = extra_name;
       auto found = std::find_if(extras.begin(), extras.end(),
                                 [&](const auto& e) { return e.first == name; });
       if (found == extras.end()) {
