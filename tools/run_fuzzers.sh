@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# tools/run_fuzzers.sh [SECONDS]: fuzz every compiled backend against the model (tests/fuzz/).
+# tools/run_fuzzers.sh [SECONDS]: fuzz every built-in backend instance against the model
+# (tests/fuzz/).
 #
 # Builds //tests/fuzz:fuzz_target with clang 14 (--config=fuzz: libFuzzer, ASan, UBSan) in a
 # separate Bazel output base, so the main build's toolchain and cache are untouched, then runs it
-# on each backend in Poller::CompiledBackends() for SECONDS (default 60) over a fresh copy of the
-# committed seed corpus (tests/fuzz/corpus/ itself is never modified). Prints one summary line per
+# on each instance of tests/builtin_backends.h (each compiled backend, and epoll with kernel
+# oneshot, epoll_kernel_oneshot) for SECONDS (default 60) over a fresh copy of the committed seed
+# corpus (tests/fuzz/corpus/ itself is never modified). Prints one summary line per
 # backend and exits non-zero if any backend crashed, leaked or differed from the model; the
 # reproducer is kept and its path printed (rerun it with the command shown).
 #
-# Environment: POLLER_FUZZ_BACKENDS (the backends to fuzz, separated by spaces or commas; default
-# every compiled one), POLLER_FUZZ_OUTPUT_BASE (Bazel output base for the clang build),
+# Environment: POLLER_FUZZ_BACKENDS (the instances to fuzz, separated by spaces or commas; default
+# every one), POLLER_FUZZ_OUTPUT_BASE (Bazel output base for the clang build),
 # POLLER_FUZZ_WORKDIR (where corpora, logs and reproducers go; default a new temporary directory),
 # POLLER_FUZZ_ARGS (extra libFuzzer flags).
 set -euo pipefail
@@ -50,7 +52,7 @@ if [[ -n "${POLLER_FUZZ_BACKENDS:-}" ]]; then
   read -r -a wanted <<<"${POLLER_FUZZ_BACKENDS//,/ }"
   for name in "${wanted[@]}"; do
     if ! printf '%s\n' "${backends[@]}" | grep -qxF "$name"; then
-      echo "fuzz: backend $name is not compiled in (compiled: ${backends[*]})" >&2
+      echo "fuzz: no backend instance $name here (instances: ${backends[*]})" >&2
       exit 2
     fi
   done

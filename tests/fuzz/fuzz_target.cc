@@ -1,16 +1,18 @@
 // Copyright 2026 The poller Authors.
 //
 // The libFuzzer target: runs each input as a program (see model.h) on the
-// backend named by the environment variable POLLER_FUZZ_BACKEND, or on every
-// compiled backend when it is unset, and aborts with the model's report on the
-// first difference, so libFuzzer saves the input as a reproducer.
+// built-in backend instance named by the environment variable
+// POLLER_FUZZ_BACKEND (a compiled backend's name, or epoll_kernel_oneshot:
+// tests/builtin_backends.h), or on every instance when it is unset, and aborts
+// with the model's report on the first difference, so libFuzzer saves the
+// input as a reproducer.
 //
 // Build and run (clang 14, see tools/run_fuzzers.sh, which does both):
 //   ./bazelw build --config=fuzz //tests/fuzz:fuzz_target
 //   POLLER_FUZZ_BACKEND=epoll bazel-bin/tests/fuzz/fuzz_target CORPUS_DIR
 // Reproduce a crash: POLLER_FUZZ_BACKEND=epoll bazel-bin/tests/fuzz/fuzz_target
-// crash-FILE. POLLER_FUZZ_LIST_BACKENDS=1 prints the compiled backends, one a
-// line, and exits.
+// crash-FILE. POLLER_FUZZ_LIST_BACKENDS=1 prints the instances, one a line,
+// and exits.
 
 #include <cstddef>
 #include <cstdint>
@@ -22,6 +24,7 @@
 #include "absl/status/status.h"
 #include "absl/types/span.h"
 #include "poller/poller.h"
+#include "tests/builtin_backends.h"
 #include "tests/fuzz/model.h"
 
 namespace {
@@ -39,39 +42,50 @@ void ObserveModelState(std::uint32_t feature) {
   if (counter < 255) ++counter;
 }
 
-std::vector<std::string>& Backends() {
-  static std::vector<std::string> backends;
+using ::poller::conformance::BackendUnderTest;
+
+std::vector<BackendUnderTest>& Backends() {
+  static std::vector<BackendUnderTest> backends;
   return backends;
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
-  const std::vector<std::string> compiled = poller::Poller::CompiledBackends();
+  const std::vector<BackendUnderTest> instances =
+      poller::conformance::BuiltinBackends();
   if (std::getenv("POLLER_FUZZ_LIST_BACKENDS") != nullptr) {
-    for (const std::string& name : compiled) std::printf("%s\n", name.c_str());
+    for (const BackendUnderTest& instance : instances) {
+      std::printf("%s\n", instance.name.c_str());
+    }
     std::exit(0);
   }
   const char* wanted = std::getenv("POLLER_FUZZ_BACKEND");
-  if (wanted == nullptr || *wanted == '\0') {
-    Backends() = compiled;
-  } else {
-    Backends() = {wanted};
+  for (const BackendUnderTest& instance : instances) {
+    if (wanted == nullptr || *wanted == '\0' || instance.name == wanted) {
+      Backends().push_back(instance);
+    }
+  }
+  if (Backends().empty()) {
+    std::fprintf(stderr, "poller fuzz: no backend instance named %s\n", wanted);
+    std::exit(2);
   }
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
   const absl::Span<const std::uint8_t> program(data, size);
-  for (const std::string& backend : Backends()) {
+  for (const BackendUnderTest& backend : Backends()) {
     const absl::Status status =
-        poller::fuzz::RunProgram(backend, program, ObserveModelState);
-    // A backend this kernel refuses is not a finding.
-    if (status.ok() || status.code() == absl::StatusCode::kUnavailable) {
+        poller::fuzz::RunProgram(backend.factory, program, ObserveModelState);
+    // A backend this kernel refuses, or that is not compiled in, is not a
+    // finding.
+    if (status.ok() || status.code() == absl::StatusCode::kUnavailable ||
+        status.code() == absl::StatusCode::kUnimplemented) {
       continue;
     }
     std::fprintf(stderr, "poller fuzz: backend %s: %s\nprogram:\n%s",
-                 backend.c_str(), std::string(status.message()).c_str(),
+                 backend.name.c_str(), std::string(status.message()).c_str(),
                  poller::fuzz::Disassemble(program).c_str());
     std::abort();
   }
