@@ -466,7 +466,19 @@ bool EpollBackend::TranslateLocked(const epoll_event& kernel_event,
     absl::StatusOr<Readiness> now =
         internal::CurrentReadiness(handle, registration.interest);
     readiness = (now.ok() ? *now : readiness) & asked;
-    if (readiness == Readiness::kNone) return false;
+    if (readiness == Readiness::kNone) {
+      // Nothing to report now, but the event may be the one the Modify's
+      // own kernel re-arm produced: a kernel oneshot registration is then
+      // spent, and readiness that comes back later would never be reported.
+      // Arm it again (it reports at once if it is ready by now); if the
+      // kernel refuses, the rebuilt set arms it.
+      if (registration.kernel_oneshot && !registration.kernel_quiet &&
+          registration.armed &&
+          !Control(EPOLL_CTL_MOD, handle, registration).ok()) {
+        rebuild_needed_ = true;
+      }
+      return false;
+    }
   }
   if (IsOneshot(registration.mode)) {
     if (!registration.armed) {
