@@ -538,7 +538,7 @@ absl::Status IoUringBackend::ChangeRegistration(internal::Operation operation,
   internal::FileIdentity identity;
   bool not_pollable = false;
   absl::Status inspected =
-      internal::InspectPollableFile(name, handle, &identity, &not_pollable);
+      internal::InspectRegisteredFile(name, handle, &identity, &not_pollable);
   // A check that failed for a passing reason (EINTR, ENOMEM...) says nothing
   // about the registration: keep it, so the call can be retried. Only a
   // closed descriptor or one that now names an unpollable file ends it.
@@ -600,7 +600,8 @@ absl::Status IoUringBackend::Delete(NativeHandle handle) {
   internal::FileIdentity identity;
   bool not_pollable = false;
   absl::Status inspected =
-      internal::InspectPollableFile("Delete", handle, &identity, &not_pollable);
+      internal::InspectRegisteredFile("Delete", handle, &identity,
+                                      &not_pollable);
   // A check that failed for a passing reason (EINTR, ENOMEM...) says nothing
   // about the registration: keep it, so the call can be retried. Only a
   // closed descriptor or one that now names an unpollable file ends it.

@@ -129,7 +129,7 @@ absl::Status PollBackend::ChangeRegistration(internal::Operation operation,
   internal::FileIdentity identity;
   bool not_pollable = false;
   absl::Status inspected =
-      internal::InspectPollableFile(name, handle, &identity, &not_pollable);
+      internal::InspectRegisteredFile(name, handle, &identity, &not_pollable);
   // A check that failed for a passing reason (EINTR, ENOMEM...) says nothing
   // about the registration: keep it, so the call can be retried. Only a
   // closed descriptor or one that now names an unpollable file ends it.
@@ -170,7 +170,8 @@ absl::Status PollBackend::Delete(NativeHandle handle) {
   internal::FileIdentity identity;
   bool not_pollable = false;
   absl::Status inspected =
-      internal::InspectPollableFile("Delete", handle, &identity, &not_pollable);
+      internal::InspectRegisteredFile("Delete", handle, &identity,
+                                      &not_pollable);
   // A check that failed for a passing reason (EINTR, ENOMEM...) says nothing
   // about the registration: keep it, so the call can be retried. Only a
   // closed descriptor or one that now names an unpollable file ends it.

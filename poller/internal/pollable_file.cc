@@ -32,6 +32,15 @@ absl::Status InspectPollableFile(absl::string_view operation, int fd,
                          "an O_PATH descriptor cannot be polled");
   }
 #endif
+  return InspectRegisteredFile(operation, fd, identity, not_pollable);
+}
+
+absl::Status InspectRegisteredFile(absl::string_view operation, int fd,
+                                   FileIdentity* identity,
+                                   bool* not_pollable) {
+  bool ignored;
+  if (not_pollable == nullptr) not_pollable = &ignored;
+  *not_pollable = false;
   struct stat status;
   if (Syscall("fstat", [&] { return ::fstat(fd, &status); }) != 0) {
     *not_pollable = errno == EBADF;

@@ -43,6 +43,20 @@ absl::Status InspectPollableFile(absl::string_view operation, int fd,
                                  FileIdentity* identity,
                                  bool* not_pollable = nullptr);
 
+// The check of a number that is already registered (Modify, Rearm, Delete):
+// InspectPollableFile without the fcntl(2), so one system call. The identity
+// it stores is what the caller compares with the registration's, and that is
+// what tells a closed or reused number; the fcntl only adds the O_PATH check,
+// which Add made when the file was registered. A oneshot loop re-arms on
+// every event, so this is half of what poller adds to that path on io_uring
+// and poll. What it cannot tell: a number closed and reused by an O_PATH
+// descriptor of the same FIFO (same device and inode); the kernel then
+// reports that registration as an error event (POLLNVAL, or EBADF from
+// io_uring). Errors and `not_pollable` as for InspectPollableFile.
+absl::Status InspectRegisteredFile(absl::string_view operation, int fd,
+                                   FileIdentity* identity,
+                                   bool* not_pollable = nullptr);
+
 // Whether `fd` refers to the file `identity` was taken from: one fstat(2).
 // False when the number names another file (closed without Delete and
 // reused). Errors: InvalidArgument (EBADF) when the descriptor is closed;

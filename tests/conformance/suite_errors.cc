@@ -15,6 +15,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -27,6 +28,7 @@ namespace {
 
 using ::poller::testing::MakePipe;
 using ::poller::testing::Pipe;
+using ::poller::testing::ScopedFd;
 using ::testing::HasSubstr;
 
 TEST_P(ConformanceTest, AddTwiceIsAlreadyExists) {
@@ -89,6 +91,24 @@ TEST_P(ConformanceTest, RegularFileIsInvalidArgument) {
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
   EXPECT_THAT(status.message(), HasSubstr("poll"));
 }
+
+#if defined(O_PATH)
+TEST_P(ConformanceTest, PathOnlyDescriptorIsInvalidArgument) {
+  RULE(
+      "an O_PATH descriptor, which no kernel can poll, is InvalidArgument "
+      "even when it names a pipe");
+  Pipe pipe = MakePipe();
+  const std::string path = absl::StrCat("/proc/self/fd/", pipe.read_end.get());
+  ScopedFd path_only(::open(path.c_str(), O_PATH | O_CLOEXEC));
+  if (!path_only.valid()) GTEST_SKIP() << "no /proc here to reopen a pipe";
+  absl::Status status = poller_->Add(path_only.get(), 38, Interest::kReadable);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_THAT(status.message(),
+              HasSubstr(absl::StrCat("fd ", path_only.get())));
+  // Positive control: the pipe itself can be added.
+  EXPECT_TRUE(poller_->Add(pipe.read_end.get(), 39, Interest::kReadable).ok());
+}
+#endif
 
 TEST_P(ConformanceTest, ErrorMessagesStartWithTheMethod) {
   RULE(
