@@ -169,9 +169,8 @@ absl::Status PollBackend::Delete(NativeHandle handle) {
   }
   internal::FileIdentity identity;
   bool not_pollable = false;
-  absl::Status inspected =
-      internal::InspectRegisteredFile("Delete", handle, &identity,
-                                      &not_pollable);
+  absl::Status inspected = internal::InspectRegisteredFile(
+      "Delete", handle, &identity, &not_pollable);
   // A check that failed for a passing reason (EINTR, ENOMEM...) says nothing
   // about the registration: keep it, so the call can be retried. Only a
   // closed descriptor or one that now names an unpollable file ends it.

@@ -36,8 +36,7 @@ absl::Status InspectPollableFile(absl::string_view operation, int fd,
 }
 
 absl::Status InspectRegisteredFile(absl::string_view operation, int fd,
-                                   FileIdentity* identity,
-                                   bool* not_pollable) {
+                                   FileIdentity* identity, bool* not_pollable) {
   bool ignored;
   if (not_pollable == nullptr) not_pollable = &ignored;
   *not_pollable = false;
