@@ -263,7 +263,7 @@ class Poller {
   // re-arm), or after Shutdown(); Unimplemented on a backend of your own that
   // does not implement Backend::Rearm. Thread-safe.
   //
-  // Rules: tests/conformance/suite_rearm.cc.
+  // Rules: tests/conformance/suite_rearm.cc, suite_races.cc.
   absl::Status Rearm(NativeHandle handle);
 
   // Delete

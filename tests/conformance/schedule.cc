@@ -5,8 +5,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "poller/internal/syscall.h"
@@ -29,7 +31,18 @@ struct InHook {
 thread_local int hold_with_failure = -1;  // -1: not held; else the errno.
 thread_local bool watched = false;
 thread_local bool hold_after_next_call = false;
+thread_local std::vector<std::string> hold_after_names;  // Empty: any call.
 thread_local bool counted = false;
+thread_local std::vector<std::string> counted_names;  // Empty: every call.
+
+// Whether `name` starts with one of `prefixes` (any name if there are none).
+bool Matches(const char* name, const std::vector<std::string>& prefixes) {
+  if (prefixes.empty()) return true;
+  for (const std::string& prefix : prefixes) {
+    if (absl::StartsWith(name, prefix)) return true;
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -98,11 +111,22 @@ void SyscallGate::Release() {
   changed_.notify_all();
 }
 
-void SyscallGate::HoldThisThreadAfterNextCall() { hold_after_next_call = true; }
+void SyscallGate::HoldThisThreadAfterNextCall() {
+  HoldThisThreadAfterNextCallTo({});
+}
+
+void SyscallGate::HoldThisThreadAfterNextCallTo(
+    std::vector<std::string> names) {
+  hold_after_names = std::move(names);
+  hold_after_next_call = true;
+}
 
 void SyscallGate::WatchThisThread() { watched = true; }
 
-void SyscallGate::CountCallsOfThisThread() { counted = true; }
+void SyscallGate::CountCallsOfThisThread(std::vector<std::string> names) {
+  counted_names = std::move(names);
+  counted = true;
+}
 
 bool SyscallGate::WaitForCountedCall(absl::Duration limit) {
   std::unique_lock<std::mutex> lock(mutex_);
@@ -134,7 +158,7 @@ int SyscallGate::BeforeCall(const char* name) {
   SyscallGate* gate = current_gate.load();
   if (gate == nullptr) return 0;
   std::unique_lock<std::mutex> lock(gate->mutex_);
-  if (counted) {
+  if (counted && Matches(name, counted_names)) {
     gate->calls_counted_.fetch_add(1);
     gate->changed_.notify_all();
   }
@@ -153,7 +177,7 @@ int SyscallGate::BeforeCall(const char* name) {
   return 0;
 }
 
-void SyscallGate::AfterCall(const char*) {
+void SyscallGate::AfterCall(const char* name) {
   if (!watched && !hold_after_next_call) return;
   const InHook in_hook;
   SyscallGate* gate = current_gate.load();
@@ -163,7 +187,7 @@ void SyscallGate::AfterCall(const char*) {
     ++gate->returns_;
     gate->changed_.notify_all();
   }
-  if (hold_after_next_call) {
+  if (hold_after_next_call && Matches(name, hold_after_names)) {
     hold_after_next_call = false;
     gate->held_ = true;
     gate->changed_.notify_all();
