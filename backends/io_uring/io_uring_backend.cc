@@ -170,6 +170,18 @@ absl::StatusOr<std::unique_ptr<Backend>> IoUringBackend::Create() {
       std::this_thread::sleep_for(std::chrono::milliseconds(2 << attempt));
     }
     result = UringCall("io_uring_queue_init", [&] {
+      // A cooperative ring (5.19+) does not interrupt a submitting thread
+      // that runs in user space to post its completions (an inter-processor
+      // interrupt each, costly in a VM); EINVAL on older kernels.
+      io_uring_params cooperative = params;
+      cooperative.flags |=
+          IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
+      const int made = io_uring_queue_init_params(kSubmissionEntries,
+                                                  ring.get(), &cooperative);
+      if (made != -EINVAL) {
+        params = cooperative;
+        return made;
+      }
       return io_uring_queue_init_params(kSubmissionEntries, ring.get(),
                                         &params);
     });

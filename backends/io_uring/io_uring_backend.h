@@ -132,8 +132,16 @@
 //     5.13 (no multishot poll or IORING_FEAT_EXT_ARG).
 //   - Closed handles: see above.
 //   - Completions for a poll request are delivered through the thread that
-//     submitted it (task work): a thread that called Add and then blocks
-//     elsewhere is briefly interrupted by the kernel to post the completion.
+//     submitted it (task work). The ring is cooperative
+//     (IORING_SETUP_COOP_TASKRUN with IORING_SETUP_TASKRUN_FLAG, Linux 5.19;
+//     without them on older kernels): the kernel does not interrupt that
+//     thread while it runs in user space, and posts the completion at its
+//     next entry into the kernel (any system call, a Wait, or the next timer
+//     tick's interrupt). A thread asleep in a system call is woken briefly to
+//     post it, as before. So a handle that another thread added or modified
+//     while that thread stays busy without a system call is reported to a
+//     blocked Wait a timer tick late at most (on a nohz_full CPU, where a busy
+//     thread gets no tick, not before that thread's next system call).
 //     Once that thread has exited, the kernel completes a woken request only
 //     from a worker about a jiffy later, and with -ECANCELED instead of the
 //     readiness. So when a thread that submitted to the ring exits, the next

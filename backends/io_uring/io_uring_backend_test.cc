@@ -159,6 +159,57 @@ TEST(IoUringBackendTest, AddFromAThreadThatHasExitedStillReports) {
   }
 }
 
+// With IORING_SETUP_COOP_TASKRUN the kernel does not interrupt a submitter
+// that is running in user space to post its completion: the completion waits
+// for that thread's next entry into the kernel, at the latest the next timer
+// tick's. A Wait blocked on another thread must still hear of a handle that
+// a busy thread added, a tick later at most, not when that thread next makes a
+// system call (it makes none here).
+TEST(IoUringBackendTest, AddFromABusyThreadIsReportedWithinATick) {
+  std::unique_ptr<Poller> poller = NewPollerOrSkip();
+  SKIP_IF_UNAVAILABLE(poller);
+  testing::Pipe pipe = testing::MakePipe();
+  std::atomic<bool> added{false};
+  std::atomic<bool> stop{false};
+  std::thread busy([&] {
+    EXPECT_TRUE(
+        poller->Add(pipe.read_end.get(), 1, Interest::kReadable, Mode::kOneshot)
+            .ok());
+    added = true;
+    // Busy in user space, without a system call, for 10 s at most.
+    const auto give_up =
+        std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!stop.load(std::memory_order_relaxed) &&
+           std::chrono::steady_clock::now() < give_up) {
+    }
+  });
+  const auto added_by =
+      std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!added && std::chrono::steady_clock::now() < added_by) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_TRUE(added) << "Add did not return within 5 s";
+  std::atomic<bool> reported{false};
+  std::atomic<std::int64_t> took_ms{-1};
+  std::thread waiter([&] {
+    Events events(8);
+    const auto start = std::chrono::steady_clock::now();
+    auto seen = WaitOnce(*poller, events, absl::Seconds(5));
+    took_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::steady_clock::now() - start)
+                  .count();
+    reported = seen.ok() && seen->count(1) == 1;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // Blocked.
+  WriteBytes(pipe.write_end.get());
+  waiter.join();  // WaitOnce gives up after 5 s.
+  stop = true;
+  busy.join();
+  EXPECT_TRUE(reported) << "the handle the busy thread added was not reported";
+  EXPECT_LT(took_ms.load(), 1000)
+      << "the completion waited for the busy thread to enter the kernel";
+}
+
 // Without a live submitter the kernel completes a woken poll request from a
 // worker about a jiffy later, and only with -ECANCELED: a level handle made
 // ready after the thread that armed it exited was missed by the Waits in
