@@ -580,15 +580,6 @@ absl::Status IoUringBackend::ChangeRegistration(internal::Operation operation,
     interest = registration.interest;
     mode = registration.mode;
   }
-  if (IsOneshot(mode) && registration.live && registration.armed &&
-      !registration.rearm && registration.token == token &&
-      registration.interest == interest && registration.mode == mode) {
-    // Nothing changes (a Rearm of a oneshot that has not fired yet): its
-    // request stays, and a completion of it already queued is still this
-    // registration's to report. (Edge and level make a new request: as
-    // EPOLL_CTL_MOD does, it reports a handle that is ready now.)
-    return absl::OkStatus();
-  }
   const Registration before = registration;
   registration.token = token;
   registration.interest = interest;

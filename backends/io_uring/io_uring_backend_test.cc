@@ -210,42 +210,6 @@ TEST(IoUringBackendTest, AddFromABusyThreadIsReportedWithinATick) {
       << "the completion waited for the busy thread to enter the kernel";
 }
 
-std::atomic<int> submissions{0};
-int CountSubmissions(const char* name) {
-  if (std::strncmp(name, "io_uring_submit", 15) == 0) ++submissions;
-  return 0;
-}
-
-// A Rearm of a oneshot registration that has not fired changes nothing, so
-// it submits nothing (its request stays); one that fired submits a new one.
-TEST(IoUringBackendTest, RearmOfAnArmedOneshotSubmitsNothing) {
-  std::unique_ptr<Poller> poller = NewPollerOrSkip();
-  SKIP_IF_UNAVAILABLE(poller);
-  testing::Pipe pipe = testing::MakePipe();
-  const int fd = pipe.read_end.get();
-  ASSERT_TRUE(poller->Add(fd, 1, Interest::kReadable, Mode::kOneshot).ok());
-  submissions = 0;
-  internal::SetFaultHookForTesting(&CountSubmissions);
-  EXPECT_TRUE(poller->Rearm(fd).ok());
-  internal::SetFaultHookForTesting(nullptr);
-  EXPECT_EQ(submissions.load(), 0) << "a Rearm of an armed registration";
-  WriteBytes(pipe.write_end.get());
-  Events events(8);
-  auto seen = WaitOnce(*poller, events, absl::Seconds(5));
-  ASSERT_TRUE(seen.ok()) << seen.status();
-  EXPECT_EQ(seen->count(1), 1u) << "the request Rearm kept reports";
-  // Positive control: once fired, Rearm submits a request, which reports the
-  // byte still there.
-  submissions = 0;
-  internal::SetFaultHookForTesting(&CountSubmissions);
-  EXPECT_TRUE(poller->Rearm(fd).ok());
-  internal::SetFaultHookForTesting(nullptr);
-  EXPECT_EQ(submissions.load(), 1) << "a Rearm of a fired registration";
-  seen = WaitOnce(*poller, events, absl::Seconds(5));
-  ASSERT_TRUE(seen.ok()) << seen.status();
-  EXPECT_EQ(seen->count(1), 1u) << "after the second Rearm";
-}
-
 // Without a live submitter the kernel completes a woken poll request from a
 // worker about a jiffy later, and only with -ECANCELED: a level handle made
 // ready after the thread that armed it exited was missed by the Waits in
