@@ -77,6 +77,43 @@
 //   O(ready), as with epoll, plus an fstat per level re-arm; see README's
 //   benchmark table for numbers.
 //
+// Kernel features, and what each buys (issue 16)
+//   Measured on Linux 6.18 (2-vCPU VM) with //bench:uring_features: raw
+//   system calls, no poller code, one byte bounced over a socketpair, the
+//   median ratio to raw epoll in the same repetition over 9 repetitions, two
+//   runs (docs/bench-uring-features.json); the cooperative ring also with the
+//   echo demo, whose completions are woken from another CPU.
+//   - Single-shot poll, re-armed after each event (this backend's oneshot and
+//     level): 1.18-1.21x epoll: arming a poll through io_uring_enter costs more
+//     than epoll_wait returning a ready event. With the fstat(2) per re-arm
+//     that keeps a reused number from being watched under the old token
+//     ("Closed handles"): 1.39-1.43x. poller/io_uring's oneshot ping-pong sits
+//     at that floor (README, Performance).
+//   - The re-arm submitted inside the waiting io_uring_enter: 1.03-1.07x. Not
+//     used: a Modify reaches the kernel before it returns (so that a Wait
+//     blocked on another thread sees it), and deferring it to the next Wait
+//     would still pay its fstat there.
+//   - Multishot poll armed once (IORING_POLL_ADD_MULTI): 0.97-1.00x. Used for
+//     edge and priority-only registrations. Not for oneshot and level: the
+//     request would keep every registered file open in the kernel until
+//     Delete, so a socket closed without Delete would never send its FIN, and
+//     the user-space disarm it needs lost an event under stress in issue 16's
+//     first attempt.
+//   - IORING_SETUP_COOP_TASKRUN with TASKRUN_FLAG (5.19+): 1.15-1.18x, no
+//     change where the waiting thread wakes its own files; where another CPU
+//     wakes them, the kernel no longer interrupts the busy submitter to post
+//     each completion: the echo demo (100 clients) spent 9.4 s of kernel CPU
+//     before, 3.4 s after (epoll 3.0 s). Used where the kernel has it.
+//   - IORING_SETUP_SINGLE_ISSUER with DEFER_TASKRUN: 1.05-1.10x on the batched
+//     loop, 0.95-0.99x on multishot, no gain over those measurable here; and
+//     the ring then refuses submissions from any thread but one, while Add,
+//     Modify, Delete and Wake may come from any thread. Not used.
+//   - A registered ring descriptor (io_uring_register_ring_fd): 1.19x, no
+//     gain; and it is registered for one thread, while liburing would use it
+//     from every thread. Not used.
+//   - IOSQE_CQE_SKIP_SUCCESS on cancellations (5.17+): used, halving the
+//     completions Modify and Delete cost; not measured alone.
+//
 // When the kernel refuses a submission (issue 13)
 //   io_uring_enter may refuse entries for the moment (EAGAIN: no memory for
 //   the request; EBUSY: no room for completions) or for good (EBADF, EFAULT,
