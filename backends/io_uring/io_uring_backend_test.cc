@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -162,52 +163,71 @@ TEST(IoUringBackendTest, AddFromAThreadThatHasExitedStillReports) {
 // With IORING_SETUP_COOP_TASKRUN the kernel does not interrupt a submitter
 // that is running in user space to post its completion: the completion waits
 // for that thread's next entry into the kernel, at the latest the next timer
-// tick's. A Wait blocked on another thread must still hear of a handle that
-// a busy thread added, a tick later at most, not when that thread next makes a
-// system call (it makes none here).
-TEST(IoUringBackendTest, AddFromABusyThreadIsReportedWithinATick) {
-  std::unique_ptr<Poller> poller = NewPollerOrSkip();
-  SKIP_IF_UNAVAILABLE(poller);
-  testing::Pipe pipe = testing::MakePipe();
-  std::atomic<bool> added{false};
-  std::atomic<bool> stop{false};
-  std::thread busy([&] {
-    EXPECT_TRUE(
-        poller->Add(pipe.read_end.get(), 1, Interest::kReadable, Mode::kOneshot)
-            .ok());
-    added = true;
-    // Busy in user space, without a system call, for 10 s at most.
-    const auto give_up =
-        std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!stop.load(std::memory_order_relaxed) &&
-           std::chrono::steady_clock::now() < give_up) {
+// tick's; a submitter asleep in a system call is woken to post it. Either way
+// a Wait blocked on another thread must hear of a handle that thread added
+// soon, not when the thread next makes a system call of its own.
+TEST(IoUringBackendTest, AddFromABusyOrBlockedThreadIsReportedAtOnce) {
+  for (bool blocked : {false, true}) {
+    SCOPED_TRACE(blocked ? "the adding thread is blocked in read(2)"
+                         : "the adding thread is busy in user space");
+    std::unique_ptr<Poller> poller = NewPollerOrSkip();
+    SKIP_IF_UNAVAILABLE(poller);
+    testing::Pipe pipe = testing::MakePipe();
+    // A blocking pipe the adding thread reads while blocked: nothing arrives
+    // before the test writes its end to release it.
+    int parking[2];
+    ASSERT_EQ(::pipe(parking), 0) << std::strerror(errno);
+    testing::ScopedFd parking_read(parking[0]);
+    testing::ScopedFd parking_write(parking[1]);
+    std::atomic<bool> added{false};
+    std::atomic<bool> stop{false};
+    std::thread adder([&] {
+      EXPECT_TRUE(
+          poller
+              ->Add(pipe.read_end.get(), 1, Interest::kReadable, Mode::kOneshot)
+              .ok());
+      added = true;
+      if (blocked) {
+        char byte;
+        (void)::read(parking_read.get(), &byte, 1);
+        return;
+      }
+      // Busy without a system call, for 10 s at most.
+      const auto give_up =
+          std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (!stop.load(std::memory_order_relaxed) &&
+             std::chrono::steady_clock::now() < give_up) {
+      }
+    });
+    const auto added_by =
+        std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!added && std::chrono::steady_clock::now() < added_by) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
-  });
-  const auto added_by =
-      std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!added && std::chrono::steady_clock::now() < added_by) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // Parked.
+    std::atomic<bool> reported{false};
+    std::atomic<std::int64_t> took_ms{-1};
+    std::thread waiter([&] {
+      Events events(8);
+      const auto start = std::chrono::steady_clock::now();
+      auto seen = WaitOnce(*poller, events, absl::Seconds(5));
+      took_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - start)
+                    .count();
+      reported = seen.ok() && seen->count(1) == 1;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // Blocked.
+    WriteBytes(pipe.write_end.get());
+    waiter.join();  // WaitOnce gives up after 5 s.
+    stop = true;
+    WriteBytes(parking_write.get());
+    adder.join();
+    ASSERT_TRUE(added) << "Add did not return within 5 s";
+    EXPECT_TRUE(reported) << "the handle the other thread added was not "
+                             "reported";
+    EXPECT_LT(took_ms.load(), 1000)
+        << "the completion waited for the adding thread to enter the kernel";
   }
-  ASSERT_TRUE(added) << "Add did not return within 5 s";
-  std::atomic<bool> reported{false};
-  std::atomic<std::int64_t> took_ms{-1};
-  std::thread waiter([&] {
-    Events events(8);
-    const auto start = std::chrono::steady_clock::now();
-    auto seen = WaitOnce(*poller, events, absl::Seconds(5));
-    took_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                  std::chrono::steady_clock::now() - start)
-                  .count();
-    reported = seen.ok() && seen->count(1) == 1;
-  });
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // Blocked.
-  WriteBytes(pipe.write_end.get());
-  waiter.join();  // WaitOnce gives up after 5 s.
-  stop = true;
-  busy.join();
-  EXPECT_TRUE(reported) << "the handle the busy thread added was not reported";
-  EXPECT_LT(took_ms.load(), 1000)
-      << "the completion waited for the busy thread to enter the kernel";
 }
 
 // Without a live submitter the kernel completes a woken poll request from a
