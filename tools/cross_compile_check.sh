@@ -13,8 +13,8 @@
 # By default Bazel itself builds //poller for //platforms:macos_x86_64, :macos_arm64 and
 # :windows_x86_64 with the compile-only toolchains in //toolchains, so the selection in poller/BUILD
 # picks the files: for macOS the kqueue backend and its waker, the poll backend, poller.cc,
-# registry.cc, the poller/internal helpers, and the conformance suite with its kqueue and poll
-# instances; for Windows the IOCP backend, poller.cc, registry.cc, the poller/internal helpers,
+# registry.cc, the poller/internal helpers, the conformance suite with its kqueue and poll
+# instances, and the stress and fault suites (what POLLER_BACKEND_SUITES runs on a backend); for Windows the IOCP backend, poller.cc, registry.cc, the poller/internal helpers,
 # the conformance suite with its IOCP instance, and the stress and fault suites
 # (tools/windows_test.sh links and runs them under Wine). The build's own flags apply
 # (-std=c++17 -Wall -Wextra -Werror). Then `bazel cquery` checks the backend every platform selects
@@ -124,7 +124,9 @@ if ((use_bazel)); then
     //poller/internal:syscall //poller/internal:scoped_fd //poller/internal:poll_readiness //poller/internal:registration_errors //poller/core \
     //backends/kqueue //backends/kqueue:kqueue_logic //backends/poll //backends/poll:pipe_waker \
     //poller/internal:pollable_file //tests/conformance:suite //tests/conformance:test_handles \
-    //tests/conformance:schedule //tests:backend_under_test //tests:builtin_backends"
+    //tests/conformance:schedule //tests:backend_under_test //tests:builtin_backends \
+    //tests/stress:stress_suite //tests/faults:fault_injection_suite //tests/faults:hygiene_suite \
+    //tests/faults:pitfalls_suite"
   windows_libraries="//poller //poller/core //poller/internal:errno_status \
     //poller/internal:timeout //poller/internal:syscall //poller/internal:registration_errors \
     //backends/iocp //tests/conformance:suite //tests/conformance:test_handles \
@@ -246,6 +248,10 @@ kqueue_files=(
   tests/conformance/test_handles.cc
   tests/backend_under_test.cc
   tests/builtin_backends.cc
+  tests/faults/fault_injection_suite.cc
+  tests/faults/hygiene_suite.cc
+  tests/faults/pitfalls_suite.cc
+  tests/stress/stress_suite.cc
 )
 for arch in x86_64:x86_64 arm64:aarch64; do
   target="${arch%%:*}"

@@ -68,6 +68,20 @@ Pipe MakePipe() {
   return pipe;
 }
 
+bool MakeBlockingPipe(int fds[2]) {
+  if (::pipe(fds) != 0) return false;
+  for (int i = 0; i < 2; ++i) {
+    if (::fcntl(fds[i], F_SETFD, FD_CLOEXEC) != 0) {
+      const int error = errno;
+      ::close(fds[0]);
+      ::close(fds[1]);
+      errno = error;
+      return false;
+    }
+  }
+  return true;
+}
+
 SocketPair MakeSocketPair() {
   int fds[2] = {-1, -1};
   EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0)

@@ -72,6 +72,12 @@ struct Pipe {
 };
 Pipe MakePipe();
 
+#if !defined(_WIN32)
+// A blocking, close-on-exec pipe (pipe2 is not on macOS): how a forked child
+// reports to its parent. False, with errno set, if it could not be made.
+bool MakeBlockingPipe(int fds[2]);
+#endif
+
 // A non-blocking AF_UNIX stream socket pair (Windows: loopback TCP).
 struct SocketPair {
   ScopedFd first;

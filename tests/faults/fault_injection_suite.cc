@@ -512,7 +512,8 @@ TEST_P(FaultInjectionTest, CreateOutOfDescriptorsInChild) {
     }
   }
   int report[2];
-  ASSERT_EQ(::pipe2(report, O_CLOEXEC), 0);
+  ASSERT_TRUE(poller::testing::MakeBlockingPipe(report))
+      << std::strerror(errno);
   const pid_t child = ::fork();
   ASSERT_GE(child, 0) << std::strerror(errno);
   if (child == 0) {

@@ -104,7 +104,8 @@ TEST_P(HygieneTest, NoDescriptorSurvivesExec) {
 // Lists, through a pipe, the descriptors a child has after exec'ing /bin/sh.
 std::set<int> DescriptorsAfterExec() {
   int output[2];
-  EXPECT_EQ(::pipe2(output, O_CLOEXEC), 0);
+  EXPECT_TRUE(poller::testing::MakeBlockingPipe(output))
+      << std::strerror(errno);
   const pid_t child = ::fork();
   EXPECT_GE(child, 0) << std::strerror(errno);
   if (child == 0) {
