@@ -25,7 +25,8 @@ void RunChurn(Suite& suite);
 void RunIdle(Suite& suite);
 // 6. Heap per registration and per wait.
 void RunMemory(Suite& suite);
-// 7. The echo demo, a real workload, per backend.
+// 7. The echo demo, a real workload, per backend; and echo servers on
+// libevent, libuv and poller/epoll under the same clients (rows echo_server).
 void RunEcho(Suite& suite);
 
 struct Case {

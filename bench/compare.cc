@@ -51,7 +51,8 @@ ABSL_FLAG(std::string, impls, "",
           "raw-pwait2 (raw waiting with epoll_pwait2) runs only if named.");
 ABSL_FLAG(std::string, cases, "",
           "Comma-separated cases to run (default: all): pingpong, "
-          "pingpong_deferred, libev, wake, churn, idle, memory, echo.");
+          "pingpong_deferred, libev, wake, churn, idle, memory, echo (with "
+          "its echo_server rows).");
 
 namespace poller_bench {
 namespace {

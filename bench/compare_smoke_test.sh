@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs //bench:compare with tiny counts and checks the JSON has every case for raw, each poller
-# backend and each peer (the echo case: each poller backend), every figure with its spread, and no
-# heap allocation per Wait on any poller backend. Speed is never asserted.
+# backend and each peer (the echo case: each poller backend; its echo_server rows: the servers on
+# poller/epoll, libevent and libuv), every figure with its spread, and no heap allocation per Wait
+# on any poller backend. Speed is never asserted.
 set -euo pipefail
 compare="${TEST_SRCDIR:-.}/${TEST_WORKSPACE:-poller}/bench/compare"
 [[ -x "$compare" ]] || compare="$(dirname "$0")/compare"
@@ -17,8 +18,8 @@ data = json.load(open(sys.argv[1]))
 rows = data["results"]
 impls = sorted({r["impl"] for r in rows})
 cases = sorted({r["case"] for r in rows})
-expected_cases = ["churn", "echo", "idle", "libev", "memory", "pingpong", "pingpong_deferred",
-                  "wake_burst", "wake_round_trip"]
+expected_cases = ["churn", "echo", "echo_server", "idle", "libev", "memory", "pingpong",
+                  "pingpong_deferred", "wake_burst", "wake_round_trip"]
 assert cases == expected_cases, cases
 for needed in ["raw", "libevent", "libev", "libuv", "asio"]:
     assert needed in impls, (needed, impls)
@@ -27,6 +28,14 @@ for case in expected_cases:
     have = {r["impl"] for r in rows if r["case"] == case}
     if case == "echo":  # poller's backends only: the demo's own server
         assert have and all(i.startswith("poller/") for i in have), have
+        continue
+    if case == "echo_server":  # the same clients against each library's server
+        assert have == {"poller/epoll", "libevent", "libuv"}, have
+        for r in rows:
+            if r["case"] == case:
+                assert r["params"]["clients_on"] == "poller/epoll", r
+                assert r["baseline"] == "poller/epoll", r
+                assert r["cpu_ns_per_op"] > 0 and r["load_cpu_ns_per_message"] > 0, r
         continue
     assert have == set(impls), (case, have, impls)
 for r in rows:

@@ -4,7 +4,7 @@
     python3 bench/table.py bench.json
 
 One row per case and parameters, one column per implementation: the median, then its ratio to the
-case's baseline (raw, or poller/epoll for the echo case) measured in the same run, with the ratio's
+case's baseline (raw, or poller/epoll for the echo cases) measured in the same run, with the ratio's
 min-max over the repetitions (paired: each repetition ran every implementation once, in turn).
 First the measuring thread's CPU time (single-threaded cases), then the wall clock (every case),
 then the memory case. Reads older JSON (ratio_to_raw, no spread) too.
@@ -22,6 +22,8 @@ UNITS = {
     "churn": ("ns per handle (Add+Modify+Delete)", 1),
     "idle": ("ns per Wait(0)", 1),
     "echo": ("ns per message", 1),
+    # The servers (libevent, libuv, poller/epoll) under the same clients.
+    "echo_server": ("ns per message", 1),
 }
 
 
@@ -57,7 +59,7 @@ def main(argv):
         key = (r["case"], json.dumps(r["params"]))
         groups.setdefault(key, {})[r["impl"]] = r
     table({k: v for k, v in groups.items()
-           if k[0] != "echo" and any("cpu_ns_per_op" in r for r in v.values())},
+           if not k[0].startswith("echo") and any("cpu_ns_per_op" in r for r in v.values())},
           impls, "cpu_ns_per_op", "cpu_ratio", "CPU time of the measuring thread")
     print()
     table(groups, impls, "ns_per_op", "ratio", "wall clock")
@@ -87,7 +89,7 @@ def table(groups, impls, value_key, ratio_key, title):
                 cell += ratio_cell(r, ratio_key)
             if case == "wake_burst" and "write_syscalls_per_burst" in r:
                 cell += f", {r['write_syscalls_per_burst']:.0f} write(2)"
-            if case == "echo" and "messages_per_second" in r:
+            if case.startswith("echo") and "messages_per_second" in r:
                 cell += f", {r['messages_per_second']:,.0f} msg/s"
             cells.append(cell)
         print(f"| {case} | {text} | {unit} | " + " | ".join(cells) + " |")

@@ -6,6 +6,8 @@
 //   ./bazelw run //examples:echo_demo
 //   ./bazelw run //examples:echo_demo -- --backend=poll --clients=200
 //   ./bazelw run //examples:echo_demo -- --listen=127.0.0.1:7777   # then: nc
+//   ./bazelw run //examples:echo_demo -- --connect=127.0.0.1:7777  # clients
+//   only
 //
 // The files, in the order to read them:
 //   echo_server.{h,cc}    the server: the part to copy into your own program.
@@ -19,7 +21,8 @@
 // re-armed for whatever it needs next (read, write, or both). The main thread
 // only waits: on Ctrl-C (SIGINT or SIGTERM), or once the clients are done, it
 // calls Shutdown() on each poller, which ends its thread's Wait() loop with
-// Cancelled.
+// Cancelled. --connect runs the clients alone against a server elsewhere
+// (//bench:compare drives other libraries' echo servers so).
 
 #include <atomic>
 #include <chrono>
@@ -51,6 +54,9 @@ ABSL_FLAG(int, message_size, 128, "Bytes per message.");
 ABSL_FLAG(std::string, listen, "",
           "HOST:PORT: run only the echo server there until Ctrl-C (no "
           "built-in clients), e.g. 127.0.0.1:7777.");
+ABSL_FLAG(std::string, connect, "",
+          "HOST:PORT: run only the clients, against an echo server already "
+          "listening there (no built-in server); same checks and report.");
 ABSL_FLAG(bool, json, false, "Print the summary as JSON.");
 ABSL_FLAG(int, timeout_seconds, 120,
           "Give up (and count the unfinished clients as errors) after this.");
@@ -63,22 +69,33 @@ using poller_example::LoadGenerator;
 using poller_example::LoadResult;
 using poller_example::Socket;
 
+// "HOST:PORT" (HOST may be "[::1]") into `host` and `port`; false without
+// a colon.
+bool SplitHostPort(const std::string& text, std::string& host,
+                   std::string& port) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos) return false;
+  host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);  // [::1] is an IPv6 host.
+  }
+  port = text.substr(colon + 1);
+  return true;
+}
+
 // --listen: the server alone on HOST:PORT until Ctrl-C.
 int RunServerOnly(const std::string& backend, const std::string& listen) {
-  const size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) {
+  std::string host;
+  std::string port;
+  if (!SplitHostPort(listen, host, port)) {
     std::fprintf(stderr, "--listen wants HOST:PORT, got \"%s\"\n",
                  listen.c_str());
     return 2;
   }
-  std::string host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);  // [::1] is an IPv6 host.
-  }
   sockaddr_storage bound{};
   socklen_t bound_length = 0;
-  absl::StatusOr<Socket> listener = poller_example::Listen(
-      host, listen.substr(colon + 1), &bound, &bound_length);
+  absl::StatusOr<Socket> listener =
+      poller_example::Listen(host, port, &bound, &bound_length);
   if (!listener.ok()) {
     std::fprintf(stderr, "%s\n", listener.status().ToString().c_str());
     return 1;
@@ -152,6 +169,33 @@ void CountErrors(bool interrupted, const absl::Status& served,
   }
 }
 
+// The clients on `client_poller` in a thread of their own until they are
+// done or Ctrl-C comes (then `interrupted` is set), the calling thread
+// watching; the poller is shut down and the thread joined on return.
+LoadResult RunLoad(poller::Poller& client_poller,
+                   const sockaddr_storage& address, socklen_t address_length,
+                   int clients, int messages, int message_size,
+                   bool& interrupted) {
+  LoadGenerator load(client_poller, address, address_length, clients, messages,
+                     static_cast<size_t>(message_size));
+  std::atomic<uint64_t> progress{0};
+  std::atomic<bool> load_done{false};
+  LoadResult result;
+  const Clock::time_point deadline =
+      Clock::now() + std::chrono::seconds(absl::GetFlag(FLAGS_timeout_seconds));
+  std::thread client_thread([&] {
+    result = load.Run(deadline, progress);
+    load_done.store(true, std::memory_order_release);
+  });
+  const uint64_t total =
+      static_cast<uint64_t>(clients) * static_cast<uint64_t>(messages);
+  interrupted = WatchLoad(load_done, progress, total);
+  // The clean stop: Shutdown makes the thread's Wait return Cancelled.
+  client_poller.Shutdown();
+  client_thread.join();
+  return result;
+}
+
 // The demo proper: the server on an ephemeral loopback port on one thread,
 // the clients on another, the main thread watching; then the report.
 int RunWithLoad(const std::string& backend, int clients, int messages,
@@ -183,32 +227,59 @@ int RunWithLoad(const std::string& backend, int clients, int messages,
   absl::Status served;
   std::thread server_thread([&] { served = server.Run(); });
 
-  LoadGenerator load(**client_poller, bound, bound_length, clients, messages,
-                     static_cast<size_t>(message_size));
-  std::atomic<uint64_t> progress{0};
-  std::atomic<bool> load_done{false};
-  LoadResult result;
-  const Clock::time_point deadline =
-      Clock::now() + std::chrono::seconds(absl::GetFlag(FLAGS_timeout_seconds));
-  std::thread client_thread([&] {
-    result = load.Run(deadline, progress);
-    load_done.store(true, std::memory_order_release);
-  });
-
-  const uint64_t total =
-      static_cast<uint64_t>(clients) * static_cast<uint64_t>(messages);
-  const bool interrupted = WatchLoad(load_done, progress, total);
+  bool interrupted = false;
+  LoadResult result = RunLoad(**client_poller, bound, bound_length, clients,
+                              messages, message_size, interrupted);
   // The clean stop: Shutdown makes each thread's Wait return Cancelled.
-  (*client_poller)->Shutdown();
-  client_thread.join();
   (*server_poller)->Shutdown();
   server_thread.join();
   poller_example::CloseSocket(*listener);
 
+  const uint64_t total =
+      static_cast<uint64_t>(clients) * static_cast<uint64_t>(messages);
   CountErrors(interrupted, served, server.errors(), total, result);
   poller_example::PrintReport(
       {backend, poller_example::AddressText(bound), message_size}, result,
       absl::GetFlag(FLAGS_json));
+  if (result.errors != 0) return 1;
+  return interrupted ? 130 : 0;
+}
+
+// --connect: the clients alone, against a server listening on HOST:PORT in
+// another process; the same checks and report as with the built-in server.
+int RunLoadOnly(const std::string& backend, const std::string& connect,
+                int clients, int messages, int message_size) {
+  std::string host;
+  std::string port;
+  if (!SplitHostPort(connect, host, port)) {
+    std::fprintf(stderr, "--connect wants HOST:PORT, got \"%s\"\n",
+                 connect.c_str());
+    return 2;
+  }
+  sockaddr_storage address{};
+  socklen_t address_length = 0;
+  if (absl::Status resolved =
+          poller_example::Resolve(host, port, &address, &address_length);
+      !resolved.ok()) {
+    std::fprintf(stderr, "%s\n", resolved.ToString().c_str());
+    return 2;
+  }
+  absl::StatusOr<std::unique_ptr<poller::Poller>> client_poller =
+      poller::Poller::Create(backend);
+  if (!client_poller.ok()) {
+    std::fprintf(stderr, "%s\n", client_poller.status().ToString().c_str());
+    return 1;
+  }
+  bool interrupted = false;
+  LoadResult result = RunLoad(**client_poller, address, address_length, clients,
+                              messages, message_size, interrupted);
+  const uint64_t total =
+      static_cast<uint64_t>(clients) * static_cast<uint64_t>(messages);
+  // The server is not this process's: no server status or errors to add.
+  CountErrors(interrupted, absl::OkStatus(), 0, total, result);
+  poller_example::PrintReport({backend, poller_example::AddressText(address),
+                               message_size, /*server_elsewhere=*/true},
+                              result, absl::GetFlag(FLAGS_json));
   if (result.errors != 0) return 1;
   return interrupted ? 130 : 0;
 }
@@ -218,7 +289,8 @@ int RunWithLoad(const std::string& backend, int clients, int messages,
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "A TCP echo server on poller, driven by a built-in load of concurrent "
-      "clients that check every byte. Exits 0 only with 0 errors.");
+      "clients that check every byte (--listen: the server alone; "
+      "--connect: the clients alone). Exits 0 only with 0 errors.");
   absl::ParseCommandLine(argc, argv);
 
   std::string backend = absl::GetFlag(FLAGS_backend);
@@ -239,8 +311,17 @@ int main(int argc, char** argv) {
   }
   poller_example::TakeStopSignals();
 
-  if (!absl::GetFlag(FLAGS_listen).empty()) {
-    return RunServerOnly(backend, absl::GetFlag(FLAGS_listen));
+  const std::string listen = absl::GetFlag(FLAGS_listen);
+  const std::string connect = absl::GetFlag(FLAGS_connect);
+  if (!listen.empty() && !connect.empty()) {
+    std::fprintf(stderr,
+                 "--listen (server only) and --connect (clients only) "
+                 "exclude each other\n");
+    return 2;
+  }
+  if (!listen.empty()) return RunServerOnly(backend, listen);
+  if (!connect.empty()) {
+    return RunLoadOnly(backend, connect, clients, messages, message_size);
   }
   return RunWithLoad(backend, clients, messages, message_size);
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs //examples:echo_demo with a small load on each compiled backend and checks its promises:
 # exit 0, "errors: 0", every message echoed; --json prints the same as JSON; a backend that is
-# not compiled is refused with a non-zero exit.
+# not compiled is refused with a non-zero exit; --connect drives a --listen server with the same
+# checks.
 set -euo pipefail
 
 demo="${TEST_SRCDIR:-.}/${TEST_WORKSPACE:-poller}/examples/echo_demo"
@@ -30,4 +31,28 @@ grep -q '"errors": 0' <<<"$json" || fail "--json has no \"errors\": 0: $json"
 grep -q '"messages": 50,' <<<"$json" || fail "--json has no \"messages\": 50: $json"
 python3 -c 'import json,sys; json.loads(sys.argv[1])' "$json" 2>/dev/null || \
   ! command -v python3 >/dev/null || fail "--json is not JSON: $json"
+# --connect: the clients alone against a server elsewhere, here the demo's own --listen.
+server_out="${TEST_TMPDIR:-/tmp}/echo_demo_listen.$$"
+"$demo" --listen=127.0.0.1:0 >"$server_out" &
+server_pid=$!
+trap 'kill "$server_pid" 2>/dev/null || true' EXIT
+address=""
+for _ in $(seq 100); do
+  address="$(sed -n 's/^echo server on \([^ ]*\) .*/\1/p' "$server_out")"
+  [[ -n "$address" ]] && break
+  sleep 0.1
+done
+[[ -n "$address" ]] || fail "--listen printed no address: $(cat "$server_out")"
+out="$("$demo" --connect="$address" --clients=5 --messages=20)" || \
+  fail "--connect=$address: exit $? with output: $out"
+grep -q "^  errors: 0$" <<<"$out" || fail "--connect: no 'errors: 0' in: $out"
+grep -q "messages:    100 " <<<"$out" || fail "--connect: not 100 messages in: $out"
+grep -q "(clients only), server on $address" <<<"$out" || fail "--connect: no server named in: $out"
+kill "$server_pid"
+wait "$server_pid" || fail "--listen server: exit $? after SIGTERM"
+trap - EXIT
+"$demo" --connect=nocolon >/dev/null 2>&1 && fail "--connect=nocolon exited 0"
+"$demo" --listen=127.0.0.1:0 --connect=127.0.0.1:1 >/dev/null 2>&1 && \
+  fail "--listen with --connect exited 0"
+echo "ok: --connect"
 echo "1 passed, 0 failed"

@@ -133,6 +133,25 @@ absl::StatusOr<Socket> Listen(const std::string& host, const std::string& port,
   return fd;
 }
 
+absl::Status Resolve(const std::string& host, const std::string& port,
+                     sockaddr_storage* address, socklen_t* address_length) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (int error = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found);
+      error != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot resolve ", host, ":", port, ": ", ::gai_strerror(error)));
+  }
+  std::unique_ptr<addrinfo, void (*)(addrinfo*)> owned(found, ::freeaddrinfo);
+  *address = sockaddr_storage{};
+  std::memcpy(address, found->ai_addr, found->ai_addrlen);
+  *address_length = static_cast<socklen_t>(found->ai_addrlen);
+  return absl::OkStatus();
+}
+
 std::string AddressText(const sockaddr_storage& address) {
   char host[INET6_ADDRSTRLEN] = "?";
   int port = 0;

@@ -90,6 +90,9 @@ int PendingError(Socket socket);
 // address it is bound to goes to `bound`.
 absl::StatusOr<Socket> Listen(const std::string& host, const std::string& port,
                               sockaddr_storage* bound, socklen_t* bound_length);
+// The address of host:port (numeric port) to connect to, in `address`.
+absl::Status Resolve(const std::string& host, const std::string& port,
+                     sockaddr_storage* address, socklen_t* address_length);
 // "127.0.0.1:7777" or "[::1]:7777".
 std::string AddressText(const sockaddr_storage& address);
 

@@ -77,7 +77,8 @@ void PrintJson(const RunDescription& run, const LoadResult& result,
 
 void PrintText(const RunDescription& run, const LoadResult& result,
                const Figures& figures) {
-  std::printf("echo_demo: %s backend, server on %s\n", run.backend.c_str(),
+  std::printf("echo_demo: %s backend%s, server on %s\n", run.backend.c_str(),
+              run.server_elsewhere ? " (clients only)" : "",
               run.server_address.c_str());
   std::printf("  connections: %llu\n",
               static_cast<unsigned long long>(result.connections));

@@ -26,6 +26,9 @@ struct RunDescription {
   std::string backend;
   std::string server_address;  // Shown in the text only.
   int message_size = 0;
+  // The server is another process's (echo_demo --connect): `backend` is the
+  // clients' only.
+  bool server_elsewhere = false;
 };
 
 void PrintReport(const RunDescription& run, const LoadResult& result,
