@@ -37,6 +37,7 @@
 #include "absl/strings/str_split.h"
 #include "bench/cases.h"
 #include "bench/harness.h"
+#include "bench/report.h"
 #include "poller/poller.h"
 
 ABSL_FLAG(std::string, json, "", "Also write every figure as JSON here.");
@@ -98,40 +99,6 @@ void RaiseDescriptorLimit() {
     limit.rlim_cur = limit.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &limit);
   }
-}
-
-std::string Machine() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line, model = "unknown CPU";
-  while (std::getline(cpuinfo, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      model = line.substr(line.find(':') + 2);
-      break;
-    }
-  }
-  std::ifstream release("/proc/sys/kernel/osrelease");
-  std::string kernel;
-  std::getline(release, kernel);
-  return absl::StrCat(model, ", ", std::thread::hardware_concurrency(),
-                      " CPUs, Linux ", kernel);
-}
-
-// The load average over the last minute, as /proc/loadavg gives it.
-std::string LoadAverage() {
-  std::ifstream loadavg("/proc/loadavg");
-  std::string one_minute;
-  loadavg >> one_minute;
-  return one_minute;
-}
-
-// `bazel run` starts the binary in its runfiles; a relative path means the
-// directory the command was typed in.
-std::string OutputPath(std::string path) {
-  const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY");
-  if (cwd != nullptr && !path.empty() && path[0] != '/') {
-    path = absl::StrCat(cwd, "/", path);
-  }
-  return path;
 }
 
 }  // namespace

@@ -87,24 +87,19 @@ namespace {
 
 using poller_example::AcceptSocket;
 using poller_example::CloseSocket;
+using poller_example::EchoConnection;
 using poller_example::IsOutOfDescriptors;
-using poller_example::kBrokenPipe;
 using poller_example::kConnectionAborted;
-using poller_example::kConnectionReset;
 using poller_example::kInterrupted;
+using poller_example::kMaxPending;
 using poller_example::kNoSocket;
 using poller_example::kWouldBlock;
 using poller_example::LastError;
-using poller_example::ReadSome;
-using poller_example::SendSome;
 using poller_example::SetNoDelay;
 using poller_example::Socket;
 using poller_example::SocketError;
 
-// As examples/echo_server.cc: a connection whose echo is this far behind is
-// not read until it catches up.
-constexpr size_t kMaxPending = 256 * 1024;
-// As examples/echo_server.cc's read buffer.
+// As examples/echo_server.cc's read buffer (libuv's reads).
 constexpr size_t kReadSize = 16384;
 
 // One echo server on one event library, on a listening socket it is given.
@@ -198,16 +193,13 @@ class LibeventServer final : public PeerServer {
   uint64_t errors() const override { return errors_; }
 
  private:
-  struct Connection {
+  // The demo's EchoConnection (its reads and echoes), with libevent's events.
+  struct Connection : EchoConnection {
     LibeventServer* server = nullptr;
-    Socket fd = kNoSocket;
     event* readable = nullptr;  // EV_READ | EV_PERSIST.
     event* writable = nullptr;  // EV_WRITE | EV_PERSIST.
     bool reading = false;       // `readable` is added.
     bool writing = false;       // `writable` is added.
-    std::string pending;        // Received, not yet echoed.
-    size_t sent = 0;            // Bytes of `pending` already written.
-    bool peer_closed = false;
   };
 
   bool Failed(const char* what) {
@@ -271,7 +263,8 @@ class LibeventServer final : public PeerServer {
   // EchoServer::Serve, with the events switched on and off instead of
   // re-armed.
   void Serve(Connection& connection) {
-    if (!ReadAvailable(connection) || !EchoPending(connection)) {
+    if (!connection.ReadAvailable(&errors_) ||
+        !connection.EchoPending(&errors_)) {
       Close(connection);
       return;
     }
@@ -280,49 +273,6 @@ class LibeventServer final : public PeerServer {
       return;
     }
     WatchForNext(connection);
-  }
-
-  // EchoServer::ReadAvailable.
-  bool ReadAvailable(Connection& connection) {
-    char buffer[kReadSize];
-    while (!connection.peer_closed && connection.pending.size() < kMaxPending) {
-      ssize_t got = ReadSome(connection.fd, buffer, sizeof(buffer));
-      if (got > 0) {
-        connection.pending.append(buffer, static_cast<size_t>(got));
-        continue;
-      }
-      if (got == 0) {
-        connection.peer_closed = true;
-        return true;
-      }
-      const int error = LastError();
-      if (error == kInterrupted) continue;
-      if (error == kWouldBlock) return true;
-      if (error != kConnectionReset) ++errors_;
-      return false;
-    }
-    return true;
-  }
-
-  // EchoServer::EchoPending.
-  bool EchoPending(Connection& connection) {
-    while (connection.sent < connection.pending.size()) {
-      ssize_t put =
-          SendSome(connection.fd, connection.pending.data() + connection.sent,
-                   connection.pending.size() - connection.sent);
-      if (put > 0) {
-        connection.sent += static_cast<size_t>(put);
-        continue;
-      }
-      const int error = put < 0 ? LastError() : 0;
-      if (error == kInterrupted) continue;
-      if (error == kWouldBlock) return true;
-      if (error != kBrokenPipe && error != kConnectionReset) ++errors_;
-      return false;
-    }
-    connection.pending.clear();
-    connection.sent = 0;
-    return true;
   }
 
   // Level-triggered: an event stays added while its condition is wanted, so

@@ -108,19 +108,6 @@ std::vector<std::pair<std::string, std::vector<double>>> GatherExtras(
 
 }  // namespace
 
-Spread Summarize(std::vector<double> values) {
-  Spread spread;
-  if (values.empty()) return spread;
-  std::sort(values.begin(), values.end());
-  const size_t middle = values.size() / 2;
-  spread.median = values.size() % 2 == 1
-                      ? values[middle]
-                      : (values[middle - 1] + values[middle]) / 2;
-  spread.min = values.front();
-  spread.max = values.back();
-  return spread;
-}
-
 void Suite::Time(const std::string& case_name,
                  std::vector<std::pair<std::string, std::string>> params,
                  const std::function<Sample(const Implementation&)>& run,

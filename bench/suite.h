@@ -21,16 +21,9 @@
 #include <vector>
 
 #include "bench/event_loop.h"
+#include "bench/report.h"
 
 namespace poller_bench {
-
-// The median and range of some repetitions.
-struct Spread {
-  double median = NAN;
-  double min = NAN;
-  double max = NAN;
-};
-Spread Summarize(std::vector<double> values);
 
 struct Figure {
   std::string case_name;

@@ -84,6 +84,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "bench/report.h"
 
 ABSL_FLAG(int, round_trips, 30000, "Timed round trips per measurement.");
 ABSL_FLAG(int, repetitions, 7,
@@ -95,6 +96,11 @@ namespace {
 // bench/harness.h has the same clocks, but its library links every peer event
 // loop and poller itself; this harness is raw system calls only.
 using Clock = std::chrono::steady_clock;
+using poller_bench::LoadAverage;
+using poller_bench::Machine;
+using poller_bench::OutputPath;
+using poller_bench::Spread;
+using poller_bench::Summarize;
 
 double ThreadCpuNanoseconds() {
   timespec now;
@@ -504,23 +510,6 @@ struct Variant {
   std::vector<double> wall_ns, cpu_ns, wall_ratios, cpu_ratios;
 };
 
-struct Spread {
-  double median = NAN, min = NAN, max = NAN;
-};
-
-Spread Summarize(std::vector<double> values) {
-  Spread spread;
-  if (values.empty()) return spread;
-  std::sort(values.begin(), values.end());
-  const size_t middle = values.size() / 2;
-  spread.median = values.size() % 2 == 1
-                      ? values[middle]
-                      : (values[middle - 1] + values[middle]) / 2;
-  spread.min = values.front();
-  spread.max = values.back();
-  return spread;
-}
-
 // "median [min-max]", ratios with two decimals, nanoseconds with none.
 std::string SpreadText(const std::vector<double>& values, bool ratio) {
   const Spread spread = Summarize(values);
@@ -566,40 +555,6 @@ std::string ToJson(const Variant& variant, std::int64_t round_trips) {
                   ", \"samples\": ", JsonList(variant.wall_ns),
                   ", \"cpu_samples\": ", JsonList(variant.cpu_ns), "}");
   return json;
-}
-
-std::string Machine() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line, model = "unknown CPU";
-  while (std::getline(cpuinfo, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      model = line.substr(line.find(':') + 2);
-      break;
-    }
-  }
-  std::ifstream release("/proc/sys/kernel/osrelease");
-  std::string kernel;
-  std::getline(release, kernel);
-  return absl::StrCat(model, ", ", std::thread::hardware_concurrency(),
-                      " CPUs, Linux ", kernel);
-}
-
-// The load average over the last minute, as /proc/loadavg gives it.
-std::string LoadAverage() {
-  std::ifstream loadavg("/proc/loadavg");
-  std::string one_minute;
-  loadavg >> one_minute;
-  return one_minute;
-}
-
-// `bazel run` starts the binary in its runfiles; a relative path means the
-// directory the command was typed in.
-std::string OutputPath(std::string path) {
-  const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY");
-  if (cwd != nullptr && !path.empty() && path[0] != '/') {
-    path = absl::StrCat(cwd, "/", path);
-  }
-  return path;
 }
 
 // Runs `variant` once; false if the kernel refused its setup (remembered, so

@@ -11,7 +11,6 @@ namespace {
 // A connection whose peer does not read its echo stops being read once this
 // much is waiting to be sent (back-pressure), so one slow client cannot make
 // the server buffer without limit.
-constexpr size_t kMaxPending = 256 * 1024;
 
 }  // namespace
 
@@ -90,7 +89,8 @@ void EchoServer::Serve(poller::Token token) {
   // A connection closed earlier in the same batch of events.
   if (found == connections_.end()) return;
   Connection& connection = found->second;
-  if (!ReadAvailable(connection) || !EchoPending(connection)) {
+  if (!connection.ReadAvailable(&errors_) ||
+      !connection.EchoPending(&errors_)) {
     Close(token, connection);
     return;
   }
@@ -101,50 +101,44 @@ void EchoServer::Serve(poller::Token token) {
   RearmForNext(token, connection);
 }
 
-// Reads what the socket has, unless the echo is already behind by
-// kMaxPending. Returns false if the connection must be closed.
-bool EchoServer::ReadAvailable(Connection& connection) {
+bool EchoConnection::ReadAvailable(uint64_t* errors) {
   char buffer[16384];
-  while (!connection.peer_closed && connection.pending.size() < kMaxPending) {
-    ssize_t got = ReadSome(connection.fd, buffer, sizeof(buffer));
+  while (!peer_closed && pending.size() < kMaxPending) {
+    ssize_t got = ReadSome(fd, buffer, sizeof(buffer));
     if (got > 0) {
-      connection.pending.append(buffer, static_cast<size_t>(got));
+      pending.append(buffer, static_cast<size_t>(got));
       continue;
     }
     if (got == 0) {
       // The peer sent everything it will; what is pending still goes back.
-      connection.peer_closed = true;
+      peer_closed = true;
       return true;
     }
     const int error = LastError();
     if (error == kInterrupted) continue;
     if (error == kWouldBlock) return true;
-    if (error != kConnectionReset) ++errors_;
+    if (error != kConnectionReset) ++*errors;
     return false;
   }
   return true;
 }
 
-// Sends as much of the pending echo as the socket takes; the rest waits for
-// the socket to be writable. Returns false if the connection must be closed.
-bool EchoServer::EchoPending(Connection& connection) {
-  while (connection.sent < connection.pending.size()) {
-    ssize_t put =
-        SendSome(connection.fd, connection.pending.data() + connection.sent,
-                 connection.pending.size() - connection.sent);
+bool EchoConnection::EchoPending(uint64_t* errors) {
+  while (sent < pending.size()) {
+    ssize_t put = SendSome(fd, pending.data() + sent, pending.size() - sent);
     if (put > 0) {
-      connection.sent += static_cast<size_t>(put);
+      sent += static_cast<size_t>(put);
       continue;
     }
     const int error = put < 0 ? LastError() : 0;
     if (error == kInterrupted) continue;
     if (error == kWouldBlock) return true;
     // A peer that hangs up without reading its echo is not the server's error.
-    if (error != kBrokenPipe && error != kConnectionReset) ++errors_;
+    if (error != kBrokenPipe && error != kConnectionReset) ++*errors;
     return false;
   }
-  connection.pending.clear();
-  connection.sent = 0;
+  pending.clear();
+  sent = 0;
   return true;
 }
 

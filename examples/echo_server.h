@@ -19,6 +19,7 @@
 #ifndef POLLER_EXAMPLES_ECHO_SERVER_H_
 #define POLLER_EXAMPLES_ECHO_SERVER_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <unordered_map>
@@ -28,6 +29,30 @@
 #include "poller/poller.h"
 
 namespace poller_example {
+
+// How far the echo may fall behind what a connection sent before the server
+// stops reading from it (it reads again once the echo has gone out).
+inline constexpr size_t kMaxPending = 256 * 1024;
+
+// One connection's echo: what it received and has not sent back yet. Reading
+// and echoing do not depend on the event loop, so they live apart from
+// EchoServer (bench/echo_peer_server.cc drives the same two steps with
+// libevent, to compare the libraries on the same server).
+struct EchoConnection {
+  Socket fd = kNoSocket;
+  std::string pending;  // Received, not yet echoed.
+  size_t sent = 0;      // Bytes of `pending` already written.
+  bool peer_closed = false;
+
+  // Reads what the socket has, unless the echo is already behind by
+  // kMaxPending. Returns false if the connection must be closed, counting an
+  // unexpected failure (a peer's reset is not one) in *errors.
+  bool ReadAvailable(uint64_t* errors);
+  // Sends as much of the pending echo as the socket takes; the rest waits
+  // for the socket to be writable. Returns false if the connection must be
+  // closed, counting an unexpected failure in *errors.
+  bool EchoPending(uint64_t* errors);
+};
 
 class EchoServer {
  public:
@@ -50,17 +75,10 @@ class EchoServer {
   uint64_t errors() const { return errors_; }
 
  private:
-  struct Connection {
-    Socket fd = kNoSocket;
-    std::string pending;  // Received, not yet echoed.
-    size_t sent = 0;      // Bytes of `pending` already written.
-    bool peer_closed = false;
-  };
+  using Connection = EchoConnection;
 
   absl::Status AcceptAll();
   void Serve(poller::Token token);
-  bool ReadAvailable(Connection& connection);
-  bool EchoPending(Connection& connection);
   void RearmForNext(poller::Token token, Connection& connection);
   void Close(poller::Token token, Connection& connection);
 
