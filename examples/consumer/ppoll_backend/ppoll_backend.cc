@@ -148,6 +148,14 @@ void PpollBackend::SignalWaiterLocked() {
 absl::Status PpollBackend::Add(poller::NativeHandle handle, poller::Token token,
                                Interest interest, Mode mode) {
   if (handle < 0) return InvalidHandle("Add", handle);
+  // An O_PATH descriptor names a file without opening it: ppoll would report
+  // POLLNVAL for it on every call.
+  const int flags = ::fcntl(handle, F_GETFL);
+  if (flags < 0) return ErrnoError(errno, "Add", handle);
+  if ((flags & O_PATH) == O_PATH) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Add fd ", handle, ": an O_PATH descriptor cannot be polled"));
+  }
   struct stat status;
   if (::fstat(handle, &status) != 0) return ErrnoError(errno, "Add", handle);
   if (S_ISREG(status.st_mode) || S_ISDIR(status.st_mode)) {
