@@ -302,6 +302,12 @@ for entry in "${programs[@]}"; do
   passed=$(count '^\[  PASSED  \] ([0-9]+) tests?\..*' "$log")
   skipped=$(count '^\[  SKIPPED \] ([0-9]+) tests?, listed below:.*' "$log")
   failed=$(count '^\[  FAILED  \] ([0-9]+) tests?, listed below:.*' "$log")
+  # A program that ends without gtest's summary line crashed, whatever its exit status (Wine
+  # can report 0 after an unhandled exception): a failure, never "0 run".
+  if ! grep -q -E '^\[==========\] [0-9]+ tests? from .* ran\.' "$log"; then
+    ((status != 0)) || status=1
+    echo "windows_test: $name ended without gtest's summary (crashed?)" >>"$log"
+  fi
   if ((status != 0 && failed == 0)); then failed=$((run - passed - skipped)); fi
   if ((status != 0 && failed <= 0)); then failed=1; fi
   total_run=$((total_run + run))

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -27,22 +28,53 @@ struct InHook {
   ~InHook() { threads_in_hooks.fetch_sub(1); }
 };
 
+// Prefixes of system-call names, in plain arrays: every thread_local here is
+// trivially destructible, because a thread_local with a destructor crashes a
+// statically linked MinGW program when its thread exits (seen under Wine in
+// the conformance suite's wake-protocol rules).
+struct NamePrefixes {
+  static constexpr int kMaxNames = 8;
+  static constexpr size_t kMaxLength = 40;
+  char names[kMaxNames][kMaxLength];
+  int count = 0;  // 0: any name matches.
+
+  void Set(const std::vector<std::string>& prefixes) {
+    if (prefixes.size() > kMaxNames) {
+      std::fprintf(stderr, "SyscallGate: more than %d names\n", kMaxNames);
+      std::abort();
+    }
+    count = 0;
+    for (const std::string& prefix : prefixes) {
+      if (prefix.size() >= kMaxLength) {
+        std::fprintf(stderr, "SyscallGate: name too long: %s\n",
+                     prefix.c_str());
+        std::abort();
+      }
+      prefix.copy(names[count], prefix.size());
+      names[count][prefix.size()] = '\0';
+      ++count;
+    }
+  }
+  // Whether `name` starts with one of the prefixes.
+  bool Match(const char* name) const {
+    if (count == 0) return true;
+    for (int i = 0; i < count; ++i) {
+      if (absl::StartsWith(name, names[i])) return true;
+    }
+    return false;
+  }
+};
+
+static_assert(std::is_trivially_destructible<NamePrefixes>::value,
+              "a thread_local with a destructor crashes MinGW threads at exit");
+
 // What the gate does with the calling thread's system calls.
 thread_local int hold_with_failure = -1;  // -1: not held; else the errno.
 thread_local bool watched = false;
 thread_local bool hold_after_next_call = false;
-thread_local std::vector<std::string> hold_after_names;  // Empty: any call.
+thread_local NamePrefixes hold_after_names;
 thread_local bool counted = false;
-thread_local std::vector<std::string> counted_names;  // Empty: every call.
-
-// Whether `name` starts with one of `prefixes` (any name if there are none).
-bool Matches(const char* name, const std::vector<std::string>& prefixes) {
-  if (prefixes.empty()) return true;
-  for (const std::string& prefix : prefixes) {
-    if (absl::StartsWith(name, prefix)) return true;
-  }
-  return false;
-}
+thread_local NamePrefixes counted_names;
 
 }  // namespace
 
@@ -117,14 +149,14 @@ void SyscallGate::HoldThisThreadAfterNextCall() {
 
 void SyscallGate::HoldThisThreadAfterNextCallTo(
     std::vector<std::string> names) {
-  hold_after_names = std::move(names);
+  hold_after_names.Set(names);
   hold_after_next_call = true;
 }
 
 void SyscallGate::WatchThisThread() { watched = true; }
 
 void SyscallGate::CountCallsOfThisThread(std::vector<std::string> names) {
-  counted_names = std::move(names);
+  counted_names.Set(names);
   counted = true;
 }
 
@@ -158,7 +190,7 @@ int SyscallGate::BeforeCall(const char* name) {
   SyscallGate* gate = current_gate.load();
   if (gate == nullptr) return 0;
   std::unique_lock<std::mutex> lock(gate->mutex_);
-  if (counted && Matches(name, counted_names)) {
+  if (counted && counted_names.Match(name)) {
     gate->calls_counted_.fetch_add(1);
     gate->changed_.notify_all();
   }
@@ -187,7 +219,7 @@ void SyscallGate::AfterCall(const char* name) {
     ++gate->returns_;
     gate->changed_.notify_all();
   }
-  if (hold_after_next_call && Matches(name, hold_after_names)) {
+  if (hold_after_next_call && hold_after_names.Match(name)) {
     hold_after_next_call = false;
     gate->held_ = true;
     gate->changed_.notify_all();
