@@ -210,7 +210,8 @@ class Poller {
   //
   // Rules: tests/conformance/suite_modes.cc, suite_errors.cc,
   // suite_concurrency.cc, suite_scale.cc, suite_closing.cc,
-  // suite_descriptors.cc, suite_extremes.cc.
+  // suite_descriptors.cc, suite_extremes.cc, suite_half_close.cc,
+  // suite_calling_thread.cc.
   absl::Status Add(NativeHandle handle, Token token, Interest interest,
                    Mode mode = Mode::kOneshot);
 
@@ -238,7 +239,7 @@ class Poller {
   // Add(). Thread-safe; takes effect for a Wait in progress on another thread.
   //
   // Rules: tests/conformance/suite_modes.cc, suite_races.cc, suite_errors.cc,
-  // suite_concurrency.cc.
+  // suite_concurrency.cc, suite_calling_thread.cc.
   absl::Status Modify(NativeHandle handle, Token token, Interest interest,
                       Mode mode);
   // Deleted: pass the mode, or re-arm with Rearm(handle) (see Modify).
@@ -263,7 +264,8 @@ class Poller {
   // re-arm), or after Shutdown(); Unimplemented on a backend of your own that
   // does not implement Backend::Rearm. Thread-safe.
   //
-  // Rules: tests/conformance/suite_rearm.cc, suite_races.cc.
+  // Rules: tests/conformance/suite_rearm.cc, suite_races.cc,
+  // suite_half_close.cc, suite_calling_thread.cc.
   absl::Status Rearm(NativeHandle handle);
 
   // Delete
@@ -281,7 +283,7 @@ class Poller {
   // InvalidArgument if `handle` is invalid. Thread-safe.
   //
   // Rules: tests/conformance/suite_modes.cc, suite_races.cc, suite_errors.cc,
-  // suite_concurrency.cc, suite_descriptors.cc.
+  // suite_concurrency.cc, suite_descriptors.cc, suite_calling_thread.cc.
   absl::Status Delete(NativeHandle handle);
 
   // Wait

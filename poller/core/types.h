@@ -126,7 +126,8 @@ constexpr bool IsOneshot(Mode mode) {
 //
 // What happened to a handle, as reported in an Event.
 //
-// Rules: tests/conformance/suite_readiness.cc, suite_closing.cc.
+// Rules: tests/conformance/suite_readiness.cc, suite_closing.cc,
+// suite_half_close.cc.
 enum class Readiness : std::uint8_t {
   kNone = 0,
   kReadable = 1 << 0,
