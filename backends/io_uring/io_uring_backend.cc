@@ -1,150 +1,162 @@
 // Copyright 2026 The poller Authors.
+//
+// The io_uring backend: readiness through io_uring poll requests.
+//
+// One issuer
+//   A poll request's completion runs as task work of the thread that
+//   submitted it. The kernel runs that work when the thread next enters or
+//   leaves the kernel, and wakes it for the purpose only from an
+//   interruptible sleep, where the wake-up makes the thread's own system call
+//   fail with EINTR if the kernel does not restart it (a read with
+//   SO_RCVTIMEO). So a request submitted by an arbitrary caller of Add is
+//   reported late when that thread sleeps uninterruptibly (the parent of
+//   vfork()), and interrupts that thread's unrelated calls. Hence: only the
+//   thread inside Wait submits poll requests. Add, Modify and Rearm check the
+//   handle, change the table under mutex_ and queue the registration in
+//   pending_; if the Wait in progress may block in the kernel, the caller
+//   ends its kernel wait by writing to an eventfd (signal_) that the waiter
+//   keeps a multishot poll request on (each write is a wake-up of it; the
+//   counter is never read). The waiter then submits what is pending with its
+//   next kernel wait, in the same io_uring_enter
+//   (io_uring_submit_and_wait_timeout), so a re-arm costs no system call of
+//   its own. Every completion is then task work of the thread that is in
+//   io_uring_enter or about to be.
+//
+//   While a Wait is inside the backend it holds the submission queue
+//   (waiting_): the entries it queued are submitted by its own kernel wait,
+//   and no other thread submits meanwhile (its io_uring_enter would take the
+//   waiter's entries, and their completions would run on it). With no Wait
+//   in progress, Delete submits its cancellation itself: a cancellation
+//   creates no task work for its submitter, and the file (a socket's FIN) is
+//   released without waiting for the next Wait.
+//
+//   When the thread that waits is not the one that submitted the requests in
+//   flight (issuer_; a program may wait from several threads in turn), that
+//   Wait cancels and re-arms every request first: O(registrations), once per
+//   change of waiting thread. When that thread exits, the kernel cancels its
+//   requests (-ECANCELED), and the next Wait re-arms each one it sees
+//   cancelled; nothing else is done at a thread's exit.
+//
+// Requests
+//   Each registration has at most one poll request in flight; its user_data
+//   is the descriptor (low 32 bits) and a serial (high 32 bits) that changes
+//   every time the backend arms a request. A completion is reported only if
+//   its serial is the one in the table and the registration is armed: a
+//   change (Modify, Rearm) disarms the registration until its new request is
+//   armed, so a completion of the old request is dropped, never reported
+//   under the new token nor counted against the new arm; the new request
+//   reports what is ready under the new interest. Requests are cancelled
+//   with IORING_OP_ASYNC_CANCEL, not IORING_OP_POLL_REMOVE, which fails
+//   (EALREADY) while the request's completion is being run and leaves it
+//   holding its file open.
+//
+//   kEdge is a multishot poll; kLevel a single-shot poll re-armed by each
+//   Wait after an event (so reported once per Wait while ready); kOneshot and
+//   kEdgeOneshot a single-shot poll armed again only by Modify or Rearm.
+//   Priority interest without readable interest is polled with a multishot
+//   request that also asks for POLLIN (filtered out): Linux does not complete
+//   an io_uring poll for POLLPRI alone when TCP urgent data arrives, and a
+//   single-shot request would complete on every plain byte and spin. A
+//   completion claiming POLLPRI is confirmed with poll(2), since io_uring may
+//   report the wake-up's mask.
+//
+// Exactly what epoll reports
+//   The kernel adds POLLRDHUP, POLLHUP and POLLERR to every io_uring poll
+//   request. A completion is filtered through the registration's interest as
+//   epoll filters: read-hang-up is hang-up only with readable interest. A
+//   socket whose peer shut down its sending side is always POLLRDHUP-ready,
+//   so a single-shot request for writable alone would complete at once on
+//   every arm; a completion left with nothing the registration asked for
+//   re-arms it with a multishot request, which completes only on the file's
+//   next wake-up (until_wakeup), and the mode is then kept as for
+//   priority-only interest.
+//
+// Identity
+//   A request in the kernel holds its open file, so a completion always
+//   belongs to the file the request was armed on. An arm is submitted after
+//   the call that asked for it, so before submitting one the waiter checks
+//   that the number still names the registered file (fstat's device and
+//   inode): a file closed without Delete whose number was reused is not
+//   watched under the old token, and its registration ends silently.
+//
+// Lost completions
+//   With IORING_FEAT_NODROP the kernel keeps completions beyond the queue's
+//   4096 in an overflow list, which liburing flushes when it waits. If it
+//   cannot allocate one it drops it and the next io_uring_enter fails once
+//   with EBADR: the Wait then re-arms every armed registration, so a dropped
+//   oneshot or level event is reported again rather than lost (an edge
+//   registration that is ready is reported once more).
+//
+// Refusals
+//   Add, Modify and Rearm submit nothing, so the kernel cannot refuse them;
+//   a request the kernel refuses later reaches the caller: a submission
+//   refused (EAGAIN, EBUSY) stays pending and the Wait that tried returns the
+//   error if it has no event; a request that fails reports kError for its
+//   token. Wake and signals write an eventfd, which the kernel does not
+//   refuse for want of memory.
 
 #include "backends/io_uring/io_uring_backend.h"
 
 #include <liburing.h>
-#include <poll.h>
-#include <sys/stat.h>
+#include <pthread.h>
 #include <time.h>
 
-#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <cstddef>
 #include <thread>
 #include <utility>
-#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "backends/io_uring/io_uring_internal.h"
 #include "poller/internal/errno_status.h"
 #include "poller/internal/registration_errors.h"
-#include "poller/internal/syscall.h"
 #include "poller/internal/timeout.h"
 
 namespace poller {
 namespace {
+
+using io_uring_internal::UringCall;
 
 constexpr unsigned kSubmissionEntries = 256;
 // Completions beyond this wait in the kernel's overflow list
 // (IORING_FEAT_NODROP) until a Wait makes room.
 constexpr unsigned kCompletionEntries = 4096;
 
-// user_data: a registration's is (serial << 32) | fd with serial below
-// 2^31, so bit 63 marks the backend's own requests (and liburing's
-// LIBURING_UDATA_TIMEOUT, all ones).
-constexpr std::uint64_t kInternalBit = std::uint64_t{1} << 63;
-constexpr std::uint64_t kWakeUserData = kInternalBit | 1;
-constexpr std::uint64_t kCancelUserData = kInternalBit | 2;
-constexpr std::uint32_t kMaxSerial = 0x7fffffff;
-
-std::uint64_t UserData(int fd, std::uint32_t serial) {
-  return (std::uint64_t{serial} << 32) | static_cast<std::uint32_t>(fd);
+// A number for the calling thread, never reused within the process (a thread
+// id may be reused once its thread has exited). Relaxed: only uniqueness is
+// needed, which the atomic increment gives on its own.
+std::uint64_t ThisThread() {
+  static std::atomic<std::uint64_t> next{1};
+  thread_local const std::uint64_t number =
+      next.fetch_add(1, std::memory_order_relaxed);
+  return number;
 }
 
-// Runs a liburing call (which returns -errno) through the fault-injection seam,
-// giving the -1-and-errno convention internal::Syscall expects.
+// Runs `call` (which returns -errno) on a short-lived thread of its own. The
+// kernel counts the thread that creates a ring among those that used it, and
+// when the ring is destroyed it queues work for each such thread that is
+// still alive, which interrupts a blocking call of that thread (EINTR): the
+// thread that creates a poller must not be one. -EAGAIN if no thread can be
+// started.
 template <typename Call>
-int UringCall(const char* name, Call&& call) {
-  return internal::Syscall(name, [&] {
-    const int result = call();
-    if (result < 0) {
-      errno = -result;
-      return -1;
-    }
-    return result;
-  });
-}
-
-// Priority interest without readable interest. The kernel does not complete
-// an io_uring poll for POLLPRI alone when TCP urgent data arrives (measured on
-// Linux 6.18: the wake-up is filtered out, while poll(2) and epoll see it), so
-// such a registration also asks for POLLIN, filters it out of its events, and
-// uses a multishot request whatever its mode: a single-shot one would complete
-// on every plain byte and, re-armed, spin while the byte stays unread.
-bool PriorityOnly(Interest interest) {
-  return HasInterest(interest, Interest::kPriority) &&
-         !HasInterest(interest, Interest::kReadable);
-}
-
-unsigned PollMask(Interest interest) {
-  unsigned mask = 0;
-  if (HasInterest(interest, Interest::kReadable)) mask |= POLLIN | POLLRDHUP;
-  if (HasInterest(interest, Interest::kWritable)) mask |= POLLOUT;
-  if (HasInterest(interest, Interest::kPriority)) mask |= POLLPRI;
-  if (PriorityOnly(interest)) mask |= POLLIN;
-  return mask;
-}
-
-Readiness FromPollMask(unsigned mask) {
-  Readiness readiness = Readiness::kNone;
-  if (mask & POLLIN) readiness |= Readiness::kReadable;
-  if (mask & POLLOUT) readiness |= Readiness::kWritable;
-  if (mask & POLLPRI) readiness |= Readiness::kPriority;
-  if (mask & (POLLHUP | POLLRDHUP)) readiness |= Readiness::kHangUp;
-  if (mask & POLLERR) readiness |= Readiness::kError;
-  return readiness;
-}
-
-bool Has(Readiness set, Readiness bit) {
-  return (set & bit) != Readiness::kNone;
-}
-
-Readiness Without(Readiness set, Readiness bit) {
-  return static_cast<Readiness>(static_cast<std::uint8_t>(set) &
-                                ~static_cast<std::uint8_t>(bit));
-}
-
-// io_uring may complete a poll with the wake-up's own mask instead of polling
-// the file again, and a TCP socket's data wake-up names POLLPRI too: every
-// plain byte would look urgent. A poll(2) of the one descriptor says whether
-// urgent data is really there (only for completions that claim it).
-bool StillPriority(int fd) {
-  pollfd entry{fd, POLLPRI, 0};
-  const int ready =
-      internal::Syscall("poll", [&] { return ::poll(&entry, 1, 0); });
-  // If the check itself fails, keep what the kernel said.
-  return ready != 0 && (ready < 0 || (entry.revents & POLLPRI) != 0);
-}
-
-// The rings a thread has submitted to. A poll request's completion runs as
-// task work of its submitter; once that thread is gone the kernel completes a
-// woken request late (from a worker, a jiffy on) and only with -ECANCELED, so
-// the thread's exit tells each ring still alive to re-submit its requests.
-class SubmitterThread {
- public:
-  ~SubmitterThread() {
-    for (const std::weak_ptr<std::atomic<bool>>& ring : rings_) {
-      if (auto exited = ring.lock()) exited->store(true);
-    }
-  }
-
-  void Note(const std::shared_ptr<std::atomic<bool>>& exited) {
-    for (const std::weak_ptr<std::atomic<bool>>& ring : rings_) {
-      if (!ring.owner_before(exited) && !exited.owner_before(ring)) return;
-    }
-    // Once per thread and ring: the rings destroyed since are forgotten.
-    rings_.erase(std::remove_if(rings_.begin(), rings_.end(),
-                                [](const std::weak_ptr<std::atomic<bool>>& r) {
-                                  return r.expired();
-                                }),
-                 rings_.end());
-    rings_.push_back(exited);
-  }
-
- private:
-  std::vector<std::weak_ptr<std::atomic<bool>>> rings_;
-};
-
-thread_local SubmitterThread submitter_thread;
-
-// A submission the kernel did not take: the errno's code, and what it means.
-absl::Status SubmitError(int error, absl::string_view operation, int fd) {
-  // Nothing taken without an errno: the submission queue was full.
-  if (error == 0) error = EBUSY;
-  return internal::ErrnoToStatus(
-      internal::ErrnoToStatusCode(error), error, operation, fd,
-      "the kernel did not take the request; nothing changed, so the call can "
-      "be retried");
+int OnItsOwnThread(Call&& call) {
+  struct Job {
+    Call* call;
+    int result;
+  } job{&call, -EAGAIN};
+  pthread_t thread;
+  const int started = pthread_create(
+      &thread, nullptr,
+      [](void* argument) -> void* {
+        Job* job = static_cast<Job*>(argument);
+        job->result = (*job->call)();
+        return nullptr;
+      },
+      &job);
+  if (started != 0) return -started;
+  pthread_join(thread, nullptr);
+  return job.result;
 }
 
 absl::Status Unavailable(int error, absl::string_view why) {
@@ -170,20 +182,22 @@ absl::StatusOr<std::unique_ptr<Backend>> IoUringBackend::Create() {
       std::this_thread::sleep_for(std::chrono::milliseconds(2 << attempt));
     }
     result = UringCall("io_uring_queue_init", [&] {
-      // A cooperative ring (5.19+) does not interrupt a submitting thread
-      // that runs in user space to post its completions (an inter-processor
-      // interrupt each, costly in a VM); EINVAL on older kernels.
-      io_uring_params cooperative = params;
-      cooperative.flags |=
-          IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
-      const int made = io_uring_queue_init_params(kSubmissionEntries,
-                                                  ring.get(), &cooperative);
-      if (made != -EINVAL) {
-        params = cooperative;
-        return made;
-      }
-      return io_uring_queue_init_params(kSubmissionEntries, ring.get(),
-                                        &params);
+      return OnItsOwnThread([&] {
+        // A cooperative ring (5.19+) does not interrupt a submitting thread
+        // that runs in user space to post its completions (an inter-processor
+        // interrupt each, costly in a VM); EINVAL on older kernels.
+        io_uring_params cooperative = params;
+        cooperative.flags |=
+            IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
+        const int made = io_uring_queue_init_params(kSubmissionEntries,
+                                                    ring.get(), &cooperative);
+        if (made != -EINVAL) {
+          params = cooperative;
+          return made;
+        }
+        return io_uring_queue_init_params(kSubmissionEntries, ring.get(),
+                                          &params);
+      });
     });
     if (result >= 0 || errno != ENOMEM) break;
   }
@@ -204,12 +218,21 @@ absl::StatusOr<std::unique_ptr<Backend>> IoUringBackend::Create() {
                        "the kernel is older than 5.13 (no multishot poll or "
                        "IORING_FEAT_EXT_ARG)");
   }
-  return std::unique_ptr<Backend>(new IoUringBackend(std::move(ring)));
+  absl::StatusOr<internal::EventFdWaker> signal =
+      internal::EventFdWaker::Create();
+  if (!signal.ok()) {
+    io_uring_queue_exit(ring.get());
+    return signal.status();
+  }
+  return std::unique_ptr<Backend>(
+      new IoUringBackend(std::move(ring), *std::move(signal)));
 }
 
-IoUringBackend::IoUringBackend(std::unique_ptr<io_uring> ring)
+IoUringBackend::IoUringBackend(std::unique_ptr<io_uring> ring,
+                               internal::EventFdWaker signal)
     : ring_(std::move(ring)),
       ring_fd_(ring_->ring_fd),
+      signal_(std::move(signal)),
       batch_(new BatchEntry[ring_->sq.ring_entries]),
       batch_capacity_(ring_->sq.ring_entries) {}
 
@@ -220,275 +243,19 @@ IoUringBackend::~IoUringBackend() {
 
 bool IoUringBackend::SupportsMode(Mode) const { return true; }
 
-io_uring_sqe* IoUringBackend::QueueLocked(const BatchEntry& entry) {
-  if (batch_size_ == batch_capacity_) return nullptr;
-  io_uring_sqe* sqe = io_uring_get_sqe(ring_.get());
-  if (sqe == nullptr) return nullptr;
-  batch_[batch_size_++] = entry;
-  return sqe;
-}
-
-bool IoUringBackend::QueueArmLocked(int fd, const Registration& registration) {
-  const std::uint32_t serial = next_serial_;
-  io_uring_sqe* sqe =
-      QueueLocked(BatchEntry{BatchEntry::Kind::kArm, fd, serial});
-  if (sqe == nullptr) return false;
-  next_serial_ = next_serial_ == kMaxSerial ? 1 : next_serial_ + 1;
-  const unsigned mask = PollMask(registration.interest);
-  if (registration.mode == Mode::kEdge || PriorityOnly(registration.interest)) {
-    io_uring_prep_poll_multishot(sqe, fd, mask);
-  } else {
-    io_uring_prep_poll_add(sqe, fd, mask);
-  }
-  io_uring_sqe_set_data64(sqe, UserData(fd, serial));
+bool IoUringBackend::NeedsSignalLocked() {
+  if (!may_block_ || signalled_) return false;
+  signalled_ = true;
   return true;
 }
 
-bool IoUringBackend::QueueCancelLocked(BatchEntry::Kind kind, int fd,
-                                       std::uint32_t serial) {
-  io_uring_sqe* sqe = QueueLocked(BatchEntry{kind, fd, serial});
-  if (sqe == nullptr) return false;
-  // IORING_OP_ASYNC_CANCEL, not IORING_OP_POLL_REMOVE: the latter fails with
-  // EALREADY while the request's completion is being run (a request that was
-  // ready when armed, submitted in the same batch), and the request then
-  // lives on, holding its file open.
-  io_uring_prep_cancel64(sqe, UserData(fd, serial), 0);
-  io_uring_sqe_set_data64(sqe, kCancelUserData);
-  // The cancellation's own result is of no interest: skip its completion
-  // where the kernel can (5.17+), halving the completions Modify and Delete
-  // cost.
-  if (ring_->features & IORING_FEAT_CQE_SKIP) {
-    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
-  }
-  return true;
-}
+absl::Status IoUringBackend::Signal() { return signal_.Wake(); }
 
-void IoUringBackend::QueueOrphansLocked() {
-  for (std::uint64_t user_data : orphans_) {
-    if (!QueueCancelLocked(
-            BatchEntry::Kind::kOrphanCancel,
-            static_cast<int>(static_cast<std::uint32_t>(user_data)),
-            static_cast<std::uint32_t>(user_data >> 32))) {
-      return;
-    }
-  }
-}
-
-void IoUringBackend::WithdrawUnsubmittedLocked() {
-  // liburing has no call that takes queued entries back. Without an SQPOLL
-  // thread the kernel reads the submission queue only inside an
-  // io_uring_enter that submits, and only this backend makes those, under
-  // mutex_ (the waiter's io_uring_enter submits nothing): moving the tail
-  // back to the kernel's head forgets the entries it did not take.
-  io_uring_sq& queue = ring_->sq;
-  const unsigned head = __atomic_load_n(queue.khead, __ATOMIC_ACQUIRE);
-  queue.sqe_head = head;
-  queue.sqe_tail = head;
-  __atomic_store_n(queue.ktail, head, __ATOMIC_RELEASE);
-}
-
-unsigned IoUringBackend::SubmitBatchLocked(int* error) {
-  *error = 0;
-  const unsigned queued = batch_size_;
-  if (queued == 0) return 0;
-  submitter_thread.Note(submitter_exited_);
-  const unsigned head_before =
-      __atomic_load_n(ring_->sq.khead, __ATOMIC_ACQUIRE);
-  unsigned taken = 0;
-  while (taken < queued) {
-    const int submitted = UringCall(
-        "io_uring_submit", [&] { return io_uring_submit(ring_.get()); });
-    // Counted from the kernel's head, which moves only for entries it took.
-    taken = __atomic_load_n(ring_->sq.khead, __ATOMIC_ACQUIRE) - head_before;
-    if (submitted > 0) continue;
-    // A signal is no reason to give up (as write(2) is retried).
-    if (submitted < 0 && errno == EINTR) continue;
-    // EAGAIN (no memory for the request) or EBUSY (no room for completions)
-    // for the moment, or a broken ring; 0 means nothing was taken either.
-    *error = submitted < 0 ? errno : EAGAIN;
-    break;
-  }
-  if (taken > queued) taken = queued;
-  if (taken < queued) WithdrawUnsubmittedLocked();
-  CommitBatchLocked(taken);
-  return taken;
-}
-
-void IoUringBackend::CommitBatchLocked(unsigned taken) {
-  size_t orphans_taken = 0;
-  for (unsigned i = 0; i < batch_size_; ++i) {
-    const BatchEntry& entry = batch_[i];
-    const bool accepted = i < taken;
-    auto found = registrations_.find(entry.fd);
-    Registration* registration =
-        found == registrations_.end() ? nullptr : &found->second;
-    switch (entry.kind) {
-      case BatchEntry::Kind::kArm:
-        // Refused: the caller decides (Add fails, a re-arm stays due).
-        if (!accepted || registration == nullptr) break;
-        registration->serial = entry.serial;
-        registration->live = true;
-        registration->armed = true;
-        registration->rearm = false;
-        DequeueLocked(*registration);
-        break;
-      case BatchEntry::Kind::kCancel:
-        if (registration != nullptr && registration->serial == entry.serial) {
-          if (!accepted) break;  // Still the registration's: tried again.
-          registration->live = false;
-          if (registration->ended) {
-            EraseLocked(found);
-          } else if (!registration->rearm) {
-            DequeueLocked(*registration);
-          }
-        } else if (!accepted) {
-          // A request the registration no longer names (Modify armed its
-          // successor): cancelled later, with the orphans.
-          orphans_.push_back(UserData(entry.fd, entry.serial));
-        }
-        break;
-      case BatchEntry::Kind::kOrphanCancel:
-        if (accepted) ++orphans_taken;
-        break;
-      case BatchEntry::Kind::kWake:
-        break;
-    }
-  }
-  // A batch's orphans are the first of orphans_, in order, and the kernel
-  // takes a prefix of the batch.
-  orphans_.erase(orphans_.begin(),
-                 orphans_.begin() + static_cast<std::ptrdiff_t>(orphans_taken));
-  batch_size_ = 0;
-}
-
-void IoUringBackend::EnqueueLocked(int fd, Registration& registration) {
-  if (registration.pending_index != 0) return;
-  pending_.push_back(fd);
-  registration.pending_index = pending_.size();
-}
-
-void IoUringBackend::DequeueLocked(Registration& registration) {
-  if (registration.pending_index == 0) return;
-  const size_t index = registration.pending_index - 1;
-  registration.pending_index = 0;
-  const int last = pending_.back();
-  pending_.pop_back();
-  if (index == pending_.size()) return;
-  pending_[index] = last;
-  registrations_.find(last)->second.pending_index = index + 1;
-}
-
-void IoUringBackend::EraseLocked(
-    absl::flat_hash_map<int, Registration>::iterator found) {
-  DequeueLocked(found->second);
-  registrations_.erase(found);
-}
-
-void IoUringBackend::DropLocked(int fd) {
-  auto found = registrations_.find(fd);
-  if (found == registrations_.end()) return;
-  if (found->second.live) {
-    orphans_.push_back(UserData(fd, found->second.serial));
-  }
-  EraseLocked(found);
-}
-
-void IoUringBackend::ReserveLocked() {
-  // Wait queues work for a registration at most once (pending_) and never
-  // allocates: room for every registration is made here.
-  if (pending_.capacity() < registrations_.size()) {
-    pending_.reserve(2 * registrations_.size());
-  }
-}
-
-int IoUringBackend::NamesRegisteredFile(int fd,
-                                        const Registration& registration) {
-  struct stat status;
-  if (internal::Syscall("fstat", [&] { return ::fstat(fd, &status); }) != 0) {
-    return errno == EBADF ? 0 : -1;
-  }
-  internal::FileIdentity identity;
-  identity.device = status.st_dev;
-  identity.inode = status.st_ino;
-  return identity == registration.identity ? 1 : 0;
-}
-
-absl::Status IoUringBackend::FlushLocked() {
-  if (orphans_.empty() && pending_.empty() &&
-      !submitter_exited_->load(std::memory_order_relaxed)) {
-    return absl::OkStatus();
-  }
-  if (submitter_exited_->exchange(false)) {
-    for (auto& [fd, registration] : registrations_) {
-      if (!registration.live || !registration.armed) continue;
-      registration.rearm = true;
-      EnqueueLocked(fd, registration);
-    }
-  }
-  int error = 0;
-  absl::Status failure;
-  while (!orphans_.empty()) {
-    QueueOrphansLocked();
-    SubmitBatchLocked(&error);
-    if (error != 0) {
-      return SubmitError(error, "io_uring_submit(ASYNC_CANCEL)", ring_fd_);
-    }
-  }
-  // From the back: committing a batch takes registrations out of pending_,
-  // which moves the last one into the gap, and all of those are behind `i`.
-  for (size_t i = pending_.size(); i-- > 0;) {
-    if (i >= pending_.size()) continue;
-    if (batch_capacity_ - batch_size_ < 2) {
-      SubmitBatchLocked(&error);
-      if (error != 0) break;
-      if (i >= pending_.size()) continue;
-    }
-    const int fd = pending_[i];
-    auto found = registrations_.find(fd);
-    Registration& registration = found->second;
-    if (registration.rearm) {
-      // The number may name another file by now (closed without Delete and
-      // reused): a new request would watch it under this token.
-      const int same = NamesRegisteredFile(fd, registration);
-      if (same < 0) {
-        if (failure.ok()) {
-          failure = internal::ErrnoToStatus(errno, "Wait fstat", fd);
-        }
-        continue;
-      }
-      if (same == 0) {
-        // Closed: the registration ends, as epoll's does with the last close.
-        registration.rearm = false;
-        registration.armed = false;
-        registration.ended = true;
-      }
-    }
-    bool queued = false;
-    if (registration.live && (!registration.armed || registration.rearm)) {
-      QueueCancelLocked(BatchEntry::Kind::kCancel, fd, registration.serial);
-      queued = true;
-    }
-    if (registration.rearm) {
-      QueueArmLocked(fd, registration);
-      queued = true;
-    }
-    if (!queued) {
-      if (registration.ended) {
-        EraseLocked(found);
-      } else {
-        DequeueLocked(registration);
-      }
-    }
-  }
-  if (error == 0) SubmitBatchLocked(&error);
-  if (error != 0)
-    return SubmitError(error, "io_uring_submit(re-arm)", ring_fd_);
-  return failure;
-}
+absl::Status IoUringBackend::Wake() { return Signal(); }
 
 absl::Status IoUringBackend::Add(NativeHandle handle, Token token,
                                  Interest interest, Mode mode) {
-  if (handle == ring_fd_) {
+  if (handle == ring_fd_ || handle == signal_.fd()) {
     return internal::WatchesItselfError(internal::Operation::kAdd, handle);
   }
   internal::FileIdentity identity;
@@ -496,32 +263,36 @@ absl::Status IoUringBackend::Add(NativeHandle handle, Token token,
       internal::InspectPollableFile("Add", handle, &identity);
   if (!inspected.ok()) return inspected;
 
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto found = registrations_.find(handle);
-  if (found != registrations_.end()) {
-    if (found->second.identity == identity && !found->second.ended) {
-      return internal::ErrnoToStatus(absl::StatusCode::kAlreadyExists, EEXIST,
-                                     "Add", handle,
-                                     "already registered in this poller");
+  bool signal;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto found = registrations_.find(handle);
+    if (found != registrations_.end()) {
+      if (found->second.identity == identity && !found->second.ended) {
+        return internal::ErrnoToStatus(absl::StatusCode::kAlreadyExists, EEXIST,
+                                       "Add", handle,
+                                       "already registered in this poller");
+      }
+      // A file closed without Delete whose number was reused: replace it
+      // (its request still holds the old file open).
+      DropLocked(handle);
     }
-    // A file closed without Delete whose number was reused: replace it (its
-    // request still holds the old file open).
-    DropLocked(handle);
+    Registration& registration = registrations_[handle];
+    registration.token = token;
+    registration.interest = interest;
+    registration.mode = mode;
+    registration.identity = identity;
+    registration.generation = ++changes_;
+    ReserveLocked();
+    // Armed by the waiting thread (see "One issuer").
+    RearmLocked(handle, registration);
+    signal = NeedsSignalLocked();
   }
-  Registration& registration = registrations_[handle];
-  registration.token = token;
-  registration.interest = interest;
-  registration.mode = mode;
-  registration.identity = identity;
-  ReserveLocked();
-  // The submission queue is empty between calls: there is room.
-  QueueArmLocked(handle, registration);
-  QueueOrphansLocked();
-  int error = 0;
-  SubmitBatchLocked(&error);
-  if (!registration.live) {
-    registrations_.erase(handle);
-    return SubmitError(error, "io_uring_submit(POLL_ADD)", handle);
+  // The change is made; a failed signal only leaves it to the Wait's next
+  // return, and the next change signals again.
+  if (signal && !Signal().ok()) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    signalled_ = false;
   }
   return absl::OkStatus();
 }
@@ -542,10 +313,10 @@ absl::Status IoUringBackend::ChangeRegistration(internal::Operation operation,
                                                 Token token, Interest interest,
                                                 Mode mode) {
   const absl::string_view name = internal::OperationName(operation);
-  if (handle == ring_fd_) {
+  if (handle == ring_fd_ || handle == signal_.fd()) {
     return internal::ErrnoToStatus(
         absl::StatusCode::kNotFound, ENOENT, name, handle,
-        "not registered (it is the poller's own ring)");
+        "not registered (it is one of the poller's own descriptors)");
   }
   internal::FileIdentity identity;
   bool not_pollable = false;
@@ -555,59 +326,58 @@ absl::Status IoUringBackend::ChangeRegistration(internal::Operation operation,
   // about the registration: keep it, so the call can be retried. Only a
   // closed descriptor or one that now names an unpollable file ends it.
   if (!inspected.ok() && !not_pollable) return inspected;
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto found = registrations_.find(handle);
-  if (!inspected.ok() || found == registrations_.end() ||
-      found->second.identity != identity || found->second.ended) {
-    // A closed descriptor's registration, or one whose number now names
-    // another file, is gone, as it would be with epoll.
-    if (found != registrations_.end()) {
-      DropLocked(handle);
-      QueueOrphansLocked();
-      int ignored;
-      SubmitBatchLocked(&ignored);  // Refused: cancelled later.
+  bool signal;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto found = registrations_.find(handle);
+    if (!inspected.ok() || found == registrations_.end() ||
+        found->second.identity != identity || found->second.ended) {
+      // A closed descriptor's registration, or one whose number now names
+      // another file, is gone, as it would be with epoll; its request is
+      // cancelled by the next Wait.
+      if (found != registrations_.end()) DropLocked(handle);
+      if (!inspected.ok()) return inspected;
+      return internal::ErrnoToStatus(absl::StatusCode::kNotFound, ENOENT, name,
+                                     handle, "not registered in this poller");
     }
-    if (!inspected.ok()) return inspected;
-    return internal::ErrnoToStatus(absl::StatusCode::kNotFound, ENOENT, name,
-                                   handle, "not registered in this poller");
-  }
-  Registration& registration = found->second;
-  if (operation == internal::Operation::kRearm) {
-    if (!IsOneshot(registration.mode)) {
-      return internal::NotOneshotError(handle, registration.mode);
+    Registration& registration = found->second;
+    if (operation == internal::Operation::kRearm) {
+      if (!IsOneshot(registration.mode)) {
+        return internal::NotOneshotError(handle, registration.mode);
+      }
+      // Not fired yet: it stays armed as it is.
+      if (registration.armed && registration.live && !registration.rearm) {
+        return absl::OkStatus();
+      }
+      token = registration.token;
+      interest = registration.interest;
+      mode = registration.mode;
     }
-    token = registration.token;
-    interest = registration.interest;
-    mode = registration.mode;
+    registration.token = token;
+    registration.interest = interest;
+    registration.mode = mode;
+    // Completions of the old request are dropped until the new one is armed.
+    // (A request a Wait is submitting right now is armed with the old
+    // settings: its commit sees the generation changed and leaves this for
+    // the next submission.)
+    registration.generation = ++changes_;
+    registration.armed = false;
+    registration.until_wakeup = false;
+    RearmLocked(handle, registration);
+    signal = NeedsSignalLocked();
   }
-  const Registration before = registration;
-  registration.token = token;
-  registration.interest = interest;
-  registration.mode = mode;
-  // The new request first: if the kernel takes only that, the change is made
-  // and the old request is cancelled later.
-  QueueArmLocked(handle, registration);
-  if (before.live) {
-    QueueCancelLocked(BatchEntry::Kind::kCancel, handle, before.serial);
-  }
-  QueueOrphansLocked();
-  int error = 0;
-  SubmitBatchLocked(&error);
-  if (registration.serial == before.serial) {
-    // The kernel took nothing: the registration is as it was.
-    registration.token = before.token;
-    registration.interest = before.interest;
-    registration.mode = before.mode;
-    return SubmitError(error, "io_uring_submit(POLL_ADD)", handle);
+  if (signal && !Signal().ok()) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    signalled_ = false;
   }
   return absl::OkStatus();
 }
 
 absl::Status IoUringBackend::Delete(NativeHandle handle) {
-  if (handle == ring_fd_) {
+  if (handle == ring_fd_ || handle == signal_.fd()) {
     return internal::ErrnoToStatus(
         absl::StatusCode::kNotFound, ENOENT, "Delete", handle,
-        "not registered (it is the poller's own ring)");
+        "not registered (it is one of the poller's own descriptors)");
   }
   internal::FileIdentity identity;
   bool not_pollable = false;
@@ -617,200 +387,127 @@ absl::Status IoUringBackend::Delete(NativeHandle handle) {
   // about the registration: keep it, so the call can be retried. Only a
   // closed descriptor or one that now names an unpollable file ends it.
   if (!inspected.ok() && !not_pollable) return inspected;
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto found = registrations_.find(handle);
-  if (found == registrations_.end()) {
-    if (!inspected.ok()) return inspected;
-    return internal::ErrnoToStatus(absl::StatusCode::kNotFound, ENOENT,
-                                   "Delete", handle,
-                                   "not registered in this poller");
-  }
-  Registration& registration = found->second;
-  if (!inspected.ok() || registration.identity != identity ||
-      registration.ended) {
-    // The registered file was closed: the registration is gone either way,
-    // and its request is cancelled now or, if the kernel refuses, later.
+  absl::Status status;
+  bool signal = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto found = registrations_.find(handle);
+    if (found == registrations_.end()) {
+      if (!inspected.ok()) return inspected;
+      return internal::ErrnoToStatus(absl::StatusCode::kNotFound, ENOENT,
+                                     "Delete", handle,
+                                     "not registered in this poller");
+    }
+    if (!inspected.ok()) {
+      status = inspected;
+    } else if (found->second.identity != identity || found->second.ended) {
+      status = internal::ErrnoToStatus(
+          absl::StatusCode::kNotFound, ENOENT, "Delete", handle,
+          "not registered in this poller (the registered file was closed)");
+    }
+    // Gone at once: no Wait that starts from now on reports its token. Its
+    // request is cancelled now if this is the issuing thread and no Wait
+    // holds the submission queue (a refusal leaves it to the next Wait), or
+    // else by the next submission of the waiting thread.
     DropLocked(handle);
-    QueueOrphansLocked();
-    int ignored;
-    SubmitBatchLocked(&ignored);
-    if (!inspected.ok()) return inspected;
-    return internal::ErrnoToStatus(
-        absl::StatusCode::kNotFound, ENOENT, "Delete", handle,
-        "not registered in this poller (the registered file was closed)");
-  }
-  if (registration.live) {
-    QueueCancelLocked(BatchEntry::Kind::kCancel, handle, registration.serial);
-    QueueOrphansLocked();
-    int error = 0;
-    SubmitBatchLocked(&error);
-    if (registration.live) {
-      // The kernel took nothing: the registration is as it was.
-      return SubmitError(error, "io_uring_submit(ASYNC_CANCEL)", handle);
-    }
-  }
-  EraseLocked(registrations_.find(handle));
-  return absl::OkStatus();
-}
-
-bool IoUringBackend::CompletionReadinessLocked(int fd,
-                                               Registration& registration,
-                                               int result,
-                                               Readiness* readiness) {
-  if (result == -ECANCELED) {
-    // Cancelled by the kernel, not by us: ask again, report nothing.
-    if (!registration.live) RearmLocked(fd, registration);
-    return false;
-  }
-  *readiness = Readiness::kError;
-  if (result >= 0) {
-    *readiness = FromPollMask(static_cast<unsigned>(result));
-    if (Has(*readiness, Readiness::kPriority) && !StillPriority(fd)) {
-      *readiness = Without(*readiness, Readiness::kPriority);
-    }
-    if (PriorityOnly(registration.interest)) {
-      *readiness = Without(*readiness, Readiness::kReadable);
-    }
-    if (*readiness == Readiness::kNone) {
-      // Only the filtered-out POLLIN: keep (or renew) the request.
-      if (!registration.live) RearmLocked(fd, registration);
-      return false;
-    }
-    switch (registration.mode) {
-      case Mode::kOneshot:
-      case Mode::kEdgeOneshot:
-        // A multishot request (priority only) is cancelled by the next
-        // Wait.
-        registration.armed = false;
-        if (registration.live) EnqueueLocked(fd, registration);
-        break;
-      case Mode::kLevel:
-        // Re-armed by the next Wait: a level handle that is still ready
-        // then completes at once, so it is reported once per Wait.
-        RearmLocked(fd, registration);
-        break;
-      case Mode::kEdge:
-        if (!registration.live) RearmLocked(fd, registration);
-        break;
-    }
-  } else {
-    // A failed request stays disarmed until Modify: re-arming would fail
-    // the same way.
-    registration.armed = false;
-    if (registration.live) EnqueueLocked(fd, registration);
-  }
-  return true;
-}
-
-void IoUringBackend::ReapLocked(absl::Span<Event> events, WaitResult& result) {
-  ++wait_serial_;
-  unsigned head;
-  unsigned consumed = 0;
-  io_uring_cqe* completion;
-  io_uring_for_each_cqe(ring_.get(), head, completion) {
-    if (result.count == events.size()) break;  // The rest wait in the queue.
-    ++consumed;
-    const std::uint64_t user_data = io_uring_cqe_get_data64(completion);
-    if (user_data == kWakeUserData) {
-      result.woken = true;
-      continue;
-    }
-    if (user_data & kInternalBit) continue;
-    const int fd = static_cast<int>(static_cast<std::uint32_t>(user_data));
-    const auto serial = static_cast<std::uint32_t>(user_data >> 32);
-    auto found = registrations_.find(fd);
-    // Cancelled by Modify or Delete, or the file was replaced: stale.
-    if (found == registrations_.end() || !found->second.live ||
-        found->second.serial != serial) {
-      continue;
-    }
-    Registration& registration = found->second;
-    if ((completion->flags & IORING_CQE_F_MORE) == 0) {
-      registration.live = false;
-      if (registration.ended) {
-        EraseLocked(found);
-        continue;
+    if (!orphans_.empty()) {
+      // Only the issuing thread submits: any other thread's io_uring_enter
+      // would make it one the kernel signals when the ring is destroyed.
+      if (waiting_ || issuer_ != ThisThread()) {
+        signal = NeedsSignalLocked();
+      } else {
+        QueueOrphansLocked();
+        int ignored;
+        SubmitBatchLocked(&ignored);
       }
     }
-    // Fired (oneshot) or being cancelled: nothing more to report.
-    if (!registration.armed) continue;
-
-    Readiness readiness;
-    if (!CompletionReadinessLocked(fd, registration, completion->res,
-                                   &readiness)) {
-      continue;
-    }
-    // A multishot request may have completed more than once since the last
-    // Wait: one event per handle per Wait, with the readiness merged.
-    if (registration.reported_in_wait == wait_serial_) {
-      Event& earlier = events[registration.event_index];
-      earlier = Event(earlier.token(), earlier.readiness() | readiness);
-      continue;
-    }
-    registration.reported_in_wait = wait_serial_;
-    registration.event_index = result.count;
-    events[result.count++] = Event(registration.token, readiness);
   }
-  io_uring_cq_advance(ring_.get(), consumed);
-}
-
-void IoUringBackend::RearmLocked(int fd, Registration& registration) {
-  registration.rearm = true;
-  EnqueueLocked(fd, registration);
+  if (signal && !Signal().ok()) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    signalled_ = false;
+  }
+  return status;
 }
 
 absl::StatusOr<WaitResult> IoUringBackend::Wait(absl::Span<Event> events,
                                                 absl::Duration timeout) {
-  absl::Status flushed;
-  {
-    // Re-arms and cancellations due since the last Wait.
-    std::lock_guard<std::mutex> lock(mutex_);
-    flushed = FlushLocked();
+  std::unique_lock<std::mutex> lock(mutex_);
+  waiting_ = true;
+  const std::uint64_t thread = ThisThread();
+  if (issuer_ != thread) {
+    // The requests in flight run their completions on another thread.
+    if (issuer_ != 0) ResubmitAllLocked();
+    issuer_ = thread;
   }
+  const absl::Status flushed = FlushLocked();
+  // If the flush failed a registration may not be armed: this Wait only
+  // collects what is there and then reports the failure.
+  const bool peek = timeout <= absl::ZeroDuration() || !flushed.ok();
+  may_block_ = !peek;
+  signalled_ = false;
+  const unsigned queued = batch_size_;
+  const unsigned head_before =
+      __atomic_load_n(ring_->sq.khead, __ATOMIC_ACQUIRE);
+  // Without the lock: other threads change registrations meanwhile (queued
+  // for the next submission, and signalled), and their signals end this
+  // wait. This thread alone submits until waiting_ is cleared.
+  lock.unlock();
 
-  // Blocks without the lock: other threads submit meanwhile, and their
-  // completions end this wait. If the flush failed a registration may not be
-  // armed, so this Wait only collects what is there and then reports the
-  // failure.
   io_uring_cqe* completion = nullptr;
   int waited = 0;
-  int wait_error = 0;
-  const bool peek = timeout <= absl::ZeroDuration() || !flushed.ok();
   const char* operation;
-  if (peek) {
+  if (peek && queued > 0) {
+    operation = "io_uring_submit";
+    waited = UringCall(operation, [&] { return io_uring_submit(ring_.get()); });
+    if (waited >= 0) {
+      operation = "io_uring_peek_cqe";
+      waited = UringCall(operation, [&] {
+        return io_uring_peek_cqe(ring_.get(), &completion);
+      });
+    }
+  } else if (peek) {
     operation = "io_uring_peek_cqe";
     waited = UringCall(
         operation, [&] { return io_uring_peek_cqe(ring_.get(), &completion); });
-  } else if (timeout == absl::InfiniteDuration()) {
-    operation = "io_uring_wait_cqe";
-    waited = UringCall(
-        operation, [&] { return io_uring_wait_cqe(ring_.get(), &completion); });
   } else {
-    struct timespec timespec;
-    internal::TimeoutToTimespec(timeout, &timespec);
     __kernel_timespec kernel_timespec{};
-    kernel_timespec.tv_sec = timespec.tv_sec;
-    kernel_timespec.tv_nsec = timespec.tv_nsec;
-    operation = "io_uring_wait_cqe_timeout";
+    __kernel_timespec* limit = nullptr;
+    if (timeout != absl::InfiniteDuration()) {
+      struct timespec timespec;
+      internal::TimeoutToTimespec(timeout, &timespec);
+      kernel_timespec.tv_sec = timespec.tv_sec;
+      kernel_timespec.tv_nsec = timespec.tv_nsec;
+      limit = &kernel_timespec;
+    }
+    operation = "io_uring_submit_and_wait_timeout";
     waited = UringCall(operation, [&] {
-      return io_uring_wait_cqe_timeout(ring_.get(), &completion,
-                                       &kernel_timespec);
+      return io_uring_submit_and_wait_timeout(ring_.get(), &completion, 1,
+                                              limit, nullptr);
     });
   }
-  if (waited < 0) wait_error = errno;
+  const int wait_error = waited < 0 ? errno : 0;
 
   // Whatever the kernel said, what is in the completion queue is delivered
   // (after EBUSY it is what the kernel wants consumed).
   WaitResult result;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    ReapLocked(events, result);
-  }
+  lock.lock();
+  unsigned taken =
+      __atomic_load_n(ring_->sq.khead, __ATOMIC_ACQUIRE) - head_before;
+  if (taken > queued) taken = queued;
+  CommitBatchLocked(taken);
+  waiting_ = false;
+  may_block_ = false;
+  ReapLocked(events, result);
+  // Completions were dropped: whatever was armed is armed again.
+  if (wait_error == EBADR) ResubmitAllLocked();
+  lock.unlock();
+
   if (result.count > 0 || result.woken) return result;
   if (!flushed.ok()) return flushed;
   switch (wait_error) {
     case 0:
     case ETIME:  // The timeout passed.
+    case EBADR:  // Re-armed above; the next Wait submits.
       return result;
     case EAGAIN:
       // Nothing there (peek); from a blocking wait an error, or Poller's loop
@@ -822,29 +519,6 @@ absl::StatusOr<WaitResult> IoUringBackend::Wait(absl::Span<Event> events,
       return result;
   }
   return internal::ErrnoToStatus(wait_error, operation, ring_fd_);
-}
-
-absl::Status IoUringBackend::Wake() {
-  // A refused wake is one the caller may not be able to act on (Shutdown has
-  // no result): a refusal for want of memory or of room for completions is
-  // retried a few times, a few milliseconds apart in all.
-  int error = 0;
-  for (int attempt = 0; attempt < 4; ++attempt) {
-    if (attempt > 0) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1 << attempt));
-    }
-    std::lock_guard<std::mutex> lock(mutex_);
-    // The submission queue is empty between calls: there is room.
-    io_uring_sqe* sqe = QueueLocked(BatchEntry{BatchEntry::Kind::kWake, -1, 0});
-    if (sqe == nullptr) return SubmitError(0, "io_uring_get_sqe", ring_fd_);
-    // Completes at once, which ends the blocked wait.
-    io_uring_prep_nop(sqe);
-    io_uring_sqe_set_data64(sqe, kWakeUserData);
-    QueueOrphansLocked();
-    if (SubmitBatchLocked(&error) > 0) return absl::OkStatus();
-    if (error != EAGAIN && error != EBUSY) break;
-  }
-  return SubmitError(error, "io_uring_submit(NOP)", ring_fd_);
 }
 
 }  // namespace poller

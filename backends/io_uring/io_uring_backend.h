@@ -195,7 +195,6 @@
 #ifndef POLLER_BACKENDS_IO_URING_IO_URING_BACKEND_H_
 #define POLLER_BACKENDS_IO_URING_IO_URING_BACKEND_H_
 
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -206,6 +205,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "poller/core/backend.h"
+#include "poller/internal/eventfd_waker.h"
 #include "poller/internal/pollable_file.h"
 #include "poller/internal/registration_errors.h"
 
@@ -245,17 +245,26 @@ class IoUringBackend final : public Backend {
     internal::FileIdentity identity;
     // The serial of the registration's latest request.
     std::uint32_t serial = 0;
+    // Set from changes_ by Add, Modify and Rearm: an arm queued before the
+    // latest change armed the old settings (or an older registration's).
+    std::uint32_t generation = 0;
     // That request is in the kernel: submitted, and not known to have ended.
     bool live = false;
-    // Its completions are reported (false once a oneshot fired, or a request
-    // failed: until Modify or Rearm).
+    // Its completions are reported (false once a oneshot fired, a request
+    // failed, or a change waits for its new request: until that is armed).
     bool armed = false;
-    // A new request is due: the next Wait submits it, cancelling a live one.
+    // A new request is due: the next submission by the waiting thread arms
+    // it, cancelling a live one.
     bool rearm = false;
+    // Arm a multishot request, which completes on the file's next wake-up
+    // only: a single-shot one completed with nothing the registration asked
+    // for (the kernel always polls for read-hang-up), and re-armed it would
+    // complete at once again.
+    bool until_wakeup = false;
     // Its number no longer names its file (closed without Delete, seen at a
     // re-arm): it is forgotten once its request is cancelled.
     bool ended = false;
-    // 1 + its index in pending_, or 0 when the next Wait has nothing to do
+    // 1 + its index in pending_, or 0 when the waiter has nothing to do
     // for it.
     size_t pending_index = 0;
     // The Wait (wait_serial_) that last reported it, and at which index, so
@@ -271,70 +280,77 @@ class IoUringBackend final : public Backend {
       kArm,           // a poll request of `serial`
       kCancel,        // cancels the registration's request of `serial`
       kOrphanCancel,  // cancels an entry of orphans_
-      kWake,          // Wake's IORING_OP_NOP
+      kSignalArm,     // the multishot poll of signal_ (serial)
     };
     Kind kind;
     int fd;
     std::uint32_t serial;
+    // kArm: the registration's generation when the arm was queued.
+    std::uint32_t generation = 0;
   };
 
-  explicit IoUringBackend(std::unique_ptr<io_uring> ring);
+  IoUringBackend(std::unique_ptr<io_uring> ring, internal::EventFdWaker signal);
 
   // Modify, or Rearm (`operation` kRearm: the registration's own token,
   // interest and mode are used, and the arguments ignored).
   absl::Status ChangeRegistration(internal::Operation operation,
                                   NativeHandle handle, Token token,
                                   Interest interest, Mode mode);
+  // After a change queued for the waiter: whether the caller must signal it
+  // (it is blocked in the kernel and was not signalled since it blocked).
+  bool NeedsSignalLocked();
+  // Ends the waiter's kernel wait: a write to signal_, whose multishot poll
+  // request the waiter keeps armed.
+  absl::Status Signal();
 
-  // Queues one entry of the batch; null when the submission queue is full.
+  // io_uring_submission.cc: the submission queue, the pending work, the
+  // completion queue.
   io_uring_sqe* QueueLocked(const BatchEntry& entry);
-  // Queues a poll request for `registration` under a new serial.
   bool QueueArmLocked(int fd, const Registration& registration);
-  // Queues the cancellation of the request (fd, serial).
   bool QueueCancelLocked(BatchEntry::Kind kind, int fd, std::uint32_t serial);
-  // Queues the cancellation of as many orphans_ as there is room for.
   void QueueOrphansLocked();
-  // Hands the batch to the kernel, which binds the completions of its poll
-  // requests to the calling thread; retries EINTR. Returns how many entries
-  // the kernel took (the first ones) and applies them to the registrations;
-  // takes the others back out of the submission queue, so the queue is empty
-  // again, and sets *error to the errno that stopped the kernel.
-  unsigned SubmitBatchLocked(int* error);
+  // Applies the first `taken` entries of the batch (those the kernel took)
+  // to the registrations, and takes the others back out of the submission
+  // queue, so that it is empty again.
   void CommitBatchLocked(unsigned taken);
   void WithdrawUnsubmittedLocked();
-  // At the start of Wait: submits the work of pending_ and orphans_.
+  // Submits the batch now (io_uring_submit), retrying EINTR; sets *error to
+  // the errno that stopped the kernel. Returns how many entries it took.
+  unsigned SubmitBatchLocked(int* error);
+  // Queues the waiter's work (pending_, orphans_, signal_'s request) into
+  // the batch, submitting full batches on the way; the last batch is left
+  // queued for the waiter's own kernel wait to submit.
   absl::Status FlushLocked();
-  // Collects completions into `events`.
+  // The waiting thread is not the one that submitted the requests in
+  // flight: every one is armed again by the waiter.
+  void ResubmitAllLocked();
   void ReapLocked(absl::Span<Event> events, WaitResult& result);
   // What a completion with `result` (a poll mask or -errno) of the current
   // request of `registration` reports: true with `readiness` set, or false
-  // (cancelled by the kernel, or only filtered-out bits), re-arming or
-  // disarming the registration as its mode says.
+  // (cancelled by the kernel, or nothing the registration asked for),
+  // re-arming or disarming the registration as its mode says.
   bool CompletionReadinessLocked(int fd, Registration& registration, int result,
                                  Readiness* readiness);
-
   void RearmLocked(int fd, Registration& registration);
   void EnqueueLocked(int fd, Registration& registration);
   void DequeueLocked(Registration& registration);
   void EraseLocked(absl::flat_hash_map<int, Registration>::iterator found);
-  // Forgets a registration (a closed or replaced file); its request, if live,
-  // becomes an orphan.
   void DropLocked(int fd);
-  // Makes room in pending_ for every registration.
   void ReserveLocked();
-  // 1 if `fd` still names the registration's file, 0 if it is closed or names
-  // another file, -1 if fstat failed otherwise (errno says why).
   static int NamesRegisteredFile(int fd, const Registration& registration);
 
   const std::unique_ptr<io_uring> ring_;
   const int ring_fd_;
+  // Written by any thread to end the waiter's kernel wait (Wake, and a change
+  // queued while it is blocked); never read: each write is a wake-up of its
+  // multishot poll request.
+  internal::EventFdWaker signal_;
 
   std::mutex mutex_;
-  // Guarded by mutex_, as are the submission queue and the completion queue's
-  // head. Between calls the submission queue is empty: every call submits
-  // what it queued, or takes it back.
+  // Guarded by mutex_, as are the submission queue and the completion
+  // queue's head.
   absl::flat_hash_map<int, Registration> registrations_;
-  // Registrations with work for the next Wait (rearm, or a live request to
+  // Registrations with work for the waiter (an arm, or a live request to
   // cancel).
   std::vector<int> pending_;
   // Requests to cancel that no registration names any more (the user_data of
@@ -344,10 +360,23 @@ class IoUringBackend final : public Backend {
   const unsigned batch_capacity_;
   unsigned batch_size_ = 0;
   std::uint32_t next_serial_ = 1;
-  // Set (by a thread_local's destructor) when a thread that submitted to the
-  // ring exits; threads hold it weakly, so it may outlive the backend.
-  const std::shared_ptr<std::atomic<bool>> submitter_exited_ =
-      std::make_shared<std::atomic<bool>>(false);
+  std::uint32_t changes_ = 0;
+  // The thread (a number of this process's, never reused) that submitted the
+  // poll requests in flight: their completions run as its task work. Only a
+  // thread inside Wait submits them.
+  std::uint64_t issuer_ = 0;
+  // A Wait is inside the backend and holds the submission queue: entries it
+  // queued are submitted by its own kernel wait, so no other thread submits.
+  bool waiting_ = false;
+  // That Wait may block in the kernel, and has (or has not) been signalled
+  // since it announced it.
+  bool may_block_ = false;
+  bool signalled_ = false;
+  // signal_'s multishot poll request is in the kernel, under this serial.
+  bool signal_live_ = false;
+  std::uint32_t signal_serial_ = 0;
+  // The kernel dropped completions (EBADR): every request is armed again.
+  bool resubmit_all_ = false;
   std::uint64_t wait_serial_ = 0;
 };
 

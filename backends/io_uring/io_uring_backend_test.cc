@@ -47,14 +47,13 @@ int FailQueueInit(const char* name) {
 }
 
 int FailWaits(const char* name) {
-  return std::strcmp(name, "io_uring_wait_cqe_timeout") == 0 ||
-                 std::strcmp(name, "io_uring_wait_cqe") == 0
+  return std::strcmp(name, "io_uring_submit_and_wait_timeout") == 0
              ? fail_with.load()
              : 0;
 }
 
 int CountWaits(const char* name) {
-  if (std::strncmp(name, "io_uring_wait_cqe", 17) == 0 ||
+  if (std::strcmp(name, "io_uring_submit_and_wait_timeout") == 0 ||
       std::strcmp(name, "io_uring_peek_cqe") == 0) {
     ++wait_calls;
   }
@@ -104,7 +103,7 @@ TEST(IoUringBackendTest, KernelWaitFailures) {
   ASSERT_TRUE(interrupted.ok()) << interrupted.status();
   EXPECT_EQ(*interrupted, 0u);
   EXPECT_FALSE(failed.ok());
-  EXPECT_NE(failed.status().message().find("io_uring_wait_cqe"),
+  EXPECT_NE(failed.status().message().find("io_uring_submit_and_wait_timeout"),
             absl::string_view::npos)
       << failed.status();
 }
@@ -330,7 +329,7 @@ Plan& ThePlan() {
 int PlanHook(const char* name) {
   Plan& plan = ThePlan();
   std::unique_lock<std::mutex> lock(plan.mutex);
-  if (std::strncmp(name, "io_uring_wait_cqe", 17) == 0) {
+  if (std::strcmp(name, "io_uring_submit_and_wait_timeout") == 0) {
     ++plan.waits_entered;
     plan.changed.notify_all();
   }

@@ -277,84 +277,94 @@ TEST_P(ConformanceTest, CallingThreadsOwnSystemCallsAreNotInterrupted) {
       "own blocking system calls (EINTR) when the handle becomes ready, nor "
       "after Delete and the poller's destruction");
   constexpr absl::Duration kReadLimit = absl::Milliseconds(400);
-  for (Kind kind : {Kind::kPipe, Kind::kSocketPair, Kind::kTcp}) {
-    SCOPED_TRACE(KindName(kind));
-    std::unique_ptr<Poller> poller = NewPoller();
-    ASSERT_NE(poller, nullptr);
-    Channel channel = MakeChannel(kind);
-    const NativeHandle fd = channel.read_end.get();
-    // A blocking socket this thread reads from, which never gets data.
-    int blocking[2];
-    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, blocking),
+  // On a thread of its own: this one waited on earlier tests' pollers.
+  BoundedThread calling(
+      [&] {
+        for (Kind kind : {Kind::kPipe, Kind::kSocketPair, Kind::kTcp}) {
+          SCOPED_TRACE(KindName(kind));
+          std::unique_ptr<Poller> poller = NewPoller();
+          ASSERT_NE(poller, nullptr);
+          Channel channel = MakeChannel(kind);
+          const NativeHandle fd = channel.read_end.get();
+          // A blocking socket this thread reads from, which never gets data.
+          int blocking[2];
+          ASSERT_EQ(
+              ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, blocking),
               0);
-    ScopedFd quiet(blocking[0]);
-    ScopedFd quiet_peer(blocking[1]);
+          ScopedFd quiet(blocking[0]);
+          ScopedFd quiet_peer(blocking[1]);
 
-    std::atomic<bool> stop{false};
-    std::atomic<int> reports{0};
-    BoundedThread waiter(
-        [&] {
-          Events events(16);
-          while (!stop) {
-            auto got = WaitOnce(*poller, events, absl::Milliseconds(50));
-            if (!got.ok()) {
-              ADD_FAILURE() << got.status();
-              return;
+          std::atomic<bool> stop{false};
+          std::atomic<int> reports{0};
+          BoundedThread waiter(
+              [&] {
+                Events events(16);
+                while (!stop) {
+                  auto got = WaitOnce(*poller, events, absl::Milliseconds(50));
+                  if (!got.ok()) {
+                    ADD_FAILURE() << got.status();
+                    return;
+                  }
+                  if (got->count(7) != 0) ++reports;
+                }
+              },
+              "the waiting thread");
+
+          // Makes the handle ready 100 ms into this thread's read.
+          auto ready_during_read = [&] {
+            BoundedThread writer(
+                [&] {
+                  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+                  WriteBytes(channel.write_end.get());
+                },
+                "the writer");
+            absl::Duration took;
+            const int error = TimedRead(quiet.get(), kReadLimit, &took);
+            EXPECT_EQ(error, EAGAIN)
+                << "the read failed with " << std::strerror(error) << " after "
+                << took;
+            EXPECT_GE(took, kReadLimit - absl::Milliseconds(50));
+            EXPECT_TRUE(writer.Join(kJoinLimit));
+          };
+          auto wait_for_reports = [&](int count) {
+            const absl::Time give_up = absl::Now() + kPrompt;
+            while (reports < count && absl::Now() < give_up) {
+              std::this_thread::sleep_for(std::chrono::milliseconds(1));
             }
-            if (got->count(7) != 0) ++reports;
+            // Positive control: the handle did become ready and was reported.
+            EXPECT_EQ(reports.load(), count);
+          };
+
+          ASSERT_TRUE(
+              poller->Add(fd, 7, Interest::kReadable, Mode::kOneshot).ok());
+          {
+            SCOPED_TRACE("after Add");
+            ready_during_read();
+            wait_for_reports(1);
           }
-        },
-        "the waiting thread");
-
-    // Makes the handle ready 100 ms into this thread's read.
-    auto ready_during_read = [&] {
-      BoundedThread writer(
-          [&] {
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-            WriteBytes(channel.write_end.get());
-          },
-          "the writer");
-      absl::Duration took;
-      const int error = TimedRead(quiet.get(), kReadLimit, &took);
-      EXPECT_EQ(error, EAGAIN) << "the read failed with "
-                               << std::strerror(error) << " after " << took;
-      EXPECT_GE(took, kReadLimit - absl::Milliseconds(50));
-      EXPECT_TRUE(writer.Join(kJoinLimit));
-    };
-    auto wait_for_reports = [&](int count) {
-      const absl::Time give_up = absl::Now() + kPrompt;
-      while (reports < count && absl::Now() < give_up) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      }
-      // Positive control: the handle did become ready and was reported.
-      EXPECT_EQ(reports.load(), count);
-    };
-
-    ASSERT_TRUE(poller->Add(fd, 7, Interest::kReadable, Mode::kOneshot).ok());
-    {
-      SCOPED_TRACE("after Add");
-      ready_during_read();
-      wait_for_reports(1);
-    }
-    DrainBytes(fd);
-    ASSERT_TRUE(poller->Rearm(fd).ok());
-    {
-      SCOPED_TRACE("after Rearm");
-      ready_during_read();
-      wait_for_reports(2);
-    }
-    stop = true;
-    ASSERT_TRUE(waiter.Join(kJoinLimit));
-    ASSERT_TRUE(poller->Delete(fd).ok());
-    poller.reset();
-    {
-      SCOPED_TRACE("after Delete and the poller's destruction");
-      absl::Duration took;
-      const int error = TimedRead(quiet.get(), kReadLimit, &took);
-      EXPECT_EQ(error, EAGAIN) << "the read failed with "
-                               << std::strerror(error) << " after " << took;
-    }
-  }
+          DrainBytes(fd);
+          ASSERT_TRUE(poller->Rearm(fd).ok());
+          {
+            SCOPED_TRACE("after Rearm");
+            ready_during_read();
+            wait_for_reports(2);
+          }
+          stop = true;
+          ASSERT_TRUE(waiter.Join(kJoinLimit));
+          ASSERT_TRUE(poller->Delete(fd).ok());
+          poller.reset();
+          {
+            SCOPED_TRACE("after Delete and the poller's destruction");
+            absl::Duration took;
+            const int error = TimedRead(quiet.get(), kReadLimit, &took);
+            EXPECT_EQ(error, EAGAIN)
+                << "the read failed with " << std::strerror(error) << " after "
+                << took;
+          }
+        }
+      },
+      "the calling thread");
+  ASSERT_TRUE(calling.Join(absl::Seconds(60)));
 }
 
 #endif  // defined(_WIN32)
