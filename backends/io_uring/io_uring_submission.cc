@@ -250,8 +250,14 @@ void IoUringBackend::ReserveLocked() {
 int IoUringBackend::NamesRegisteredFile(int fd,
                                         const Registration& registration) {
   struct stat status;
-  if (internal::Syscall("fstat", [&] { return ::fstat(fd, &status); }) != 0) {
-    return errno == EBADF ? 0 : -1;
+  int made;
+  do {
+    made = internal::Syscall("fstat", [&] { return ::fstat(fd, &status); });
+  } while (made != 0 && errno == EINTR);
+  if (made != 0) {
+    // Closed: arm anyway, and the kernel's answer (a completion with
+    // -EBADF) ends the registration; fstat alone is not trusted with that.
+    return errno == EBADF ? 1 : -1;
   }
   internal::FileIdentity identity;
   identity.device = status.st_dev;
@@ -288,9 +294,18 @@ absl::Status IoUringBackend::FlushLocked() {
     SubmitBatchLocked(&error);
     return error == 0;
   };
+  // The queue is empty between submissions; this re-reads the kernel's
+  // head, in case a forked child that shares the ring moved it.
+  if (batch_size_ == 0) WithdrawUnsubmittedLocked();
   if (!signal_live_ && make_room(1)) {
     io_uring_sqe* sqe =
         QueueLocked(BatchEntry{BatchEntry::Kind::kSignalArm, -1, next_serial_});
+    // No room (the queue's state was changed behind liburing's back, as by a
+    // forked child that shares the ring): the next Wait tries again.
+    if (sqe == nullptr) {
+      return absl::UnavailableError(
+          "io_uring_get_sqe: the submission queue is full");
+    }
     io_uring_prep_poll_multishot(sqe, signal_.fd(), POLLIN);
     io_uring_sqe_set_data64(sqe, SignalUserData(next_serial_));
     next_serial_ = next_serial_ == kMaxSerial ? 1 : next_serial_ + 1;
@@ -400,6 +415,12 @@ bool IoUringBackend::CompletionReadinessLocked(int fd,
         if (!registration.live) RearmLocked(fd, registration);
         break;
     }
+  } else if (result == -EBADF) {
+    // The number was closed before the request was armed: the registration
+    // ends silently, as epoll's does with the last close.
+    registration.armed = false;
+    registration.ended = true;
+    return false;
   } else {
     // A failed request stays disarmed until Modify: re-arming would fail
     // the same way.
@@ -450,6 +471,7 @@ void IoUringBackend::ReapLocked(absl::Span<Event> events, WaitResult& result) {
     Readiness readiness;
     if (!CompletionReadinessLocked(fd, registration, completion->res,
                                    &readiness)) {
+      if (registration.ended && !registration.live) EraseLocked(found);
       continue;
     }
     // A multishot request may have completed more than once since the last
