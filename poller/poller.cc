@@ -202,12 +202,17 @@ absl::Status Poller::Delete(NativeHandle handle) {
 // data published through it (a mutex, a release store) is then visible too.
 // tools/model/wake_protocol.pml checks this with explicit store buffers.
 //
-// A failed signal (K2 refused past its retries) withdraws only the wake K1
-// set: a compare-and-swap from this thread's tag back to kNoWake, which fails
+// A failed signal (K2 refused past its retries) changes only the wake K1
+// set: a compare-and-swap from this thread's tag to kSignalOwed, which fails
 // if the waiter took that wake and another thread's wake was set since, so a
-// wake that succeeded is never erased. After Shutdown() the flag stays at
-// kShutdownWake: TakeWake never clears it, and a Wake() that starts after
-// Shutdown() sees the flag or shut_down_ and signals nothing.
+// wake that succeeded is never erased. kSignalOwed is a pending wake (W2 does
+// not block on it, TakeWake takes it, with G), so the wakes that coalesced
+// into the failed one are delivered at the waiter's next return; and since
+// Wake()'s fast path does not stop at it, the next Wake signals again. (A
+// waiter already blocked when the kernel refuses every signal can only be
+// released by its timeout or an event: nothing else can reach it.) After
+// Shutdown() the flag is kShutdownWake, which TakeWake never takes, and a
+// Wake() that starts after Shutdown() sees shut_down_ and signals nothing.
 //
 // Cost: a blocking Wait pays one atomic read-modify-write to take its turn
 // and announce (W1 is folded into TryEnterWait), one to take a wake and one to
@@ -377,9 +382,9 @@ absl::StatusOr<size_t> Poller::WaitBlocking(Events& events,
 namespace {
 
 // Tells this thread's wakes from other threads': the address of a
-// thread_local (never 0 or 1, kNoWake and kShutdownWake). Trivially
-// destructible, as a thread_local must be in a statically linked MinGW
-// program.
+// thread_local (never 0, 1 or 2: kNoWake, kShutdownWake, kSignalOwed).
+// Trivially destructible, as a thread_local must be in a statically linked
+// MinGW program.
 std::uintptr_t ThisThreadsWakeTag() {
   static thread_local char tag;
   return reinterpret_cast<std::uintptr_t>(&tag);
@@ -391,22 +396,25 @@ absl::Status Poller::WakeNotPending() {
   // Wake() found no wake pending. After Shutdown() it does nothing.
   if (is_shut_down()) return absl::OkStatus();
   const std::uintptr_t tag = ThisThreadsWakeTag();
-  std::uintptr_t expected = kNoWake;
-  // K1 of the wake protocol. A wake set since Wake()'s load is relied on.
-  if (!wake_pending_.compare_exchange_strong(expected, tag)) {
-    return absl::OkStatus();
-  }
+  // K1 of the wake protocol: takes over "no wake" or a wake whose signal was
+  // refused. A wake another thread set since Wake()'s load is relied on.
+  std::uintptr_t expected = wake_pending_.load(std::memory_order_relaxed);
+  do {
+    if (expected != kNoWake && expected != kSignalOwed) {
+      return absl::OkStatus();
+    }
+  } while (!wake_pending_.compare_exchange_weak(expected, tag));
   // K2: no Wait may block before it sees the flag.
   if ((wait_state_.load() & kWaiterMayBlock) == 0) return absl::OkStatus();
   // Wakes from other threads that found this one pending have returned
   // relying on it, so a refused signal is retried before giving up.
   absl::Status woken = WakeBackendWithRetries(kWakeAttempts);
   if (!woken.ok()) {
-    // Withdraw this wake, so the next Wake signals again; but only if it is
-    // still this thread's: once the waiter took it, the flag may hold
-    // another thread's wake, which succeeded.
+    // Keep the wake, owing its signal, so the next Wake signals again; but
+    // only if it is still this thread's: once the waiter took it, the flag
+    // may hold another thread's wake, which succeeded.
     expected = tag;
-    wake_pending_.compare_exchange_strong(expected, kNoWake);
+    wake_pending_.compare_exchange_strong(expected, kSignalOwed);
   }
   return internal::InOperation("Wake", std::move(woken));
 }

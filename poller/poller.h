@@ -342,12 +342,13 @@ class Poller {
   //
   // Errors: only what the kernel's signal call still reports after being
   // retried for about 10 ms (e.g. ResourceExhausted), which leaves the poller
-  // usable. A failed Wake withdraws only its own wake: wakes of other threads
-  // that succeeded are kept, and the next Wake signals again. Wakes that
-  // coalesced into the failed one (they found it pending and returned OK
-  // during its retries) share its fate. Thread-safe. Not
-  // async-signal-safe: from a signal handler, set a flag and let a thread
-  // that is not in the handler call Wake().
+  // usable. The wake then stays pending without its signal: a Wait that is
+  // blocked is not woken by it (it returns at its timeout or for an event, and
+  // reports the wake then), the next Wait does not block, and the next Wake()
+  // from any thread signals again. Wakes that found it pending and returned
+  // OK are delivered the same way; other threads' wakes are never withdrawn.
+  // Thread-safe. Not async-signal-safe: from a signal handler, set a flag and
+  // let a thread that is not in the handler call Wake().
   //
   // Rules: tests/conformance/suite_wake.cc, suite_wake_protocol.cc,
   // suite_scale.cc; tests/stress/wake_ordering_test.cc.
@@ -356,9 +357,9 @@ class Poller {
     // load, as libev's ev_async_send does. The fence orders the caller's
     // writes before the load: see poller.cc, "The wake protocol".
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (wake_pending_.load(std::memory_order_relaxed) != kNoWake) {
-      return absl::OkStatus();
-    }
+    const std::uintptr_t pending =
+        wake_pending_.load(std::memory_order_relaxed);
+    if (pending != kNoWake && pending != kSignalOwed) return absl::OkStatus();
     return WakeNotPending();
   }
 
@@ -420,11 +421,13 @@ class Poller {
   std::mutex waiter_mutex_;
   std::condition_variable waiter_done_;
   // Set by the first Wake() after a wait returned, to a tag of the thread that
-  // set it (so a failed Wake withdraws only its own wake), or to
-  // kShutdownWake for good; reset when a wait returns. Further wakes in
-  // between find it set and return at once.
+  // set it (so a failed Wake changes only its own wake), or to kShutdownWake
+  // for good; reset when a wait returns. Further wakes in between find it set
+  // and return at once. kSignalOwed: a wake is pending whose kernel signal
+  // was refused; the next Wake() signals again.
   static constexpr std::uintptr_t kNoWake = 0;
   static constexpr std::uintptr_t kShutdownWake = 1;
+  static constexpr std::uintptr_t kSignalOwed = 2;
   std::atomic<std::uintptr_t> wake_pending_{kNoWake};
   std::atomic<bool> shut_down_{false};
 };
