@@ -75,9 +75,10 @@
 //   A request in the kernel holds its open file, so a completion always
 //   belongs to the file the request was armed on. An arm is submitted after
 //   the call that asked for it, so before submitting one the waiter checks
-//   that the number still names the registered file (fstat's device and
-//   inode): a file closed without Delete whose number was reused is not
-//   watched under the old token, and its registration ends silently.
+//   that the number still names the registered file (OpenFileSet: one
+//   epoll_ctl on a private set, exact for every kind of file): a file closed
+//   without Delete whose number was reused is not watched under the old token,
+//   and its registration ends silently.
 //
 // Lost completions
 //   With IORING_FEAT_NODROP the kernel keeps completions beyond the queue's
@@ -224,15 +225,22 @@ absl::StatusOr<std::unique_ptr<Backend>> IoUringBackend::Create() {
     io_uring_queue_exit(ring.get());
     return signal.status();
   }
-  return std::unique_ptr<Backend>(
-      new IoUringBackend(std::move(ring), *std::move(signal)));
+  absl::StatusOr<internal::OpenFileSet> files = internal::OpenFileSet::Create();
+  if (!files.ok()) {
+    io_uring_queue_exit(ring.get());
+    return files.status();
+  }
+  return std::unique_ptr<Backend>(new IoUringBackend(
+      std::move(ring), *std::move(signal), *std::move(files)));
 }
 
 IoUringBackend::IoUringBackend(std::unique_ptr<io_uring> ring,
-                               internal::EventFdWaker signal)
+                               internal::EventFdWaker signal,
+                               internal::OpenFileSet files)
     : ring_(std::move(ring)),
       ring_fd_(ring_->ring_fd),
       signal_(std::move(signal)),
+      files_(std::move(files)),
       batch_(new BatchEntry[ring_->sq.ring_entries]),
       batch_capacity_(ring_->sq.ring_entries) {}
 
@@ -255,33 +263,32 @@ absl::Status IoUringBackend::Wake() { return Signal(); }
 
 absl::Status IoUringBackend::Add(NativeHandle handle, Token token,
                                  Interest interest, Mode mode) {
-  if (handle == ring_fd_ || handle == signal_.fd()) {
+  if (handle == ring_fd_) {
     return internal::WatchesItselfError(internal::Operation::kAdd, handle);
   }
-  internal::FileIdentity identity;
-  absl::Status inspected =
-      internal::InspectPollableFile("Add", handle, &identity);
-  if (!inspected.ok()) return inspected;
-
+  if (handle == signal_.fd() || handle == files_.fd()) {
+    return internal::OwnWakeDescriptorError(internal::Operation::kAdd, handle);
+  }
   bool signal;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    absl::Status recorded = files_.Insert("Add", handle);
     auto found = registrations_.find(handle);
-    if (found != registrations_.end()) {
-      if (found->second.identity == identity && !found->second.ended) {
-        return internal::ErrnoToStatus(absl::StatusCode::kAlreadyExists, EEXIST,
-                                       "Add", handle,
-                                       "already registered in this poller");
+    if (recorded.code() == absl::StatusCode::kAlreadyExists) {
+      if (found != registrations_.end() && !found->second.ended) {
+        return recorded;
       }
-      // A file closed without Delete whose number was reused: replace it
-      // (its request still holds the old file open).
-      DropLocked(handle);
+      // Recorded for a registration that ended: this one takes it over.
+    } else if (!recorded.ok()) {
+      return recorded;
     }
+    // A file closed without Delete whose number was reused: replace it (its
+    // request still holds the old file open).
+    if (found != registrations_.end()) DropLocked(handle);
     Registration& registration = registrations_[handle];
     registration.token = token;
     registration.interest = interest;
     registration.mode = mode;
-    registration.identity = identity;
     registration.generation = ++changes_;
     ReserveLocked();
     // Armed by the waiting thread (see "One issuer").
@@ -318,25 +325,26 @@ absl::Status IoUringBackend::ChangeRegistration(internal::Operation operation,
         absl::StatusCode::kNotFound, ENOENT, name, handle,
         "not registered (it is one of the poller's own descriptors)");
   }
-  internal::FileIdentity identity;
-  bool not_pollable = false;
-  absl::Status inspected =
-      internal::InspectRegisteredFile(name, handle, &identity, &not_pollable);
-  // A check that failed for a passing reason (EINTR, ENOMEM...) says nothing
-  // about the registration: keep it, so the call can be retried. Only a
-  // closed descriptor or one that now names an unpollable file ends it.
-  if (!inspected.ok() && !not_pollable) return inspected;
   bool signal;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    bool not_pollable = false;
+    absl::StatusOr<bool> same_file =
+        files_.Contains(name, handle, &not_pollable);
+    // A check that failed for a passing reason (EINTR, ENOMEM...) says
+    // nothing about the registration: keep it, so the call can be retried.
+    // Only a closed descriptor or one that now names an unpollable file ends
+    // it.
+    if (!same_file.ok() && !not_pollable) return same_file.status();
     auto found = registrations_.find(handle);
-    if (!inspected.ok() || found == registrations_.end() ||
-        found->second.identity != identity || found->second.ended) {
+    if (!same_file.ok() || !*same_file || found == registrations_.end() ||
+        found->second.ended) {
       // A closed descriptor's registration, or one whose number now names
       // another file, is gone, as it would be with epoll; its request is
       // cancelled by the next Wait.
       if (found != registrations_.end()) DropLocked(handle);
-      if (!inspected.ok()) return inspected;
+      if (!same_file.ok()) return same_file.status();
+      if (*same_file) files_.Erase(handle);
       return internal::ErrnoToStatus(absl::StatusCode::kNotFound, ENOENT, name,
                                      handle, "not registered in this poller");
     }
@@ -379,31 +387,34 @@ absl::Status IoUringBackend::Delete(NativeHandle handle) {
         absl::StatusCode::kNotFound, ENOENT, "Delete", handle,
         "not registered (it is one of the poller's own descriptors)");
   }
-  internal::FileIdentity identity;
-  bool not_pollable = false;
-  absl::Status inspected = internal::InspectRegisteredFile(
-      "Delete", handle, &identity, &not_pollable);
-  // A check that failed for a passing reason (EINTR, ENOMEM...) says nothing
-  // about the registration: keep it, so the call can be retried. Only a
-  // closed descriptor or one that now names an unpollable file ends it.
-  if (!inspected.ok() && !not_pollable) return inspected;
   absl::Status status;
   bool signal = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    bool not_pollable = false;
+    absl::StatusOr<bool> same_file =
+        files_.Contains("Delete", handle, &not_pollable);
+    // A check that failed for a passing reason (EINTR, ENOMEM...) says
+    // nothing about the registration: keep it, so the call can be retried.
+    // Only a closed descriptor or one that now names an unpollable file ends
+    // it.
+    if (!same_file.ok() && !not_pollable) return same_file.status();
     auto found = registrations_.find(handle);
     if (found == registrations_.end()) {
-      if (!inspected.ok()) return inspected;
+      if (!same_file.ok()) return same_file.status();
+      if (*same_file) files_.Erase(handle);
       return internal::ErrnoToStatus(absl::StatusCode::kNotFound, ENOENT,
                                      "Delete", handle,
                                      "not registered in this poller");
     }
-    if (!inspected.ok()) {
-      status = inspected;
-    } else if (found->second.identity != identity || found->second.ended) {
+    if (!same_file.ok()) {
+      status = same_file.status();
+    } else if (!*same_file || found->second.ended) {
       status = internal::ErrnoToStatus(
           absl::StatusCode::kNotFound, ENOENT, "Delete", handle,
           "not registered in this poller (the registered file was closed)");
+    } else {
+      files_.Erase(handle);
     }
     // Gone at once: no Wait that starts from now on reports its token. Its
     // request is cancelled now if this is the issuing thread and no Wait

@@ -57,8 +57,9 @@
 //     registration until Modify, Delete, an Add of its number or the
 //     poller's destruction): a socket closed without Delete is not released
 //     (no FIN) until then. A new file that reuses the number is never
-//     watched under the old registration: every arm first checks (fstat)
-//     that the number still names the registered file. Call Delete before
+//     watched under the old registration: every arm first checks (one
+//     epoll_ctl on a private set, poller/internal/open_file_set.h) that the
+//     number still names the registered file. Call Delete before
 //     close.
 //   - kNone interest still reports hang-up and error.
 //   - Regular files, directories and O_PATH descriptors cannot be registered
@@ -79,7 +80,7 @@
 #include "absl/types/span.h"
 #include "poller/core/backend.h"
 #include "poller/internal/eventfd_waker.h"
-#include "poller/internal/pollable_file.h"
+#include "poller/internal/open_file_set.h"
 #include "poller/internal/registration_errors.h"
 
 // liburing's ring; its header stays out of this one.
@@ -115,7 +116,6 @@ class IoUringBackend final : public Backend {
     Token token;
     Interest interest;
     Mode mode;
-    internal::FileIdentity identity;
     // The serial of the registration's latest request.
     std::uint32_t serial = 0;
     // Set from changes_ by Add, Modify and Rearm: an arm queued before the
@@ -162,7 +162,8 @@ class IoUringBackend final : public Backend {
     std::uint32_t generation = 0;
   };
 
-  IoUringBackend(std::unique_ptr<io_uring> ring, internal::EventFdWaker signal);
+  IoUringBackend(std::unique_ptr<io_uring> ring, internal::EventFdWaker signal,
+                 internal::OpenFileSet files);
 
   // Modify, or Rearm (`operation` kRearm: the registration's own token,
   // interest and mode are used, and the arguments ignored).
@@ -210,7 +211,6 @@ class IoUringBackend final : public Backend {
   void EraseLocked(absl::flat_hash_map<int, Registration>::iterator found);
   void DropLocked(int fd);
   void ReserveLocked();
-  static int NamesRegisteredFile(int fd, const Registration& registration);
 
   const std::unique_ptr<io_uring> ring_;
   const int ring_fd_;
@@ -220,8 +220,10 @@ class IoUringBackend final : public Backend {
   internal::EventFdWaker signal_;
 
   std::mutex mutex_;
-  // Guarded by mutex_, as are the submission queue and the completion
-  // queue's head.
+  // The open file each registered number names (one epoll_ctl per check).
+  // Guarded by mutex_, as are the rest below, the submission queue and the
+  // completion queue's head.
+  internal::OpenFileSet files_;
   absl::flat_hash_map<int, Registration> registrations_;
   // Registrations with work for the waiter (an arm, or a live request to
   // cancel).

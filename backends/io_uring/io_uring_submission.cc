@@ -7,7 +7,6 @@
 
 #include <liburing.h>
 #include <poll.h>
-#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstddef>
@@ -247,24 +246,6 @@ void IoUringBackend::ReserveLocked() {
   }
 }
 
-int IoUringBackend::NamesRegisteredFile(int fd,
-                                        const Registration& registration) {
-  struct stat status;
-  int made;
-  do {
-    made = internal::Syscall("fstat", [&] { return ::fstat(fd, &status); });
-  } while (made != 0 && errno == EINTR);
-  if (made != 0) {
-    // Closed: arm anyway, and the kernel's answer (a completion with
-    // -EBADF) ends the registration; fstat alone is not trusted with that.
-    return errno == EBADF ? 1 : -1;
-  }
-  internal::FileIdentity identity;
-  identity.device = status.st_dev;
-  identity.inode = status.st_ino;
-  return identity == registration.identity ? 1 : 0;
-}
-
 void IoUringBackend::RearmLocked(int fd, Registration& registration) {
   registration.rearm = true;
   EnqueueLocked(fd, registration);
@@ -329,15 +310,17 @@ absl::Status IoUringBackend::FlushLocked() {
     if (registration.rearm) {
       // The number may name another file by now (closed without Delete and
       // reused): a new request would watch it under this token.
-      const int same = NamesRegisteredFile(fd, registration);
-      if (same < 0) {
-        if (failure.ok()) {
-          failure = internal::ErrnoToStatus(errno, "Wait fstat", fd);
-        }
+      bool closed = false;
+      absl::StatusOr<bool> same_file = files_.Contains("Wait", fd, &closed);
+      if (!same_file.ok() && !closed) {
+        if (failure.ok()) failure = same_file.status();
         continue;
       }
-      if (same == 0) {
-        // Closed: the registration ends, as epoll's does with the last close.
+      // Closed (or refused for a reason that says so): armed anyway, and the
+      // kernel's answer (a completion with -EBADF) ends the registration, so
+      // a refusal alone never loses one. Reused by another file: the
+      // registration ends, as epoll's does with the last close.
+      if (same_file.ok() && !*same_file) {
         registration.rearm = false;
         registration.armed = false;
         registration.ended = true;
