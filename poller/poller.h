@@ -109,8 +109,6 @@ class Events {
   const Event* begin() const { return events_.get(); }
   const Event* end() const { return events_.get() + size_; }
 
-  void Clear() { size_ = 0; }
-
  private:
   friend class Poller;
 

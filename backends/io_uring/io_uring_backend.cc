@@ -78,7 +78,11 @@
 //   that the number still names the registered file (OpenFileSet: one
 //   epoll_ctl on a private set, exact for every kind of file): a file closed
 //   without Delete whose number was reused is not watched under the old token,
-//   and its registration ends silently.
+//   and its registration ends silently. The set confirms such an answer with
+//   a second call before giving it, so an injected or passing failure of one
+//   call never ends a registration: a check that fails leaves the arm due,
+//   and the Wait peeks and returns the error (after EINTR, retried a few
+//   times, it returns as interrupted).
 //
 // Lost completions
 //   With IORING_FEAT_NODROP the kernel keeps completions beyond the queue's
@@ -272,16 +276,14 @@ absl::Status IoUringBackend::Add(NativeHandle handle, Token token,
   bool signal;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    absl::Status recorded = files_.Insert("Add", handle);
     auto found = registrations_.find(handle);
-    if (recorded.code() == absl::StatusCode::kAlreadyExists) {
-      if (found != registrations_.end() && !found->second.ended) {
-        return recorded;
-      }
-      // Recorded for a registration that ended: this one takes it over.
-    } else if (!recorded.ok()) {
-      return recorded;
-    }
+    // An ended registration (its file closed without Delete) is not one: its
+    // number may be added again, and this registration replaces it.
+    const bool registered =
+        found != registrations_.end() && !found->second.ended;
+    absl::StatusOr<bool> inserted = files_.Insert("Add", handle, registered);
+    if (!inserted.ok()) return inserted.status();
+    if (!*inserted) return internal::AlreadyRegisteredError(handle);
     // A file closed without Delete whose number was reused: replace it (its
     // request still holds the old file open).
     if (found != registrations_.end()) DropLocked(handle);
@@ -344,9 +346,8 @@ absl::Status IoUringBackend::ChangeRegistration(internal::Operation operation,
       // cancelled by the next Wait.
       if (found != registrations_.end()) DropLocked(handle);
       if (!same_file.ok()) return same_file.status();
-      if (*same_file) files_.Erase(handle);
-      return internal::ErrnoToStatus(absl::StatusCode::kNotFound, ENOENT, name,
-                                     handle, "not registered in this poller");
+      if (*same_file) files_.Erase(handle);  // A record Delete left behind.
+      return internal::NotRegisteredError(operation, handle);
     }
     Registration& registration = found->second;
     if (operation == internal::Operation::kRearm) {
@@ -402,17 +403,14 @@ absl::Status IoUringBackend::Delete(NativeHandle handle) {
     auto found = registrations_.find(handle);
     if (found == registrations_.end()) {
       if (!same_file.ok()) return same_file.status();
-      if (*same_file) files_.Erase(handle);
-      return internal::ErrnoToStatus(absl::StatusCode::kNotFound, ENOENT,
-                                     "Delete", handle,
-                                     "not registered in this poller");
+      if (*same_file) files_.Erase(handle);  // A record Delete left behind.
+      return internal::NotRegisteredError(internal::Operation::kDelete, handle);
     }
     if (!same_file.ok()) {
       status = same_file.status();
     } else if (!*same_file || found->second.ended) {
-      status = internal::ErrnoToStatus(
-          absl::StatusCode::kNotFound, ENOENT, "Delete", handle,
-          "not registered in this poller (the registered file was closed)");
+      status = internal::NotRegisteredError(internal::Operation::kDelete,
+                                            handle, /*closed=*/true);
     } else {
       files_.Erase(handle);
     }
@@ -514,6 +512,12 @@ absl::StatusOr<WaitResult> IoUringBackend::Wait(absl::Span<Event> events,
   lock.unlock();
 
   if (result.count > 0 || result.woken) return result;
+  // The identity check before an arm was interrupted again and again: the
+  // arm stays due, and the Wait returns as one a signal interrupted.
+  if (flushed.code() == absl::StatusCode::kAborted) {
+    result.interrupted = true;
+    return result;
+  }
   if (!flushed.ok()) return flushed;
   switch (wait_error) {
     case 0:

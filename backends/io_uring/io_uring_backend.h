@@ -59,8 +59,10 @@
 //     (no FIN) until then. A new file that reuses the number is never
 //     watched under the old registration: every arm first checks (one
 //     epoll_ctl on a private set, poller/internal/open_file_set.h) that the
-//     number still names the registered file. Call Delete before
-//     close.
+//     number still names the registered file. If that check itself fails
+//     (ENOMEM...), the arm stays due and that Wait returns the error when it
+//     has no event (after repeated EINTR it returns as interrupted); the next
+//     Wait checks again. Call Delete before close.
 //   - kNone interest still reports hang-up and error.
 //   - Regular files, directories and O_PATH descriptors cannot be registered
 //     (InvalidArgument), as with epoll; neither can the poller's own

@@ -31,6 +31,10 @@ using io_uring_internal::UserData;
 
 namespace {
 
+// How many times an identity check that EINTR interrupted is tried again
+// before the Wait gives up and returns as interrupted.
+constexpr int kInterruptedCheckRetries = 8;
+
 bool Has(Readiness set, Readiness bit) {
   return (set & bit) != Readiness::kNone;
 }
@@ -310,17 +314,28 @@ absl::Status IoUringBackend::FlushLocked() {
     if (registration.rearm) {
       // The number may name another file by now (closed without Delete and
       // reused): a new request would watch it under this token.
-      bool closed = false;
-      absl::StatusOr<bool> same_file = files_.Contains("Wait", fd, &closed);
-      if (!same_file.ok() && !closed) {
+      // The set confirms an answer that ends the registration (closed,
+      // another file, an unpollable file) with another call before giving
+      // it, so only its errors are passing: EINTR is retried (a few times:
+      // a signal storm ends the Wait as interrupted, the arm still due), and
+      // any other error keeps the registration, due for the next Wait.
+      bool not_pollable = false;
+      absl::StatusOr<bool> same_file =
+          files_.Contains("Wait", fd, &not_pollable);
+      for (int retry = 0;
+           retry < kInterruptedCheckRetries &&
+           same_file.status().code() == absl::StatusCode::kAborted;
+           ++retry) {
+        same_file = files_.Contains("Wait", fd, &not_pollable);
+      }
+      if (!same_file.ok() && !not_pollable) {
         if (failure.ok()) failure = same_file.status();
         continue;
       }
-      // Closed (or refused for a reason that says so): armed anyway, and the
-      // kernel's answer (a completion with -EBADF) ends the registration, so
-      // a refusal alone never loses one. Reused by another file: the
-      // registration ends, as epoll's does with the last close.
-      if (same_file.ok() && !*same_file) {
+      // Closed, or reused by another file (a regular file, which a poll
+      // request would report ready at once, included): the registration
+      // ends silently, as epoll's does with the last close.
+      if (!same_file.ok() || !*same_file) {
         registration.rearm = false;
         registration.armed = false;
         registration.ended = true;

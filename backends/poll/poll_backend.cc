@@ -90,15 +90,11 @@ absl::Status PollBackend::Add(NativeHandle handle, Token token,
     return internal::OwnWakeDescriptorError(internal::Operation::kAdd, handle);
   }
   std::lock_guard<std::mutex> lock(mutex_);
-  absl::Status recorded = files_.Insert("Add", handle);
   auto found = registrations_.find(handle);
-  if (recorded.code() == absl::StatusCode::kAlreadyExists) {
-    if (found != registrations_.end()) return recorded;
-    // Recorded for a registration whose Delete could not erase it: the
-    // record is right, and this registration takes it over.
-  } else if (!recorded.ok()) {
-    return recorded;
-  }
+  const bool registered = found != registrations_.end();
+  absl::StatusOr<bool> inserted = files_.Insert("Add", handle, registered);
+  if (!inserted.ok()) return inserted.status();
+  if (!*inserted) return internal::AlreadyRegisteredError(handle);
   // A registration found now is of a file closed without Delete whose number
   // was reused: it is replaced, as closing would have removed it in epoll.
   ReserveLocked(registrations_.size() + 1);
@@ -144,8 +140,7 @@ absl::Status PollBackend::ChangeRegistration(internal::Operation operation,
     }
     if (!same_file.ok()) return same_file.status();
     if (*same_file) files_.Erase(handle);  // A record Delete left behind.
-    return internal::ErrnoToStatus(absl::StatusCode::kNotFound, ENOENT, name,
-                                   handle, "not registered in this poller");
+    return internal::NotRegisteredError(operation, handle);
   }
   if (operation == internal::Operation::kRearm) {
     if (!IsOneshot(found->second.mode)) {
