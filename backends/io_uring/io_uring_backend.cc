@@ -462,6 +462,7 @@ absl::StatusOr<WaitResult> IoUringBackend::Wait(absl::Span<Event> events,
   // wait. This thread alone submits until waiting_ is cleared.
   lock.unlock();
 
+  static constexpr char kPeek[] = "io_uring_peek_cqe";
   io_uring_cqe* completion = nullptr;
   int waited = 0;
   const char* operation;
@@ -469,13 +470,13 @@ absl::StatusOr<WaitResult> IoUringBackend::Wait(absl::Span<Event> events,
     operation = "io_uring_submit";
     waited = UringCall(operation, [&] { return io_uring_submit(ring_.get()); });
     if (waited >= 0) {
-      operation = "io_uring_peek_cqe";
+      operation = kPeek;
       waited = UringCall(operation, [&] {
         return io_uring_peek_cqe(ring_.get(), &completion);
       });
     }
   } else if (peek) {
-    operation = "io_uring_peek_cqe";
+    operation = kPeek;
     waited = UringCall(
         operation, [&] { return io_uring_peek_cqe(ring_.get(), &completion); });
   } else {
@@ -525,9 +526,10 @@ absl::StatusOr<WaitResult> IoUringBackend::Wait(absl::Span<Event> events,
     case EBADR:  // Re-armed above; the next Wait submits.
       return result;
     case EAGAIN:
-      // Nothing there (peek); from a blocking wait an error, or Poller's loop
-      // would spin on it.
-      if (peek) return result;
+      // Nothing there (the peek's answer); from a submission or a blocking
+      // wait an error: what was due stays due, and Poller's loop would spin
+      // on it.
+      if (operation == kPeek) return result;
       break;
     case EINTR:
       result.interrupted = true;

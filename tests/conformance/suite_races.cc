@@ -273,16 +273,17 @@ TEST_P(ConformanceTest, ModifyRefusedDuringAWaitLeavesTheRegistration) {
 }
 
 // The system calls in which a Wait of each built-in backend waits for the
-// kernel: epoll, poll (ppoll on Linux), io_uring (io_uring_wait_cqe_timeout),
-// kqueue, IOCP. A Wait may make other calls first (io_uring submits due
-// re-arms), so a schedule that holds a Wait after its kernel wait names these.
+// kernel: epoll, poll (ppoll on Linux), io_uring (its submission and wait in
+// one call, io_uring_submit_and_wait_timeout), kqueue, IOCP. A Wait may make
+// other calls first (io_uring submits due re-arms), so a schedule that holds a
+// Wait after its kernel wait names these.
 const std::vector<std::string>& KernelWaitCalls() {
   static const auto* const names =
       new std::vector<std::string>{"epoll_wait",
                                    "epoll_pwait2",
                                    "ppoll",
                                    "poll",
-                                   "io_uring_wait_cqe",
+                                   "io_uring_submit_and_wait_timeout",
                                    "kevent",
                                    "GetQueuedCompletionStatusEx"};
   return *names;
