@@ -241,8 +241,7 @@ kqueue_files=(
   poller/internal/scoped_fd.cc
   poller/internal/syscall.cc
   poller/internal/timeout.cc
-  tests/conformance/kqueue_test.cc
-  tests/conformance/poll_test.cc
+  tests/conformance/generic_backend_test.cc
   tests/conformance/schedule.cc
   $(cd "$root" && echo tests/conformance/suite*.cc)  # the fixture and every rule file
   tests/conformance/test_handles.cc
@@ -265,7 +264,7 @@ for arch in x86_64:x86_64 arm64:aarch64; do
     -isystem "$zig_lib/libc/include/any-macos.13-any" \
     -isystem "$zig_lib/libc/include/any-macos-any" \
     -DPOLLER_HAVE_KQUEUE_BACKEND=1 -DPOLLER_HAVE_POLL_BACKEND=1 \
-    -DPOLLER_PLATFORM_BACKEND=kqueue \
+    -DPOLLER_PLATFORM_BACKEND=kqueue -DPOLLER_TEST_BACKEND=kqueue \
     -- "${kqueue_files[@]}"
 done
 
@@ -278,7 +277,7 @@ windows_files=(
   poller/internal/registration_errors.cc
   poller/internal/syscall.cc
   poller/internal/timeout.cc
-  tests/conformance/iocp_test.cc
+  tests/conformance/generic_backend_test.cc
   tests/conformance/schedule.cc
   $(cd "$root" && echo tests/conformance/suite*.cc)  # the fixture and every rule file
   tests/conformance/test_handles.cc
@@ -290,7 +289,7 @@ windows_files=(
   tests/stress/stress_suite.cc
 )
 compile windows-x86_64 "$mingw" \
-  -DPOLLER_HAVE_IOCP_BACKEND=1 -DPOLLER_PLATFORM_BACKEND=iocp \
+  -DPOLLER_HAVE_IOCP_BACKEND=1 -DPOLLER_PLATFORM_BACKEND=iocp -DPOLLER_TEST_BACKEND=iocp \
   -- "${windows_files[@]}"
 
 if ((failures)); then

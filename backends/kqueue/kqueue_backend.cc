@@ -681,7 +681,7 @@ absl::StatusOr<WaitResult> KqueueBackend::Wait(absl::Span<Event> events,
   const bool finite = internal::TimeoutToTimespec(timeout, &timespec);
   const int max_events =
       static_cast<int>(std::min<size_t>(events.size(), kMaxKernelEvents));
-  const int count = internal::Syscall("kevent", [&] {
+  const int count = internal::KernelWait("kevent", [&] {
     return ::kevent(kqueue_fd_, nullptr, 0, kernel_events_.get(), max_events,
                     finite ? &timespec : nullptr);
   });

@@ -188,12 +188,12 @@ int PollBackend::KernelPoll(absl::Duration timeout) {
 #if defined(__linux__)
   struct timespec timespec;
   const bool finite = internal::TimeoutToTimespec(timeout, &timespec);
-  return internal::Syscall("ppoll", [&] {
+  return internal::KernelWait("ppoll", [&] {
     return ::ppoll(pollfds_.data(), count, finite ? &timespec : nullptr,
                    nullptr);
   });
 #else
-  return internal::Syscall("poll", [&] {
+  return internal::KernelWait("poll", [&] {
     return ::poll(pollfds_.data(), count,
                   internal::TimeoutToMilliseconds(timeout));
   });

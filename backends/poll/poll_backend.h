@@ -129,6 +129,14 @@ class PollBackend final : public Backend {
   absl::StatusOr<WaitResult> Wait(absl::Span<Event> events,
                                   absl::Duration timeout) override;
   absl::Status Wake() override;
+  // ppoll(2) takes a timespec; poll(2), elsewhere, milliseconds.
+  absl::Duration timeout_resolution() const override {
+#if defined(__linux__)
+    return absl::Nanoseconds(1);
+#else
+    return absl::Milliseconds(1);
+#endif
+  }
 
  private:
 #if defined(__linux__)

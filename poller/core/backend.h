@@ -106,6 +106,27 @@ class Backend {
   // rules until it is implemented (or they are declared unsupported).
   virtual absl::Status Rearm(NativeHandle handle);
 
+  // SupportsInterest
+  //
+  // Whether events for `interest` are reported. Add and Modify accept every
+  // interest on every backend; a backend whose kernel cannot report one (no
+  // kqueue filter reports TCP urgent data on FreeBSD and NetBSD) says so
+  // here, and the conformance suite skips that interest's rules for it.
+  virtual bool SupportsInterest(Interest interest) const {
+    (void)interest;
+    return true;
+  }
+
+  // timeout_resolution
+  //
+  // The granularity of the kernel's wait timeout: timeouts are rounded up to
+  // a multiple of it (1 ns for epoll_pwait2, ppoll, kevent, io_uring; 1 ms for
+  // epoll_wait, poll(2), GetQueuedCompletionStatusEx). Tests of sub-
+  // millisecond timeouts skip when it is a millisecond or more.
+  virtual absl::Duration timeout_resolution() const {
+    return absl::Nanoseconds(1);
+  }
+
   // Wait
   //
   // Waits up to `timeout` (zero: poll; absl::InfiniteDuration(): no limit;
