@@ -174,11 +174,8 @@ absl::Status PollBackend::Delete(NativeHandle handle) {
   if (!same_file.ok()) return same_file.status();
   if (*same_file) files_.Erase(handle);
   if (!registered || !*same_file) {
-    return internal::ErrnoToStatus(
-        absl::StatusCode::kNotFound, ENOENT, "Delete", handle,
-        !registered ? "not registered in this poller"
-                    : "not registered in this poller (the registered file was "
-                      "closed)");
+    return internal::NotRegisteredError(internal::Operation::kDelete, handle,
+                                        /*closed=*/registered);
   }
   return absl::OkStatus();
 }
