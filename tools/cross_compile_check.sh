@@ -122,7 +122,7 @@ if ((use_bazel)); then
   # listed too, so each is named here. "compilation_outputs" is a test's own object files alone.
   macos_libraries="//poller //poller/internal:errno_status //poller/internal:timeout \
     //poller/internal:syscall //poller/internal:scoped_fd //poller/internal:poll_readiness //poller/internal:registration_errors //poller/core \
-    //backends/kqueue //backends/kqueue:kqueue_logic //backends/poll //backends/poll:pipe_waker \
+    //backends/kqueue //backends/kqueue:kqueue_logic //backends/poll //poller/internal:pipe_waker \
     //poller/internal:open_file_set //tests/conformance:suite //tests/conformance:test_handles \
     //tests/conformance:schedule //tests:backend_under_test //tests:builtin_backends \
     //tests/stress:stress_suite //tests/faults:fault_injection_suite //tests/faults:hygiene_suite \
@@ -229,7 +229,6 @@ kqueue_files=(
   backends/kqueue/kqueue_backend.cc
   backends/kqueue/kqueue_logic.cc
   backends/kqueue/kqueue_waker.cc
-  backends/poll/pipe_waker.cc
   backends/poll/poll_backend.cc
   poller/core/backend.cc
   poller/core/types.cc
@@ -237,6 +236,7 @@ kqueue_files=(
   poller/internal/errno_status.cc
   poller/internal/poll_readiness.cc
   poller/internal/open_file_set.cc
+  poller/internal/pipe_waker.cc
   poller/internal/registration_errors.cc
   poller/internal/scoped_fd.cc
   poller/internal/syscall.cc

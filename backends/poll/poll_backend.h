@@ -106,7 +106,7 @@
 #if defined(__linux__)
 #include "poller/internal/eventfd_waker.h"
 #else
-#include "backends/poll/pipe_waker.h"
+#include "poller/internal/pipe_waker.h"
 #endif
 
 namespace poller {
@@ -142,7 +142,7 @@ class PollBackend final : public Backend {
 #if defined(__linux__)
   using Waker = internal::EventFdWaker;
 #else
-  using Waker = PipeWaker;
+  using Waker = internal::PipeWaker;
 #endif
 
   struct Registration {
