@@ -194,11 +194,6 @@ bool UrgentByteUnread(int fd) {
          }) == 1;
 }
 
-Readiness Without(Readiness readiness, Readiness bit) {
-  return static_cast<Readiness>(static_cast<std::uint8_t>(readiness) &
-                                ~static_cast<std::uint8_t>(bit));
-}
-
 // Forks, counted in the child by a pthread_atfork handler: how a backend tells
 // that it runs in a process other than the one that created its kqueue without
 // a system call per operation.

@@ -50,10 +50,6 @@ std::unique_ptr<Poller> NewPoller() {
   return created.ok() ? *std::move(created) : nullptr;
 }
 
-bool Has(Readiness set, Readiness bit) {
-  return (set & bit) != Readiness::kNone;
-}
-
 // Waits up to kPrompt for `token`; its readiness, or kNone.
 Readiness WaitForToken(Poller& poller, Token token) {
   Events events(16);

@@ -28,10 +28,6 @@ constexpr Platform kOpenBsd = {PriorityVia::kExceptFilter, kOpenBsdNoteOob,
 constexpr Platform kFreeBsd = {PriorityVia::kUnsupported, 0, true,
                                ~std::uint64_t{0}};
 
-bool Has(Readiness set, Readiness bit) {
-  return (set & bit) != Readiness::kNone;
-}
-
 Registration Make(Interest interest, Mode mode, std::uint64_t serial,
                   FileKind kind = FileKind::kSocket) {
   Registration registration;
