@@ -87,8 +87,8 @@
 //   About 80 bytes per registration in the table (a flat_hash_map, which grows
 //   in Add, never in Wait), plus the kernel's knote per filter.
 //
-// Read against the kernels' sources (issue 18; item 5 is issue 13's kqueue
-// part). Each decision, and the source it rests on:
+// Read against the kernels' sources. Each decision, and the source it rests
+// on:
 //   1. A oneshot registration is one Event, not one per filter. After an
 //      event of the current serial, Wait disables the filters that did not
 //      fire and marks the registration disarmed in the table; a sibling event
@@ -105,7 +105,7 @@
 //      kevent_modern_copyin, "Make sure user doesn't pass in any system
 //      flags"; FreeBSD kqueue_kevent), and XNU's read filter never sets it on
 //      output (filt_soread_common). So the old backend never reported priority
-//      on macOS, and never reported plain data as priority either (issue 13's
+//      on macOS, and never reported plain data as priority either (an audit's
 //      "suspected" note does not hold: the flag is not state there). What each
 //      platform does now:
 //      - macOS: EVFILT_READ with NOTE_OOB in `fflags`. filt_soread_common fires

@@ -1,7 +1,7 @@
 // Copyright 2026 The poller Authors.
 //
-// What only a kqueue kernel shows about the kqueue backend (issue 18; item
-// numbers are kqueue_backend.h's). Runs only on macOS and the BSDs:
+// What only a kqueue kernel shows about the kqueue backend (item numbers
+// are kqueue_backend.h's). Runs only on macOS and the BSDs:
 //
 //   ./bazelw test //backends/kqueue:kqueue_backend_test
 //
