@@ -490,7 +490,7 @@ absl::StatusOr<WaitResult> IoUringBackend::Wait(absl::Span<Event> events,
       limit = &kernel_timespec;
     }
     operation = "io_uring_submit_and_wait_timeout";
-    waited = UringCall(operation, [&] {
+    waited = io_uring_internal::UringKernelWait(operation, [&] {
       return io_uring_submit_and_wait_timeout(ring_.get(), &completion, 1,
                                               limit, nullptr);
     });

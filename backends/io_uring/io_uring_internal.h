@@ -48,6 +48,20 @@ int UringCall(const char* name, Call&& call) {
   });
 }
 
+// The same for the call in which a Wait blocks in the kernel, so that tests
+// can hold or count it (internal::KernelWait).
+template <typename Call>
+int UringKernelWait(const char* name, Call&& call) {
+  return internal::KernelWait(name, [&] {
+    const int result = call();
+    if (result < 0) {
+      errno = -result;
+      return -1;
+    }
+    return result;
+  });
+}
+
 // Priority interest without readable interest: see io_uring_backend.cc.
 inline bool PriorityOnly(Interest interest) {
   return HasInterest(interest, Interest::kPriority) &&

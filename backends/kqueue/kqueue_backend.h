@@ -37,154 +37,12 @@
 // the backend itself, to wrap it (a decorator that counts or logs calls) or to
 // test it, depends on @poller//backends/kqueue and calls
 // KqueueBackend::Create(), then hands the result to Poller::FromBackend();
-// Poller::Create("kqueue") does the same without the wrapper. The rest of this
-// header says how it works; it is not a promise.
+// Poller::Create("kqueue") does the same without the wrapper. What follows is
+// what this backend promises beyond poller/poller.h.
 //
-// Strategy
-//   kqueue watches (descriptor, filter) pairs, so one registration is up to
-//   three kernel filters: EVFILT_READ for readable interest, EVFILT_WRITE for
-//   writable, and for priority interest whatever the platform has (see
-//   "Priority" below). Modes:
-//     kLevel       no flag            kEdge         EV_CLEAR
-//     kOneshot     EV_DISPATCH        kEdgeOneshot  EV_DISPATCH | EV_CLEAR
-//   (EV_ONESHOT where the headers lack EV_DISPATCH.) EV_DISPATCH disables a
-//   filter once it is delivered and keeps it in the kernel, so Modify re-arms
-//   it with a touch instead of allocating a new knote. Add, Modify and Delete
-//   send all of a registration's changes in one kevent call with EV_RECEIPT,
-//   which returns each change's own error (one call per change where the
-//   headers lack EV_RECEIPT). A refused Add, Modify or Rearm is rolled back:
-//   the changes the kernel took are undone (filters it added deleted, those
-//   it deleted or touched added again as they were, with the old serial), and
-//   the table keeps the registration as it was, so its events stay current
-//   and carry its token; a change list refused outright sends nothing more.
-//   Tests: kqueue_logic_test KqueueRefused.*; the conformance suite's
-//   ModifyRefusedDuringAWaitLeavesTheRegistration.
-//
-//   Each filter's `udata` is not the token but the registration's serial:
-//   one counter for the backend, taken by every Add and Modify and sent with
-//   every change to every filter of the registration. The token, interest and
-//   mode live in a table (descriptor -> registration) under a std::mutex. Wait
-//   reports the table's token, and only for an event whose serial is the
-//   registration's current one (item 5 below).
-//
-//   Wait: one kevent call with a timespec timeout (nanosecond precision,
-//   rounded up) into a buffer of at most 1024 events, sorted by descriptor and
-//   serial so the filters of one registration become one Event; then, with
-//   one more kevent call and only when there are any, the changes that silence
-//   a fired oneshot registration's other filters. The buffers are allocated at
-//   Create: Wait does not allocate. Wake: EVFILT_USER with NOTE_TRIGGER, or a
-//   pipe where the kernel lacks EVFILT_USER (kqueue_waker.h).
-//
-// Threads
-//   Add, Modify and Delete hold the table's mutex across their kevent call, so
-//   the table and the kernel agree. Wait holds it after the kernel returned,
-//   while it turns kernel events into poller events and silences oneshot
-//   siblings, not while it blocks. Every decision there is taken from the
-//   table as it is then. Once Delete has returned, no Wait reports the handle,
-//   even one that took the kernel event before.
-//
-// Memory
-//   About 80 bytes per registration in the table (a flat_hash_map, which grows
-//   in Add, never in Wait), plus the kernel's knote per filter.
-//
-// Read against the kernels' sources (issue 18; item 5 is issue 13's kqueue
-// part). Each decision, and the source it rests on:
-//   1. A oneshot registration is one Event, not one per filter. After an
-//      event of the current serial, Wait disables the filters that did not
-//      fire and marks the registration disarmed in the table; a sibling event
-//      the kernel queued before the disable lands is dropped as disarmed. The
-//      decision is taken after kevent returned, from the table then, so an Add
-//      or Modify during a blocked Wait no longer leaves the sibling armed (the
-//      serial snapshot taken before kevent did). The fired filter needs
-//      nothing: EV_DISPATCH disabled it (XNU knote_process: "disable all
-//      dispatch knotes"; FreeBSD kqueue_scan, EV_DISPATCH -> KN_DISABLED).
-//      Tests: kqueue_logic_test KqueueOneshot.*; kqueue_backend_test
-//      OneshotReadWriteAddedDuringBlockedWaitReportsOnce.
-//   2. Priority. EV_OOBAND as an input flag does nothing: both kernels strip
-//      EV_SYSFLAGS from every change (XNU kevent_legacy_copyin and
-//      kevent_modern_copyin, "Make sure user doesn't pass in any system
-//      flags"; FreeBSD kqueue_kevent), and XNU's read filter never sets it on
-//      output (filt_soread_common). So the old backend never reported priority
-//      on macOS, and never reported plain data as priority either (issue 13's
-//      "suspected" note does not hold: the flag is not state there). What each
-//      platform does now:
-//      - macOS: EVFILT_READ with NOTE_OOB in `fflags`. filt_soread_common fires
-//        while so_oobmark is set or the socket is at the mark and ORs NOTE_OOB
-//        into the knote's fflags. That bit is sticky: knote_fill_kevent_with_
-//        sdata clears fflags only for EV_CLEAR filters, and the EOF path
-//        replaces them with so_error. So a priority bit from NOTE_OOB is
-//        confirmed with recv(MSG_OOB | MSG_PEEK), one system call only for
-//        events that carry NOTE_OOB: priority is reported while the urgent
-//        byte is unread, as Linux reports EPOLLPRI. filt_sortouch replaces
-//        the filter flags on every touch (kn_sfflags = kev->fflags), so every
-//        change to that filter (re-arm, disable, kNone) sends NOTE_OOB again
-//        (kqueue_logic FilterFflags), and with EV_EOF a NOTE_OOB beside the
-//        socket error is not read as an error.
-//      - OpenBSD and DragonFly: a separate EVFILT_EXCEPT filter with NOTE_OOB
-//        (OpenBSD filt_soexcept; DragonFly filt_soread's NOTE_OOB branch),
-//        which fires only for out-of-band data, until the reader passes the
-//        mark. A priority-only registration there is not reported readable.
-//      - FreeBSD and NetBSD: no socket filter reports out-of-band data
-//        (FreeBSD filt_soread has no NOTE_OOB), so priority is not supported:
-//        priority interest keeps a read filter, is reported readable for
-//        ordinary data and never kPriority (the conformance suite's
-//        PriorityData is declared unsupported there). On macOS too a
-//        priority-only registration is reported readable for ordinary data.
-//      Toggling priority is a touch of the read filter (macOS) or an add or
-//      delete of the except filter, never a delete and re-add of the read
-//      filter, which lost its EV_CLEAR state. Tests: kqueue_logic_test
-//      KqueuePriority.*; kqueue_backend_test UrgentByteIsPriority and
-//      PlainDataAfterTheUrgentByteWasReadIsNotPriority.
-//   3. FreeBSD refuses EVFILT_WRITE on a pipe whose reader is gone with EPIPE
-//      (pipe_kqfilter: "other end of pipe has been closed"); XNU accepts it
-//      and reports EV_EOF at once (filt_pipewrite_common); mio ignores the
-//      EPIPE (tokio-rs/mio#582). Here Add and Modify keep the registration
-//      without that filter and the backend reports writable | error itself at
-//      the next Wait (waking one in progress), once per arm in the oneshot
-//      modes, once per Add or Modify in edge, on every Wait in level, as the
-//      kernel's EV_EOF would be (epoll: EPOLLOUT | EPOLLERR). Tests:
-//      kqueue_logic_test KqueuePipeWriter.*; kqueue_backend_test
-//      PipeWriteEndWithReaderGone*.
-//   4. EV_EOF on the write filter is this end's own state: the send side is
-//      shut, by this process's shutdown(SHUT_WR) too (XNU filt_sowrite_common
-//      and FreeBSD filt_sowrite: SS_CANTSENDMORE / SBS_CANTSENDMORE), or a
-//      pipe's reader is gone. Hang-up (the peer closed) comes from the read
-//      filter's EV_EOF only. The write filter's EV_EOF adds error for a pipe,
-//      and for a socket only with a pending error in `fflags`; a local
-//      shutdown(SHUT_WR) is reported writable, as epoll does. Other files
-//      (terminals) keep hang-up. Tests: kqueue_logic_test KqueueWriteEof.*;
-//      kqueue_backend_test LocalShutdownWriteIsNotHangUp.
-//   5. An event taken before a Modify, or before a Delete and an Add of the
-//      same number, carries the serial it was taken under and is dropped:
-//      it never shows an old token or an old interest. Nothing is lost: the
-//      change re-armed each kept filter with a touch, which re-runs the filter
-//      and queues it again if it is still ready (XNU kevent_register ->
-//      f_touch -> knote_apply_touch; FreeBSD kqueue_register re-runs f_event
-//      at done_ev_add), and a new filter is evaluated at attach. Tests:
-//      kqueue_logic_test KqueueSerial.*.
-//   6. fork(): no child gets the kqueue. XNU kqueue_internal marks it
-//      FP_CLOEXEC | FP_CLOFORK and FG_CONFINED, which fdt_fork skips; FreeBSD
-//      fdcopy copies it only when created with KQUEUE_CPONFORK (15.0+; not
-//      used here); NetBSD fd_copy, OpenBSD fdcopy and DragonFly fdcopy skip
-//      DTYPE_KQUEUE. So in a child the number names nothing, or a file the
-//      child opened since. The backend records its process (a pthread_atfork
-//      child handler counts forks; getpid() if that handler could not be
-//      installed) and in any other process touches nothing: Add, Modify,
-//      Delete, Wait and Wake return FailedPrecondition, and the destructor
-//      does not close the number (libuv's uv__io_fork also forgets it without
-//      closing). The pipe waker's ends are ordinary inherited descriptors and
-//      are closed. Test: kqueue_backend_test
-//      ForkedChildTouchesNothingOfTheQueue.
-//   7. AlreadyExists is decided from the file identity recorded at Add (fstat's
-//      st_dev and st_ino), not by asking the kernel: a change without action
-//      flags on an existing filter is a full update in both kernels (FreeBSD
-//      kqueue_register replaces udata, fflags and data and re-runs f_event;
-//      XNU kevent_register calls f_touch and knote_apply_touch activates), so
-//      the old probe could inject an edge event and reset NOTE_OOB. Tests:
-//      kqueue_logic_test KqueueIdentity.*; kqueue_backend_test
-//      RejectedAddInjectsNoEdgeEvent.
-//   Also: current OpenBSD has EVFILT_USER (event.h 1.74); the waker keeps its
-//   pipe fallback for older kernels.
+// How it works (filters per registration, threads, memory, and each
+// decision with the kernel source it rests on) is described at the top of
+// kqueue_backend.cc.
 //
 // Semantics that differ from epoll
 //   - Readable and writable are separate filters: within one Wait they are
@@ -264,6 +122,15 @@ class KqueueBackend final : public Backend {
   absl::StatusOr<WaitResult> Wait(absl::Span<Event> events,
                                   absl::Duration timeout) override;
   absl::Status Wake() override;
+  // No FreeBSD or NetBSD socket filter reports out-of-band data (see above).
+  bool SupportsInterest(Interest interest) const override {
+#if defined(__FreeBSD__) || defined(__NetBSD__)
+    return (interest & Interest::kPriority) == Interest::kNone;
+#else
+    (void)interest;
+    return true;
+#endif
+  }
 
  private:
   using Registration = kqueue_logic::Registration;

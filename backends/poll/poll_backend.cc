@@ -1,4 +1,29 @@
 // Copyright 2026 The poller Authors.
+//
+// How this backend works (its header says what it promises).
+//
+// Strategy
+//   The kernel keeps no state between polls, so the backend does: a table
+//   fd -> {token, interest, mode, armed}, protected by a std::mutex, and a
+//   pollfd array built from it. The array is rebuilt inside Wait only when the
+//   table version says the table changed; Add grows a spare array ahead of
+//   time, so a rebuild swaps buffers instead of allocating and Wait never
+//   allocates (memory: about 48 bytes per registration in the table and 24
+//   in each of the two arrays). Add, Modify and Delete made while a thread is
+//   blocked in poll() signal the wake source once, so the waiter returns,
+//   rebuilds and polls again with the change; Wake() also sets a flag, which
+//   is how a wake is told apart from a table change. Results are matched to the
+//   table under the lock, each slot checked against a per-registration serial
+//   number, so an event of a registration changed or deleted during the wait
+//   is dropped, never reported under a stale token or interest (poll(2) is
+//   stateless: the next poll sees the readiness again if it is still there).
+//   With a small Events buffer, the scan resumes where the last one stopped,
+//   so no handle starves.
+//   Wait: ppoll with a timespec on Linux (nanosecond timeouts); poll with
+//   milliseconds rounded up elsewhere. EINTR -> WaitResult::interrupted.
+//   Cost: every Wait hands the kernel every armed registration, so it is
+//   O(registered), not O(ready) like epoll, kqueue and io_uring; see README's
+//   benchmark table for numbers. Use it for portability or small sets.
 
 #include "backends/poll/poll_backend.h"
 
@@ -174,11 +199,8 @@ absl::Status PollBackend::Delete(NativeHandle handle) {
   if (!same_file.ok()) return same_file.status();
   if (*same_file) files_.Erase(handle);
   if (!registered || !*same_file) {
-    return internal::ErrnoToStatus(
-        absl::StatusCode::kNotFound, ENOENT, "Delete", handle,
-        !registered ? "not registered in this poller"
-                    : "not registered in this poller (the registered file was "
-                      "closed)");
+    return internal::NotRegisteredError(internal::Operation::kDelete, handle,
+                                        /*closed=*/registered);
   }
   return absl::OkStatus();
 }
@@ -188,12 +210,12 @@ int PollBackend::KernelPoll(absl::Duration timeout) {
 #if defined(__linux__)
   struct timespec timespec;
   const bool finite = internal::TimeoutToTimespec(timeout, &timespec);
-  return internal::Syscall("ppoll", [&] {
+  return internal::KernelWait("ppoll", [&] {
     return ::ppoll(pollfds_.data(), count, finite ? &timespec : nullptr,
                    nullptr);
   });
 #else
-  return internal::Syscall("poll", [&] {
+  return internal::KernelWait("poll", [&] {
     return ::poll(pollfds_.data(), count,
                   internal::TimeoutToMilliseconds(timeout));
   });

@@ -208,14 +208,13 @@ absl::StatusOr<bool> OpenFileSet::Insert(absl::string_view operation, int fd,
   auto [entry, inserted] =
       identities_.try_emplace(fd, Identity{status.st_dev, status.st_ino});
   if (!inserted) {
-    if (entry->second.device == status.st_dev &&
+    if (registered && entry->second.device == status.st_dev &&
         entry->second.inode == status.st_ino) {
-      return ErrnoToStatus(absl::StatusCode::kAlreadyExists, EEXIST, operation,
-                           fd, "already registered in this poller");
+      return false;
     }
     entry->second = Identity{status.st_dev, status.st_ino};
   }
-  return absl::OkStatus();
+  return true;
 }
 
 absl::StatusOr<bool> OpenFileSet::Contains(absl::string_view operation, int fd,
