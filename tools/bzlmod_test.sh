@@ -27,7 +27,7 @@
 # points Bazel's own rule sets at /usr/share/bazel.
 #
 # Prints "ci-step: ..." per step and, last, one "Executed N out of M tests" line summing the test
-# steps, which .ci/run counts.
+# steps, which .ci/run counts; a failed step that has no failed test in it counts as one failure.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -165,17 +165,18 @@ run_step() {
   local start=$SECONDS status=0
   bazel_in "$@" >"$log" 2>&1 || status=$?
   grep -E '^(Executed|//.*(FAILED|TIMEOUT|NO STATUS|FLAKY)|ERROR:)' "$log" | tail -n 40 || true
-  local executed
+  local executed total=0 pass=0 skip=0
   executed=$(grep -E '^Executed [0-9]+ out of [0-9]+ tests?:' "$log" | tail -n 1 || true)
   if [[ -n "$executed" ]]; then
-    tests_total=$((tests_total + $(sed -E 's/^Executed [0-9]+ out of ([0-9]+) .*/\1/' <<<"$executed")))
-    if [[ "$executed" =~ ([0-9]+)\ tests?\ pass ]]; then
-      tests_passed=$((tests_passed + BASH_REMATCH[1]))
-    fi
-    if [[ "$executed" =~ ([0-9]+)\ (was|were)\ skipped ]]; then
-      tests_skipped=$((tests_skipped + BASH_REMATCH[1]))
-    fi
+    total=$(sed -E 's/^Executed [0-9]+ out of ([0-9]+) .*/\1/' <<<"$executed")
+    [[ "$executed" =~ ([0-9]+)\ tests?\ pass ]] && pass=${BASH_REMATCH[1]}
+    [[ "$executed" =~ ([0-9]+)\ (was|were)\ skipped ]] && skip=${BASH_REMATCH[1]}
   fi
+  # A failed step whose tests did not fail (it failed to build, or it was no test) counts as one.
+  ((status != 0 && total == pass + skip)) && total=$((total + 1))
+  tests_total=$((tests_total + total))
+  tests_passed=$((tests_passed + pass))
+  tests_skipped=$((tests_skipped + skip))
   if ((status != 0)); then
     tail -n 60 "$log"
     failed_steps+=("$name")
@@ -252,6 +253,7 @@ if ((status != 0)) && grep -q "rule: after Delete returns, no Wait reports" "$lo
   echo "ci-step: consumer_broken_backend_fails ok: failed the suite, naming the rule ($((SECONDS - start)) s)"
 else
   tail -n 40 "$log"
+  tests_total=$((tests_total + 1))
   failed_steps+=(consumer_broken_backend_fails)
   echo "ci-step: FAIL consumer_broken_backend_fails (exit $status; it must fail naming the rule)"
 fi
