@@ -59,19 +59,22 @@
 //   - kNone interest still reports hang-up and error: poll(2) always reports
 //     POLLHUP/POLLERR.
 //   - Registrations belong to descriptor numbers, not to open files. The
-//     backend remembers each file's device and inode at Add, so after a
-//     descriptor is closed without Delete: Add of a new file that reuses the
-//     number succeeds (the stale registration is replaced); Modify and Delete
-//     of it fail with NotFound; Modify and Delete of the closed number fail
-//     with InvalidArgument (EBADF) and drop the registration. That is what
-//     epoll reports in the same cases. Meanwhile poll(2) flags the closed
-//     number POLLNVAL: the registration is disarmed silently (no event: its
-//     token may name something the program already freed) until Modify or
-//     Delete. If the number is reused by a new file before the next poll,
-//     poll(2) reports the new file's readiness; Wait checks the identity of
-//     each handle it is about to report (one fstat(2) per event) and disarms
-//     the registration silently instead, as epoll, which keys registrations
-//     by file, reports nothing for the new file.
+//     backend records which open file each registered number names
+//     (poller/internal/open_file_set.h: exact on Linux for every kind of file;
+//     elsewhere the file's device and inode, which cannot tell apart files
+//     that have no inode of their own), so after a descriptor is closed
+//     without Delete: Add of a new file that reuses the number succeeds (the
+//     stale registration is replaced); Modify and Delete of it fail with
+//     NotFound; Modify and Delete of the closed number fail with
+//     InvalidArgument (EBADF) and drop the registration. That is what epoll
+//     reports in the same cases. Meanwhile poll(2) flags the closed number
+//     POLLNVAL: the registration is disarmed silently (no event: its token
+//     may name something the program already freed) until Modify or Delete.
+//     If the number is reused by a new file before the next poll, poll(2)
+//     reports the new file's readiness; Wait checks each handle it is about
+//     to report (one system call per event) and disarms the registration
+//     silently instead, as epoll, which keys registrations by file, reports
+//     nothing for the new file.
 //   - Regular files, directories and O_PATH descriptors cannot be registered
 //     (InvalidArgument), as with epoll: poll(2) would report them ready
 //     forever.
@@ -97,13 +100,13 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "poller/core/backend.h"
-#include "poller/internal/pollable_file.h"
+#include "poller/internal/open_file_set.h"
 #include "poller/internal/registration_errors.h"
 
 #if defined(__linux__)
 #include "poller/internal/eventfd_waker.h"
 #else
-#include "backends/poll/pipe_waker.h"
+#include "poller/internal/pipe_waker.h"
 #endif
 
 namespace poller {
@@ -126,12 +129,20 @@ class PollBackend final : public Backend {
   absl::StatusOr<WaitResult> Wait(absl::Span<Event> events,
                                   absl::Duration timeout) override;
   absl::Status Wake() override;
+  // ppoll(2) takes a timespec; poll(2), elsewhere, milliseconds.
+  absl::Duration timeout_resolution() const override {
+#if defined(__linux__)
+    return absl::Nanoseconds(1);
+#else
+    return absl::Milliseconds(1);
+#endif
+  }
 
  private:
 #if defined(__linux__)
   using Waker = internal::EventFdWaker;
 #else
-  using Waker = PipeWaker;
+  using Waker = internal::PipeWaker;
 #endif
 
   struct Registration {
@@ -141,7 +152,6 @@ class PollBackend final : public Backend {
     // False once a oneshot registration fired or its descriptor was found
     // closed; true again after Modify or Rearm.
     bool armed;
-    internal::FileIdentity identity;
     // Changes with every Add and Modify, so Wait can tell whether a result
     // belongs to the registration as it is now.
     std::uint64_t serial;
@@ -153,7 +163,7 @@ class PollBackend final : public Backend {
     std::uint64_t serial;
   };
 
-  explicit PollBackend(Waker waker);
+  PollBackend(Waker waker, internal::OpenFileSet files);
 
   // Modify, or Rearm (`operation` kRearm: the registration's own token,
   // interest and mode are used, and the arguments ignored).
@@ -175,6 +185,8 @@ class PollBackend final : public Backend {
   bool TranslateLocked(size_t slot, Event* event);
 
   Waker waker_;
+  // Which open file each registered number names. Guarded by mutex_.
+  internal::OpenFileSet files_;
 
   std::mutex mutex_;
   // Guarded by mutex_.

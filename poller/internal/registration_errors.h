@@ -36,11 +36,13 @@ absl::Status WatchesItselfError(Operation operation, int fd,
 // believes it is oneshot, and would be surprised by its events.)
 absl::Status NotOneshotError(int fd, Mode mode);
 
-// Whether a failed check of a registered descriptor (fcntl, fstat) with
-// `error_number` says the registration is gone (EBADF: closed), as opposed to
-// a passing failure (EINTR, ENOMEM...) that says nothing about it: then the
-// registration is kept, so the call can be retried.
-bool EndsRegistration(int error_number);
+// AlreadyExists for an Add of a handle that is registered, and NotFound for
+// a Modify, Rearm or Delete of one that is not (`closed`: its registration
+// ended when its file was closed without Delete). No system call is named:
+// the backend's own table says so.
+absl::Status AlreadyRegisteredError(int fd);
+absl::Status NotRegisteredError(Operation operation, int fd,
+                                bool closed = false);
 
 }  // namespace poller::internal
 

@@ -272,22 +272,6 @@ TEST_P(ConformanceTest, ModifyRefusedDuringAWaitLeavesTheRegistration) {
   EXPECT_FALSE(seen[0].writable()) << "the refused Modify changed the interest";
 }
 
-// The system calls in which a Wait of each built-in backend waits for the
-// kernel: epoll, poll (ppoll on Linux), io_uring (io_uring_wait_cqe_timeout),
-// kqueue, IOCP. A Wait may make other calls first (io_uring submits due
-// re-arms), so a schedule that holds a Wait after its kernel wait names these.
-const std::vector<std::string>& KernelWaitCalls() {
-  static const auto* const names =
-      new std::vector<std::string>{"epoll_wait",
-                                   "epoll_pwait2",
-                                   "ppoll",
-                                   "poll",
-                                   "io_uring_wait_cqe",
-                                   "kevent",
-                                   "GetQueuedCompletionStatusEx"};
-  return *names;
-}
-
 TEST_P(ConformanceTest, RearmedDuringAWaitAndDrainedIsReportedWhenReadyAgain) {
   RULE(
       "a registration re-armed during a Wait and drained before the Wait "
@@ -323,8 +307,8 @@ TEST_P(ConformanceTest, RearmedDuringAWaitAndDrainedIsReportedWhenReadyAgain) {
       EventLog log;
       BoundedThread waiter(
           [&] {
-            gate.CountCallsOfThisThread(KernelWaitCalls());
-            gate.HoldThisThreadAfterNextCallTo(KernelWaitCalls());
+            gate.CountCallsOfThisThread(/*kernel_waits_only=*/true);
+            gate.HoldThisThreadAfterNextKernelWait();
             Events events(8);
             // Ended by the Wake below, long before this.
             auto count = poller_->Wait(events, 2 * kPrompt);
