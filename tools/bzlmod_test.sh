@@ -125,6 +125,10 @@ mount_in_root() { # mount_in_root TARGET MOUNT-ARGS...
 }
 mount_in_root /proc -t proc proc
 mount_in_root /dev --bind /dev
+# The bind above is not recursive: /dev/pts (pseudo-terminals, which the suites poll) and /dev/shm
+# are mounts of their own.
+mount_in_root /dev/pts --bind /dev/pts
+mount_in_root /dev/shm --bind /dev/shm
 mount_in_root "$src" --bind "$repo"
 
 # Local modules standing in for the BCR's, from sid's installed libraries.
