@@ -18,6 +18,7 @@
 #                 consumer's .bazelrc says --@poller//poller:io_uring=false, and there liburing is
 #                 replaced by a module that fails when loaded, so the step fails if anything still
 #                 looks for it;
+#   consumer_run  bazel run //app:ping_main in the consumer;
 #   consumer_broken_backend_fails  the consumer's deliberately broken backend must fail poller's
 #                 conformance suite, naming the rule it breaks (the BCR cannot express that).
 #
@@ -247,6 +248,9 @@ for entry in "${tasks[@]}"; do
     run_step "bcr_${task}_run" "$ws" run "$extra" "$target"
   done
 done
+
+# The consumer's program, run (the BCR's test module task builds it with //...).
+run_step consumer_run "$src/$test_module" run "$no_liburing" //app:ping_main
 
 # The broken backend must fail the suite, naming the rule it breaks.
 start=$SECONDS
