@@ -55,6 +55,19 @@ int UringCall(const char* name, Call&& call) {
   });
 }
 
+// The same for the kernel wait (internal::KernelWait).
+template <typename Call>
+int UringKernelWait(const char* name, Call&& call) {
+  return internal::KernelWait(name, [&] {
+    const int result = call();
+    if (result < 0) {
+      errno = -result;
+      return -1;
+    }
+    return result;
+  });
+}
+
 // Priority interest without readable interest. The kernel does not complete
 // an io_uring poll for POLLPRI alone when TCP urgent data arrives (measured on
 // Linux 6.18: the wake-up is filtered out, while poll(2) and epoll see it), so
@@ -767,7 +780,7 @@ absl::StatusOr<WaitResult> IoUringBackend::Wait(absl::Span<Event> events,
         operation, [&] { return io_uring_peek_cqe(ring_.get(), &completion); });
   } else if (timeout == absl::InfiniteDuration()) {
     operation = "io_uring_wait_cqe";
-    waited = UringCall(
+    waited = UringKernelWait(
         operation, [&] { return io_uring_wait_cqe(ring_.get(), &completion); });
   } else {
     struct timespec timespec;
@@ -776,7 +789,7 @@ absl::StatusOr<WaitResult> IoUringBackend::Wait(absl::Span<Event> events,
     kernel_timespec.tv_sec = timespec.tv_sec;
     kernel_timespec.tv_nsec = timespec.tv_nsec;
     operation = "io_uring_wait_cqe_timeout";
-    waited = UringCall(operation, [&] {
+    waited = UringKernelWait(operation, [&] {
       return io_uring_wait_cqe_timeout(ring_.get(), &completion,
                                        &kernel_timespec);
     });
@@ -804,6 +817,20 @@ absl::StatusOr<WaitResult> IoUringBackend::Wait(absl::Span<Event> events,
     case EINTR:
       result.interrupted = true;
       return result;
+    case EBADR: {
+      // The kernel dropped completions it had no memory to keep after the
+      // completion queue overflowed: a oneshot request whose completion was
+      // dropped would stay silent for good. Every armed registration gets a
+      // new request at the next Wait, which reports a handle that is still
+      // ready (an edge one perhaps once more). Not an error.
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (auto& [fd, registration] : registrations_) {
+        if (registration.armed && !registration.ended) {
+          RearmLocked(fd, registration);
+        }
+      }
+      return result;
+    }
   }
   return internal::ErrnoToStatus(wait_error, operation, ring_fd_);
 }

@@ -142,9 +142,11 @@
 //     not be armed): it returns the events already in the completion queue,
 //     or else the error; the next Wait submits them again. A kernel wait that
 //     fails still delivers what the completion queue holds; then ETIME is the
-//     timeout, EINTR an interruption, and any other errno (EAGAIN and EBUSY
-//     from a blocking wait too) an error, never a silent early return that
-//     Poller would call again at once.
+//     timeout, EINTR an interruption, EBADR (the kernel dropped completions
+//     it had no memory to keep) re-arms every armed registration so none is
+//     silent for good, and any other errno (EAGAIN and EBUSY from a blocking
+//     wait too) an error, never a silent early return that Poller would call
+//     again at once.
 //
 // Closed handles (a descriptor closed without Delete)
 //   An armed poll request holds a reference to the open file, so the

@@ -662,6 +662,44 @@ TEST(IoUringBackendTest, KernelWaitRefusedDoesNotSpin) {
   }
 }
 
+// Fails the first kernel wait with EBADR, as a kernel that dropped
+// completions (no memory for the overflow list) does.
+std::atomic<int> dropped_reports{0};
+int DropCompletionsOnce(const char* name) {
+  if (FailWaits(name) == 0 && !internal::InKernelWait()) return 0;
+  return dropped_reports.fetch_add(1) == 0 ? EBADR : 0;
+}
+
+TEST(IoUringBackendTest, DroppedCompletionsAreNotAnErrorAndLoseNoEvent) {
+  SCOPED_TRACE(
+      "rule: a kernel that dropped completions (EBADR) is not a failed Wait, "
+      "and every armed registration still reports when ready");
+  for (const Mode mode : {Mode::kOneshot, Mode::kLevel, Mode::kEdge}) {
+    SCOPED_TRACE(ModeName(mode));
+    std::unique_ptr<Poller> poller = NewPollerOrSkip();
+    SKIP_IF_UNAVAILABLE(poller);
+    testing::Pipe pipe = testing::MakePipe();
+    ASSERT_TRUE(
+        poller->Add(pipe.read_end.get(), 3, Interest::kReadable, mode).ok());
+    Events events(8);
+    fail_with = EBADR;
+    dropped_reports = 0;
+    internal::SetFaultHookForTesting(&DropCompletionsOnce);
+    auto waited = poller->Wait(events, absl::Milliseconds(100));
+    internal::SetFaultHookForTesting(nullptr);
+    EXPECT_GT(dropped_reports.load(), 0) << "control: EBADR was injected";
+    EXPECT_TRUE(waited.ok()) << waited.status();
+    WriteBytes(pipe.write_end.get());
+    bool reported = false;
+    for (int i = 0; i < 50 && !reported; ++i) {
+      auto seen = WaitOnce(*poller, events, absl::Milliseconds(100));
+      ASSERT_TRUE(seen.ok()) << seen.status();
+      reported = seen->count(3) > 0;
+    }
+    EXPECT_TRUE(reported) << "the registration was silent after EBADR";
+  }
+}
+
 int FailAndCountWaits(const char* name) {
   const int error = FailWaits(name);
   if (error != 0) ++wait_calls;
