@@ -145,6 +145,53 @@ absl::StatusOr<HANDLE> BaseSocket(NativeHandle handle) {
   return reinterpret_cast<HANDLE>(socket);
 }
 
+// The AFD events a registration asks for; 0 if it can report nothing.
+ULONG WantedEvents(Interest interest) {
+  ULONG events = 0;
+  if (HasInterest(interest, Interest::kReadable)) {
+    events |= kAfdPollReceive | kAfdPollAccept | kAfdPollDisconnect |
+              kAfdPollAbort | kAfdPollConnectFail;
+  }
+  if (HasInterest(interest, Interest::kWritable)) {
+    events |= kAfdPollSend | kAfdPollAbort | kAfdPollConnectFail;
+  }
+  if (HasInterest(interest, Interest::kPriority)) {
+    events |= kAfdPollReceiveExpedited;
+  }
+  return events;
+}
+
+// What `events` mean for a registration with `interest` (see the table in
+// iocp_backend.h); nothing that was not asked for.
+Readiness ToReadiness(ULONG events, Interest interest) {
+  const bool readable = HasInterest(interest, Interest::kReadable);
+  const bool writable = HasInterest(interest, Interest::kWritable);
+  Readiness readiness = Readiness::kNone;
+  if (readable &&
+      (events & (kAfdPollReceive | kAfdPollAccept | kAfdPollDisconnect))) {
+    readiness |= Readiness::kReadable;
+  }
+  if (readable && (events & kAfdPollDisconnect)) {
+    readiness |= Readiness::kHangUp;
+  }
+  if (writable && (events & kAfdPollSend)) readiness |= Readiness::kWritable;
+  if (HasInterest(interest, Interest::kPriority) &&
+      (events & kAfdPollReceiveExpedited)) {
+    readiness |= Readiness::kPriority;
+  }
+  if ((readable || writable) &&
+      (events & (kAfdPollAbort | kAfdPollConnectFail))) {
+    // Reads and writes now fail, as on Linux, where epoll reports EPOLLIN |
+    // EPOLLOUT | EPOLLHUP for both; only a failed connect leaves an error in
+    // SO_ERROR (see the design comment in iocp_backend.cc).
+    readiness |= Readiness::kHangUp;
+    if (events & kAfdPollConnectFail) readiness |= Readiness::kError;
+    if (readable) readiness |= Readiness::kReadable;
+    if (writable) readiness |= Readiness::kWritable;
+  }
+  return readiness;
+}
+
 absl::Status OpenAfd(const Ntdll& ntdll, HANDLE* afd) {
   CallError error;
   // \Device\Afd\poller: any name below \Device\Afd opens the driver; the

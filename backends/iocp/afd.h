@@ -65,13 +65,11 @@ constexpr NTSTATUS kStatusObjectNameNotFound =
 constexpr NTSTATUS kStatusObjectPathNotFound =
     static_cast<NTSTATUS>(0xC000003AUL);
 
-
 // and no completion packet will come. Every other status means the I/O
 // manager completes the request through the port.
 inline bool IsNtError(NTSTATUS status) {
   return (static_cast<ULONG>(status) >> 30) == 3;
 }
-
 
 // ntdll's entry points, looked up once: MinGW's import library lacks some, and
 // a missing one makes Create say Unavailable instead of failing to load.
@@ -155,6 +153,14 @@ bool IsNotASocket(int error_number);
 
 inline constexpr absl::string_view kSocketsOnly =
     "not an open socket; the iocp backend polls sockets only";
+
+// The AFD events a registration with `interest` asks for; 0 if it can report
+// nothing.
+ULONG WantedEvents(Interest interest);
+
+// What `events` mean for a registration with `interest` (the table in
+// iocp_backend.h); nothing that was not asked for.
+Readiness ToReadiness(ULONG events, Interest interest);
 
 // The handle the AFD driver knows `handle` by (see BaseSocket in afd.cc);
 // InvalidArgument if it is not a socket.

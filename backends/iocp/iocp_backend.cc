@@ -88,53 +88,6 @@ constexpr ULONG kMaxPackets = 256;
 constexpr int kMaxPasses = 3;
 constexpr DWORD kDestroyDrainMilliseconds = 5000;
 
-// The AFD events a registration asks for; 0 if it can report nothing.
-ULONG WantedEvents(Interest interest) {
-  ULONG events = 0;
-  if (HasInterest(interest, Interest::kReadable)) {
-    events |= kAfdPollReceive | kAfdPollAccept | kAfdPollDisconnect |
-              kAfdPollAbort | kAfdPollConnectFail;
-  }
-  if (HasInterest(interest, Interest::kWritable)) {
-    events |= kAfdPollSend | kAfdPollAbort | kAfdPollConnectFail;
-  }
-  if (HasInterest(interest, Interest::kPriority)) {
-    events |= kAfdPollReceiveExpedited;
-  }
-  return events;
-}
-
-// What `events` mean for a registration with `interest` (see the table in
-// iocp_backend.h); nothing that was not asked for.
-Readiness ToReadiness(ULONG events, Interest interest) {
-  const bool readable = HasInterest(interest, Interest::kReadable);
-  const bool writable = HasInterest(interest, Interest::kWritable);
-  Readiness readiness = Readiness::kNone;
-  if (readable &&
-      (events & (kAfdPollReceive | kAfdPollAccept | kAfdPollDisconnect))) {
-    readiness |= Readiness::kReadable;
-  }
-  if (readable && (events & kAfdPollDisconnect)) {
-    readiness |= Readiness::kHangUp;
-  }
-  if (writable && (events & kAfdPollSend)) readiness |= Readiness::kWritable;
-  if (HasInterest(interest, Interest::kPriority) &&
-      (events & kAfdPollReceiveExpedited)) {
-    readiness |= Readiness::kPriority;
-  }
-  if ((readable || writable) &&
-      (events & (kAfdPollAbort | kAfdPollConnectFail))) {
-    // Reads and writes now fail, as on Linux, where epoll reports EPOLLIN |
-    // EPOLLOUT | EPOLLHUP for both; only a failed connect leaves an error in
-    // SO_ERROR (see the design comment above).
-    readiness |= Readiness::kHangUp;
-    if (events & kAfdPollConnectFail) readiness |= Readiness::kError;
-    if (readable) readiness |= Readiness::kReadable;
-    if (writable) readiness |= Readiness::kWritable;
-  }
-  return readiness;
-}
-
 class IocpPoller final : public Backend {
  public:
   IocpPoller(const Ntdll& ntdll, WinsockUse winsock, ScopedHandle port)
@@ -715,10 +668,9 @@ absl::StatusOr<WaitResult> IocpPoller::Wait(absl::Span<Event> events,
     CallError error;
     if (!WindowsCall("GetQueuedCompletionStatusEx", &error,
                      [&]() -> unsigned long {  // NOLINT(runtime/int)
-                       if (::GetQueuedCompletionStatusEx(port_.get(),
-                                                         packets_.get(), room,
-                                                         &removed, wait,
-                                                         FALSE)) {
+                       if (::GetQueuedCompletionStatusEx(
+                               port_.get(), packets_.get(), room, &removed,
+                               wait, FALSE)) {
                          return 0;
                        }
                        removed = 0;
@@ -874,8 +826,8 @@ absl::StatusOr<std::unique_ptr<Backend>> IocpBackend::Create() {
   }
   ScopedHandle port(created_port);
 
-  std::unique_ptr<IocpPoller> backend(
-      new (std::nothrow) IocpPoller(ntdll, std::move(winsock), std::move(port)));
+  std::unique_ptr<IocpPoller> backend(new (std::nothrow) IocpPoller(
+      ntdll, std::move(winsock), std::move(port)));
   if (backend == nullptr || !backend->Allocated()) {
     return absl::ResourceExhaustedError("iocp: out of memory");
   }

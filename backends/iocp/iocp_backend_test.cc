@@ -20,15 +20,15 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
-#include <functional>
-#include <thread>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -41,15 +41,15 @@ namespace poller {
 namespace {
 
 using ::poller::testing::DrainBytes;
+using ::poller::testing::MakeDatagramSocket;
 using ::poller::testing::MakePipe;
 using ::poller::testing::MakeSocketPair;
-using ::poller::testing::MakeDatagramSocket;
 using ::poller::testing::MakeTcpConnection;
 using ::poller::testing::OpenDescriptorCount;
 using ::poller::testing::PendingSocketError;
 using ::poller::testing::Pipe;
-using ::poller::testing::SendDatagramTo;
 using ::poller::testing::ScopedFd;
+using ::poller::testing::SendDatagramTo;
 using ::poller::testing::SocketPair;
 using ::poller::testing::WaitOnce;
 using ::poller::testing::WriteBytes;
@@ -96,8 +96,8 @@ CallPlan* plan = nullptr;
 
 int PlannedFault(const char* name) {
   // A prefix: "WSAIoctl" matches "WSAIoctl(SIO_BASE_HANDLE)".
-  if (plan == nullptr || std::strncmp(name, plan->name.c_str(),
-                                      plan->name.size()) != 0) {
+  if (plan == nullptr ||
+      std::strncmp(name, plan->name.c_str(), plan->name.size()) != 0) {
     return 0;
   }
   ++plan->calls;
@@ -209,7 +209,8 @@ std::vector<Kind> MakeKinds(std::vector<std::string>* missing) {
 // Waits (up to kPrompt) until `socket` has bytes to read, so that a rule about
 // readiness that is already there does not race the loopback.
 void AwaitBytes(NativeHandle socket) {
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  const auto give_up =
+      std::chrono::steady_clock::now() + std::chrono::seconds(5);
   u_long available = 0;
   while (::ioctlsocket(socket, FIONREAD, &available) == 0 && available == 0 &&
          std::chrono::steady_clock::now() < give_up) {
@@ -408,8 +409,8 @@ TEST(IocpBackendTest, DestroyingWithRequestsPendingReleasesEveryHandle) {
   DrainBytes(pipes[3].read_end.get());
 }
 
-
-TEST(IocpBackendTest, ReportedThenClosedThenReusedIsNotReportedUnderTheOldToken) {
+TEST(IocpBackendTest,
+     ReportedThenClosedThenReusedIsNotReportedUnderTheOldToken) {
   // Made ready, reported, closed without Delete, its value reused by a new
   // ready socket: nothing under the old token, and Add of the new socket
   // succeeds, at once or after Waits. Every kind, both modes that hold a
@@ -506,8 +507,7 @@ TEST(IocpBackendTest, WaitZeroSeesReadinessRightAfterAWideningChange) {
     ASSERT_NE(poller, nullptr);
     const NativeHandle socket = kind.polled.get();
     // Pending, asking only for urgent data, which never comes.
-    ASSERT_TRUE(
-        poller->Add(socket, 1, Interest::kPriority, Mode::kLevel).ok());
+    ASSERT_TRUE(poller->Add(socket, 1, Interest::kPriority, Mode::kLevel).ok());
     kind.make_readable();
     AwaitBytes(socket);
     Events events(16);
@@ -515,7 +515,8 @@ TEST(IocpBackendTest, WaitZeroSeesReadinessRightAfterAWideningChange) {
     ASSERT_TRUE(before.ok()) << before.status();
     EXPECT_EQ(before->count(1), 0u) << "control: no urgent data";
     ASSERT_TRUE(poller
-                    ->Modify(socket, 2, Interest::kReadable | Interest::kPriority,
+                    ->Modify(socket, 2,
+                             Interest::kReadable | Interest::kPriority,
                              Mode::kLevel)
                     .ok());
     auto seen = WaitOnce(*poller, events, absl::ZeroDuration());
@@ -523,8 +524,8 @@ TEST(IocpBackendTest, WaitZeroSeesReadinessRightAfterAWideningChange) {
     ASSERT_EQ(seen->count(2), 1u) << "Wait(0) right after the Modify";
     EXPECT_TRUE(Has(seen->at(2), Readiness::kReadable));
     // And after Rearm of a oneshot registration that fired.
-    ASSERT_TRUE(poller->Modify(socket, 3, Interest::kReadable, Mode::kOneshot)
-                    .ok());
+    ASSERT_TRUE(
+        poller->Modify(socket, 3, Interest::kReadable, Mode::kOneshot).ok());
     EXPECT_TRUE(Has(WaitForToken(*poller, 3), Readiness::kReadable));
     ASSERT_TRUE(poller->Rearm(socket).ok());
     seen = WaitOnce(*poller, events, absl::ZeroDuration());
@@ -641,12 +642,14 @@ TEST(IocpBackendTest, HelperHandlesHoldAtMost32Registrations) {
     auto batch = WaitOnce(*poller, ready, absl::Milliseconds(100));
     ASSERT_TRUE(batch.ok()) << batch.status();
     for (const auto& [token, readiness] : *batch) {
-      if (token < 65 && Has(readiness, Readiness::kReadable)) seen[token] = true;
+      if (token < 65 && Has(readiness, Readiness::kReadable))
+        seen[token] = true;
     }
   }
   EXPECT_EQ(std::count(seen.begin(), seen.end(), true), 65);
   // Emptied helpers close (their registrations' packets collected by a Wait).
-  for (int i = 0; i < 65; ++i) ASSERT_TRUE(poller->Delete(sockets[i].get()).ok());
+  for (int i = 0; i < 65; ++i)
+    ASSERT_TRUE(poller->Delete(sockets[i].get()).ok());
   Events events(128);
   ASSERT_TRUE(WaitOnce(*poller, events, absl::Milliseconds(100)).ok());
   EXPECT_EQ(OpenDescriptorCount(), with_one_helper) << "one helper stays open";
