@@ -151,7 +151,9 @@ bool WatchLoad(const std::atomic<bool>& load_done,
 // Adds to the clients' result what only the end of the run knows: an
 // interruption, the server's errors, and messages never echoed.
 void CountErrors(bool interrupted, const absl::Status& served,
-                 uint64_t server_errors, uint64_t total, LoadResult& result) {
+                 uint64_t server_errors,
+                 const std::vector<std::string>& server_samples, uint64_t total,
+                 LoadResult& result) {
   if (interrupted) {
     result.error_samples.insert(result.error_samples.begin(),
                                 "interrupted by a signal");
@@ -161,6 +163,8 @@ void CountErrors(bool interrupted, const absl::Status& served,
     result.error_samples.push_back(absl::StrCat("server: ", served.ToString()));
   }
   result.errors += server_errors;
+  result.error_samples.insert(result.error_samples.end(),
+                              server_samples.begin(), server_samples.end());
   // Every message the clients were asked for must have come back.
   if (!interrupted && result.messages != total && result.errors == 0) {
     ++result.errors;
@@ -237,7 +241,8 @@ int RunWithLoad(const std::string& backend, int clients, int messages,
 
   const uint64_t total =
       static_cast<uint64_t>(clients) * static_cast<uint64_t>(messages);
-  CountErrors(interrupted, served, server.errors(), total, result);
+  CountErrors(interrupted, served, server.errors(), server.error_samples(),
+              total, result);
   poller_example::PrintReport(
       {backend, poller_example::AddressText(bound), message_size}, result,
       absl::GetFlag(FLAGS_json));
@@ -276,7 +281,7 @@ int RunLoadOnly(const std::string& backend, const std::string& connect,
   const uint64_t total =
       static_cast<uint64_t>(clients) * static_cast<uint64_t>(messages);
   // The server is not this process's: no server status or errors to add.
-  CountErrors(interrupted, absl::OkStatus(), 0, total, result);
+  CountErrors(interrupted, absl::OkStatus(), 0, {}, total, result);
   poller_example::PrintReport({backend, poller_example::AddressText(address),
                                message_size, /*server_elsewhere=*/true},
                               result, absl::GetFlag(FLAGS_json));

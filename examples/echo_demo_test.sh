@@ -17,9 +17,13 @@ backends="$(sed -n 's/.*compiled: \(.*\)$/\1/p' <<<"$refusal" | tr -d ',' | tr -
 [[ -n "$backends" ]] || fail "no list of compiled backends in: $refusal"
 echo "compiled backends: $backends"
 
+# A failing run names its backend and prints the demo's whole report, whose error samples say
+# which client or server connection failed and how.
 for backend in $backends; do
-  out="$("$demo" --backend="$backend" --clients=20 --messages=50 --message_size=3000)" || \
-    fail "$backend: exit $? with output: $out"
+  status=0
+  out="$("$demo" --backend="$backend" --clients=20 --messages=50 --message_size=3000 2>&1)" ||
+    status=$?
+  ((status == 0)) || fail "$backend backend: the demo exited $status; its report: $out"
   grep -q "^  errors: 0$" <<<"$out" || fail "$backend: no 'errors: 0' in: $out"
   grep -q "messages:    1000 " <<<"$out" || fail "$backend: not 1000 messages in: $out"
   grep -q "$backend backend" <<<"$out" || fail "$backend: backend not named in: $out"

@@ -3,6 +3,7 @@
 #include "examples/echo_server.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 
 namespace poller_example {
@@ -62,7 +63,7 @@ absl::Status EchoServer::AcceptAll() {
       if (error == kWouldBlock) break;
       if (IsOutOfDescriptors(error)) {
         // Leave the rest queued and try again at the next event.
-        ++errors_;
+        Fail(absl::StrCat("accept: ", ErrorText(error)));
         break;
       }
       return SocketError("accept");
@@ -89,8 +90,14 @@ void EchoServer::Serve(poller::Token token) {
   // A connection closed earlier in the same batch of events.
   if (found == connections_.end()) return;
   Connection& connection = found->second;
+  const uint64_t errors_before = errors_;
   if (!connection.ReadAvailable(&errors_) ||
       !connection.EchoPending(&errors_)) {
+    if (errors_ != errors_before) {
+      --errors_;  // Counted again, with its description, by Fail.
+      Fail(absl::StrCat("connection ", token, " (fd ", connection.fd,
+                        "): ", connection.failure));
+    }
     Close(token, connection);
     return;
   }
@@ -117,7 +124,10 @@ bool EchoConnection::ReadAvailable(uint64_t* errors) {
     const int error = LastError();
     if (error == kInterrupted) continue;
     if (error == kWouldBlock) return true;
-    if (error != kConnectionReset) ++*errors;
+    if (error != kConnectionReset) {
+      ++*errors;
+      failure = absl::StrCat("read: ", ErrorText(error));
+    }
     return false;
   }
   return true;
@@ -134,7 +144,11 @@ bool EchoConnection::EchoPending(uint64_t* errors) {
     if (error == kInterrupted) continue;
     if (error == kWouldBlock) return true;
     // A peer that hangs up without reading its echo is not the server's error.
-    if (error != kBrokenPipe && error != kConnectionReset) ++*errors;
+    if (error != kBrokenPipe && error != kConnectionReset) {
+      ++*errors;
+      failure =
+          absl::StrCat("send: ", put == 0 ? "sent nothing" : ErrorText(error));
+    }
     return false;
   }
   pending.clear();
@@ -154,7 +168,7 @@ void EchoServer::RearmForNext(poller::Token token, Connection& connection) {
   absl::Status rearmed =
       poller_.Modify(connection.fd, token, interest, poller::Mode::kOneshot);
   if (!rearmed.ok() && !poller_.is_shut_down()) {
-    ++errors_;
+    Fail(absl::StrCat("connection ", token, ": ", rearmed.ToString()));
     Close(token, connection);
   }
 }
@@ -165,6 +179,14 @@ void EchoServer::Close(poller::Token token, Connection& connection) {
   (void)poller_.Delete(connection.fd);
   CloseSocket(connection.fd);
   connections_.erase(token);
+}
+
+void EchoServer::Fail(std::string why) {
+  ++errors_;
+  constexpr size_t kMaxErrorSamples = 5;
+  if (error_samples_.size() < kMaxErrorSamples) {
+    error_samples_.push_back(absl::StrCat("server ", why));
+  }
 }
 
 }  // namespace poller_example

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "examples/echo_platform.h"
@@ -43,6 +44,9 @@ struct EchoConnection {
   std::string pending;  // Received, not yet echoed.
   size_t sent = 0;      // Bytes of `pending` already written.
   bool peer_closed = false;
+  // What the last unexpected failure was ("read: Connection timed out"), for
+  // the report of a run that failed.
+  std::string failure;
 
   // Reads what the socket has, unless the echo is already behind by
   // kMaxPending. Returns false if the connection must be closed, counting an
@@ -73,6 +77,11 @@ class EchoServer {
   // Connections dropped for an unexpected reason (a peer that resets its
   // connection is not an error).
   uint64_t errors() const { return errors_; }
+  // What the first few errors were, with the connection's token: a run that
+  // fails once says why in its log.
+  const std::vector<std::string>& error_samples() const {
+    return error_samples_;
+  }
 
  private:
   using Connection = EchoConnection;
@@ -81,6 +90,8 @@ class EchoServer {
   void Serve(poller::Token token);
   void RearmForNext(poller::Token token, Connection& connection);
   void Close(poller::Token token, Connection& connection);
+  // Counts an error, keeping the first few descriptions.
+  void Fail(std::string why);
 
   // The listener's token; connections count up from the next one.
   static constexpr poller::Token kListenerToken = 0;
@@ -91,6 +102,7 @@ class EchoServer {
   std::unordered_map<poller::Token, Connection> connections_;
   uint64_t accepted_ = 0;
   uint64_t errors_ = 0;
+  std::vector<std::string> error_samples_;
 };
 
 }  // namespace poller_example

@@ -157,36 +157,72 @@ absl::Status Poller::Delete(NativeHandle handle) {
 // A Wake() signals the kernel only when the waiting thread has announced that
 // it may block, as libev's ev_async_send writes its pipe only when the loop
 // is about to sleep. While the waiter is busy (handling events, outside Wait)
-// a burst of wakes costs no system call: each sets wake_pending_ and the next
-// Wait sees it before blocking.
+// a burst of wakes costs no system call: each finds wake_pending_ set and the
+// next Wait sees it before blocking.
 //
-//   waiter (WaitBlocking)                 waker (Wake)
-//   W1  wait_state_ |= kWaiterMayBlock    K1  wake_pending_.exchange(true)
-//   W2  if wake_pending_: do not block    K2  if wait_state_ & kWaiterMayBlock:
-//   W3  backend wait (blocks)                   backend_->Wake()
-//   W4  TakeWake(); LeaveWait() clears
-//       kWaiterMayBlock
+//   waiter (WaitBlocking)                waker (Wake)
+//   W1  wait_state_ |= kWaiterMayBlock   P   the caller's own writes
+//   W2  if wake_pending_: do not block   F   seq_cst fence
+//   W3  backend wait (blocks)            L   if wake_pending_ set: return
+//   W4  TakeWake: CAS tag->kNoWake,      K1  CAS wake_pending_ kNoWake->tag
+//       then a seq_cst fence G if it         (fails: a wake is pending,
+//       took a wake                          return)
+//   W5  LeaveWait clears kWaiterMayBlock K2  if wait_state_ & kWaiterMayBlock:
+//   W6  the caller's reads                     backend_->Wake()
 //
-// Why a wake is never lost: W1, W2, K1 and K2 are sequentially consistent, so
-// they happen in one total order. If W2 comes before K1, then W1 came before
-// K2, and K2 sees kWaiterMayBlock (which stays set until W4, after the
-// backend wait returned) and signals the kernel; the signal is kept by the
-// kernel (an eventfd edge, a completion) until the backend wait at W3, even
-// one not yet entered, returns with it. Otherwise K1 comes before W2, and W2
-// sees the pending wake and polls instead of blocking. (Both may happen: the
-// signal then ends a later backend wait early, and since no wake is pending
-// then, that Wait does not return for it but waits again: see the loop in
-// WaitBlocking.) A wake whose K1 finds wake_pending_ already set relies on
-// the wake that set it, which has not been consumed: consumption (TakeWake)
+// Why a wake is never lost. W1, W2, K1 and K2 are sequentially consistent
+// operations, so they happen in one total order S. If K1 succeeds (it set the
+// flag) and W2 comes before K1 in S, then W1 came before K2, and K2 sees
+// kWaiterMayBlock (which stays set until W5, after the backend wait
+// returned) and signals the kernel; the signal is kept by the kernel (an
+// eventfd edge, a completion) until the backend wait at W3, even one not yet
+// entered, returns with it. Otherwise K1 comes before W2, and W2 sees the
+// pending wake and polls instead of blocking. (Both may happen: the signal
+// then ends a later backend wait early, and since no wake is pending then,
+// that Wait does not return for it but waits again: see the loop in
+// WaitBlocking.) A wake whose L or K1 finds the flag set relies on the wake
+// that set it, which has not been consumed when L read it: consumption
 // happens only at W4, and the waiter returns after it.
 //
+// Why the caller's writes are seen (the promise of poller.h). If K1 sets the
+// flag, the TakeWake exchange that takes it reads K1's value (or a later one
+// of its release sequence: the flag is only changed by read-modify-writes and
+// Shutdown's store, which makes the Wait return Cancelled), so K1 synchronizes
+// with W4 and P happens before W6. If L (or a failed K1) reads the flag set
+// by another wake, nothing of this thread's is read by the waiter, and the
+// plain load L could be performed before the stores of P are visible (a store
+// buffer: x86 allows it, ARM more so); without F, the waiter could take that
+// other wake at W4, look at W6 before P is visible, find no work, and block
+// with no wake pending: the wake returned OK and was lost. With the fences:
+// L reads a value that comes before W4's write in the flag's modification
+// order (L is coherence-ordered before W4), F is sequenced before L and G
+// after W4, so F precedes G in S ([atomics.order]/4.4). If a read R at W6 of
+// an atomic object missed a store of P to it (R coherence-ordered before that
+// store), the same rule would put G before F. So R sees P's store, and plain
+// data published through it (a mutex, a release store) is then visible too.
+// tools/model/wake_protocol.pml checks this with explicit store buffers.
+//
+// A failed signal (K2 refused past its retries) changes only the wake K1
+// set: a compare-and-swap from this thread's tag to kSignalOwed, which fails
+// if the waiter took that wake and another thread's wake was set since, so a
+// wake that succeeded is never erased. kSignalOwed is a pending wake (W2 does
+// not block on it, TakeWake takes it, with G), so the wakes that coalesced
+// into the failed one are delivered at the waiter's next return; and since
+// Wake()'s fast path does not stop at it, the next Wake signals again. (A
+// waiter already blocked when the kernel refuses every signal can only be
+// released by its timeout or an event: nothing else can reach it.) After
+// Shutdown() the flag is kShutdownWake, which TakeWake never takes, and a
+// Wake() that starts after Shutdown() sees shut_down_ and signals nothing.
+//
 // Cost: a blocking Wait pays one atomic read-modify-write to take its turn
-// and announce (W1 is folded into TryEnterWait) and one to leave; Wait(0)
-// announces nothing; a Wake that finds a wake pending is one load.
+// and announce (W1 is folded into TryEnterWait), one to take a wake and one to
+// leave; Wait(0) announces nothing; a Wake that finds a wake pending is a
+// fence and one load.
 
-bool Poller::TryEnterWait(std::uint32_t bits) {
+bool Poller::TryEnterWait(std::uint32_t bits, bool behind_queued) {
   std::uint32_t state = wait_state_.load(std::memory_order_relaxed);
-  while ((state & kWaiterActive) == 0) {
+  while ((state & kWaiterActive) == 0 &&
+         !(behind_queued && state >= kOneQueuedWaiter)) {
     // Sequentially consistent: this is W1 of the wake protocol.
     if (wait_state_.compare_exchange_weak(state, state | bits)) return true;
   }
@@ -232,8 +268,17 @@ void Poller::LeaveWait(std::uint32_t bits) {
 }
 
 bool Poller::TakeWake() {
-  return wake_pending_.load(std::memory_order_relaxed) &&
-         wake_pending_.exchange(false, std::memory_order_acq_rel);
+  std::uintptr_t pending = wake_pending_.load(std::memory_order_relaxed);
+  do {
+    if (pending == kNoWake) return false;
+    // Shutdown's wake is never taken: it wakes every Wait from then on.
+    if (pending == kShutdownWake) return true;
+  } while (!wake_pending_.compare_exchange_weak(
+      pending, kNoWake, std::memory_order_acq_rel, std::memory_order_relaxed));
+  // G of the wake protocol: the caller's reads after this Wait see what a
+  // waker wrote before a Wake() that found this wake pending.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  return true;
 }
 
 namespace {
@@ -269,8 +314,10 @@ absl::StatusOr<size_t> Poller::Wait(Events& events, absl::Duration timeout) {
 }
 
 absl::StatusOr<size_t> Poller::PollOnce(Events& events) {
-  // Another thread is waiting: it reports what is ready.
-  if (!TryEnterWait(kWaiterActive)) return 0;
+  // Another thread is waiting, or queued to wait: it reports what is ready.
+  // (Taking the turn ahead of a queued waiter would let a loop of Wait(0)
+  // calls starve it.)
+  if (!TryEnterWait(kWaiterActive, /*behind_queued=*/true)) return 0;
   ScopeExit release{[this] { LeaveWait(kWaiterActive); }};
   absl::StatusOr<WaitResult> result =
       backend_->Wait(absl::Span<Event>(events.events_.get(), events.capacity_),
@@ -310,7 +357,7 @@ absl::StatusOr<size_t> Poller::WaitBlocking(Events& events,
     if (is_shut_down()) return ShutDownError();
     // W2 of the wake protocol: announced (kWaiterMayBlock), now look.
     const absl::Duration backend_timeout =
-        wake_pending_.load() ? absl::ZeroDuration() : timeout;
+        wake_pending_.load() != kNoWake ? absl::ZeroDuration() : timeout;
     absl::StatusOr<WaitResult> result = backend_->Wait(buffer, backend_timeout);
     if (!result.ok()) return internal::InOperation("Wait", result.status());
     // Only a pending wake ends the wait: a backend may report its wake source
@@ -332,19 +379,43 @@ absl::StatusOr<size_t> Poller::WaitBlocking(Events& events,
   }
 }
 
+namespace {
+
+// Tells this thread's wakes from other threads': the address of a
+// thread_local (never 0, 1 or 2: kNoWake, kShutdownWake, kSignalOwed).
+// Trivially destructible, as a thread_local must be in a statically linked
+// MinGW program.
+std::uintptr_t ThisThreadsWakeTag() {
+  static thread_local char tag;
+  return reinterpret_cast<std::uintptr_t>(&tag);
+}
+
+}  // namespace
+
 absl::Status Poller::WakeNotPending() {
-  // Wake() found no wake pending. (After Shutdown() the flag stays set, so
-  // Wake() returns at once; its load keeps a burst of wakes from bouncing the
-  // cache line between writers.)
-  if (wake_pending_.exchange(true)) {  // K1 of the wake protocol.
-    return absl::OkStatus();
-  }
+  // Wake() found no wake pending. After Shutdown() it does nothing.
+  if (is_shut_down()) return absl::OkStatus();
+  const std::uintptr_t tag = ThisThreadsWakeTag();
+  // K1 of the wake protocol: takes over "no wake" or a wake whose signal was
+  // refused. A wake another thread set since Wake()'s load is relied on.
+  std::uintptr_t expected = wake_pending_.load(std::memory_order_relaxed);
+  do {
+    if (expected != kNoWake && expected != kSignalOwed) {
+      return absl::OkStatus();
+    }
+  } while (!wake_pending_.compare_exchange_weak(expected, tag));
   // K2: no Wait may block before it sees the flag.
   if ((wait_state_.load() & kWaiterMayBlock) == 0) return absl::OkStatus();
   // Wakes from other threads that found this one pending have returned
   // relying on it, so a refused signal is retried before giving up.
   absl::Status woken = WakeBackendWithRetries(kWakeAttempts);
-  if (!woken.ok()) wake_pending_.store(false, std::memory_order_release);
+  if (!woken.ok()) {
+    // Keep the wake, owing its signal, so the next Wake signals again; but
+    // only if it is still this thread's: once the waiter took it, the flag
+    // may hold another thread's wake, which succeeded.
+    expected = tag;
+    wake_pending_.compare_exchange_strong(expected, kSignalOwed);
+  }
   return internal::InOperation("Wake", std::move(woken));
 }
 
@@ -364,7 +435,7 @@ void Poller::Shutdown() {
   // Unconditionally: a pending wake may already have been consumed by a waiter
   // that is now about to block again. A failed signal leaves waiters to see the
   // flag at their next return.
-  wake_pending_.store(true, std::memory_order_release);
+  wake_pending_.store(kShutdownWake, std::memory_order_release);
   // A waiter blocked with no timeout has no other way out. One that still
   // misses a signal refused for a second sees the flag at its next return.
   (void)WakeBackendWithRetries(kShutdownAttempts);

@@ -109,8 +109,6 @@ class Events {
   const Event* begin() const { return events_.get(); }
   const Event* end() const { return events_.get() + size_; }
 
-  void Clear() { size_ = 0; }
-
  private:
   friend class Poller;
 
@@ -291,7 +289,11 @@ class Poller {
   // `events` (up to its capacity) and returns how many it holds.
   //
   // The timeout:
-  //   zero or negative     polls without blocking.
+  //   zero or negative     polls without blocking. While another thread
+  //                        is waiting, or queued to wait, it returns 0 at
+  //                        once: that thread reports what is ready (so a
+  //                        loop of Wait(0) calls never starves a blocking
+  //                        Wait on another thread).
   //   1 ns to 100 years    waits at least that long unless something happens,
   //                        never less: it is rounded up, never down, with
   //                        sub-millisecond precision where the kernel has it.
@@ -326,17 +328,36 @@ class Poller {
   // they cost none: the next Wait sees the wake before it blocks. After
   // Shutdown() it does nothing.
   //
+  // Memory: what the calling thread wrote before Wake() is seen by the thread
+  // whose Wait returns for this wake, in what that thread reads after the
+  // Wait returns: Wake() and that return each act as a sequentially
+  // consistent fence (std::atomic_thread_fence(seq_cst)). So a producer that
+  // publishes work through an atomic (any memory order) or under a mutex, then
+  // calls Wake(), never has the consumer's look after its Wait miss the work.
+  // Plain (non-atomic) data published that way, a queue under a mutex or a
+  // release store read with acquire, is then safe to read. Wake() is not
+  // itself a release of plain writes made without any synchronization.
+  //
   // Errors: only what the kernel's signal call still reports after being
   // retried for about 10 ms (e.g. ResourceExhausted), which leaves the poller
-  // usable. Thread-safe. Not async-signal-safe: from a signal handler, set a
-  // flag and let a thread that is not in the handler call Wake().
+  // usable. The wake then stays pending without its signal: a Wait that is
+  // blocked is not woken by it (it returns at its timeout or for an event, and
+  // reports the wake then), the next Wait does not block, and the next Wake()
+  // from any thread signals again. Wakes that found it pending and returned
+  // OK are delivered the same way; other threads' wakes are never withdrawn.
+  // Thread-safe. Not async-signal-safe: from a signal handler, set a flag and
+  // let a thread that is not in the handler call Wake().
   //
   // Rules: tests/conformance/suite_wake.cc, suite_wake_protocol.cc,
-  // suite_scale.cc.
+  // suite_scale.cc; tests/stress/wake_ordering_test.cc.
   absl::Status Wake() {
-    // Inline: a wake already pending (or Shutdown()) costs one load, as a
-    // hand-written loop's flag does.
-    if (wake_pending_.load(std::memory_order_acquire)) return absl::OkStatus();
+    // Inline: a wake already pending (or Shutdown()) costs a fence and one
+    // load, as libev's ev_async_send does. The fence orders the caller's
+    // writes before the load: see poller.cc, "The wake protocol".
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    const std::uintptr_t pending =
+        wake_pending_.load(std::memory_order_relaxed);
+    if (pending != kNoWake && pending != kSignalOwed) return absl::OkStatus();
     return WakeNotPending();
   }
 
@@ -374,9 +395,10 @@ class Poller {
   // Wait with a positive (normalized) timeout.
   absl::StatusOr<size_t> WaitBlocking(Events& events, absl::Duration timeout);
   // Takes the turn to wait with `bits` (kWaiterActive, and kWaiterMayBlock
-  // for a wait that may block) if no other Wait has it. One atomic
-  // compare-and-swap when uncontended.
-  bool TryEnterWait(std::uint32_t bits);
+  // for a wait that may block) if no other Wait has it, nor, when
+  // `behind_queued`, queues for it. One atomic compare-and-swap when
+  // uncontended.
+  bool TryEnterWait(std::uint32_t bits, bool behind_queued = false);
   // Queues for the turn until `deadline` (or for ever if `infinite`).
   bool EnterWaitQueued(std::uint32_t bits, bool infinite,
                        std::chrono::steady_clock::time_point deadline);
@@ -396,9 +418,15 @@ class Poller {
   // pthread_mutex_clocklock ThreadSanitizer does not understand.)
   std::mutex waiter_mutex_;
   std::condition_variable waiter_done_;
-  // Set by the first Wake() after a wait returned; reset when a wait returns.
-  // Further wakes in between find it set and return at once.
-  std::atomic<bool> wake_pending_{false};
+  // Set by the first Wake() after a wait returned, to a tag of the thread that
+  // set it (so a failed Wake changes only its own wake), or to kShutdownWake
+  // for good; reset when a wait returns. Further wakes in between find it set
+  // and return at once. kSignalOwed: a wake is pending whose kernel signal
+  // was refused; the next Wake() signals again.
+  static constexpr std::uintptr_t kNoWake = 0;
+  static constexpr std::uintptr_t kShutdownWake = 1;
+  static constexpr std::uintptr_t kSignalOwed = 2;
+  std::atomic<std::uintptr_t> wake_pending_{kNoWake};
   std::atomic<bool> shut_down_{false};
 };
 

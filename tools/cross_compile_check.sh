@@ -123,7 +123,7 @@ if ((use_bazel)); then
   macos_libraries="//poller //poller/internal:errno_status //poller/internal:timeout \
     //poller/internal:syscall //poller/internal:scoped_fd //poller/internal:poll_readiness //poller/internal:registration_errors //poller/core \
     //backends/kqueue //backends/kqueue:kqueue_logic //backends/poll //backends/poll:pipe_waker \
-    //poller/internal:pollable_file //tests/conformance:suite //tests/conformance:test_handles \
+    //poller/internal:open_file_set //tests/conformance:suite //tests/conformance:test_handles \
     //tests/conformance:schedule //tests:backend_under_test //tests:builtin_backends \
     //tests/stress:stress_suite //tests/faults:fault_injection_suite //tests/faults:hygiene_suite \
     //tests/faults:pitfalls_suite"
@@ -236,7 +236,7 @@ kqueue_files=(
   poller/poller.cc
   poller/internal/errno_status.cc
   poller/internal/poll_readiness.cc
-  poller/internal/pollable_file.cc
+  poller/internal/open_file_set.cc
   poller/internal/registration_errors.cc
   poller/internal/scoped_fd.cc
   poller/internal/syscall.cc

@@ -204,11 +204,19 @@ absl::StatusOr<std::unique_ptr<Backend>> IoUringBackend::Create() {
                        "the kernel is older than 5.13 (no multishot poll or "
                        "IORING_FEAT_EXT_ARG)");
   }
-  return std::unique_ptr<Backend>(new IoUringBackend(std::move(ring)));
+  absl::StatusOr<internal::OpenFileSet> files = internal::OpenFileSet::Create();
+  if (!files.ok()) {
+    io_uring_queue_exit(ring.get());
+    return files.status();
+  }
+  return std::unique_ptr<Backend>(
+      new IoUringBackend(std::move(ring), *std::move(files)));
 }
 
-IoUringBackend::IoUringBackend(std::unique_ptr<io_uring> ring)
-    : ring_(std::move(ring)),
+IoUringBackend::IoUringBackend(std::unique_ptr<io_uring> ring,
+                               internal::OpenFileSet files)
+    : files_(std::move(files)),
+      ring_(std::move(ring)),
       ring_fd_(ring_->ring_fd),
       batch_(new BatchEntry[ring_->sq.ring_entries]),
       batch_capacity_(ring_->sq.ring_entries) {}
@@ -401,18 +409,6 @@ void IoUringBackend::ReserveLocked() {
   }
 }
 
-int IoUringBackend::NamesRegisteredFile(int fd,
-                                        const Registration& registration) {
-  struct stat status;
-  if (internal::Syscall("fstat", [&] { return ::fstat(fd, &status); }) != 0) {
-    return errno == EBADF ? 0 : -1;
-  }
-  internal::FileIdentity identity;
-  identity.device = status.st_dev;
-  identity.inode = status.st_ino;
-  return identity == registration.identity ? 1 : 0;
-}
-
 absl::Status IoUringBackend::FlushLocked() {
   if (orphans_.empty() && pending_.empty() &&
       !submitter_exited_->load(std::memory_order_relaxed)) {
@@ -449,14 +445,14 @@ absl::Status IoUringBackend::FlushLocked() {
     if (registration.rearm) {
       // The number may name another file by now (closed without Delete and
       // reused): a new request would watch it under this token.
-      const int same = NamesRegisteredFile(fd, registration);
-      if (same < 0) {
-        if (failure.ok()) {
-          failure = internal::ErrnoToStatus(errno, "Wait fstat", fd);
-        }
+      bool not_pollable = false;
+      absl::StatusOr<bool> same_file =
+          files_.Contains("Wait", fd, &not_pollable);
+      if (!same_file.ok() && !not_pollable) {
+        if (failure.ok()) failure = same_file.status();
         continue;
       }
-      if (same == 0) {
+      if (!same_file.ok() || !*same_file) {
         // Closed: the registration ends, as epoll's does with the last close.
         registration.rearm = false;
         registration.armed = false;
@@ -491,19 +487,20 @@ absl::Status IoUringBackend::Add(NativeHandle handle, Token token,
   if (handle == ring_fd_) {
     return internal::WatchesItselfError(internal::Operation::kAdd, handle);
   }
-  internal::FileIdentity identity;
-  absl::Status inspected =
-      internal::InspectPollableFile("Add", handle, &identity);
-  if (!inspected.ok()) return inspected;
-
+  if (handle == files_.fd()) {
+    return internal::OwnWakeDescriptorError(internal::Operation::kAdd, handle);
+  }
   std::lock_guard<std::mutex> lock(mutex_);
+  absl::Status recorded = files_.Insert("Add", handle);
   auto found = registrations_.find(handle);
+  if (recorded.code() == absl::StatusCode::kAlreadyExists) {
+    if (found != registrations_.end() && !found->second.ended) return recorded;
+    // Recorded for a registration whose Delete could not erase it, or one
+    // that ended: the record is right, and this registration takes it over.
+  } else if (!recorded.ok()) {
+    return recorded;
+  }
   if (found != registrations_.end()) {
-    if (found->second.identity == identity && !found->second.ended) {
-      return internal::ErrnoToStatus(absl::StatusCode::kAlreadyExists, EEXIST,
-                                     "Add", handle,
-                                     "already registered in this poller");
-    }
     // A file closed without Delete whose number was reused: replace it (its
     // request still holds the old file open).
     DropLocked(handle);
@@ -512,7 +509,6 @@ absl::Status IoUringBackend::Add(NativeHandle handle, Token token,
   registration.token = token;
   registration.interest = interest;
   registration.mode = mode;
-  registration.identity = identity;
   ReserveLocked();
   // The submission queue is empty between calls: there is room.
   QueueArmLocked(handle, registration);
@@ -521,6 +517,7 @@ absl::Status IoUringBackend::Add(NativeHandle handle, Token token,
   SubmitBatchLocked(&error);
   if (!registration.live) {
     registrations_.erase(handle);
+    files_.Erase(handle);
     return SubmitError(error, "io_uring_submit(POLL_ADD)", handle);
   }
   return absl::OkStatus();
@@ -547,18 +544,16 @@ absl::Status IoUringBackend::ChangeRegistration(internal::Operation operation,
         absl::StatusCode::kNotFound, ENOENT, name, handle,
         "not registered (it is the poller's own ring)");
   }
-  internal::FileIdentity identity;
+  std::lock_guard<std::mutex> lock(mutex_);
   bool not_pollable = false;
-  absl::Status inspected =
-      internal::InspectRegisteredFile(name, handle, &identity, &not_pollable);
+  absl::StatusOr<bool> same_file = files_.Contains(name, handle, &not_pollable);
   // A check that failed for a passing reason (EINTR, ENOMEM...) says nothing
   // about the registration: keep it, so the call can be retried. Only a
   // closed descriptor or one that now names an unpollable file ends it.
-  if (!inspected.ok() && !not_pollable) return inspected;
-  std::lock_guard<std::mutex> lock(mutex_);
+  if (!same_file.ok() && !not_pollable) return same_file.status();
   auto found = registrations_.find(handle);
-  if (!inspected.ok() || found == registrations_.end() ||
-      found->second.identity != identity || found->second.ended) {
+  if (!same_file.ok() || !*same_file || found == registrations_.end() ||
+      found->second.ended) {
     // A closed descriptor's registration, or one whose number now names
     // another file, is gone, as it would be with epoll.
     if (found != registrations_.end()) {
@@ -567,7 +562,8 @@ absl::Status IoUringBackend::ChangeRegistration(internal::Operation operation,
       int ignored;
       SubmitBatchLocked(&ignored);  // Refused: cancelled later.
     }
-    if (!inspected.ok()) return inspected;
+    if (!same_file.ok()) return same_file.status();
+    if (*same_file) files_.Erase(handle);
     return internal::ErrnoToStatus(absl::StatusCode::kNotFound, ENOENT, name,
                                    handle, "not registered in this poller");
   }
@@ -609,32 +605,32 @@ absl::Status IoUringBackend::Delete(NativeHandle handle) {
         absl::StatusCode::kNotFound, ENOENT, "Delete", handle,
         "not registered (it is the poller's own ring)");
   }
-  internal::FileIdentity identity;
+  std::lock_guard<std::mutex> lock(mutex_);
   bool not_pollable = false;
-  absl::Status inspected = internal::InspectRegisteredFile(
-      "Delete", handle, &identity, &not_pollable);
+  absl::StatusOr<bool> same_file =
+      files_.Contains("Delete", handle, &not_pollable);
   // A check that failed for a passing reason (EINTR, ENOMEM...) says nothing
   // about the registration: keep it, so the call can be retried. Only a
   // closed descriptor or one that now names an unpollable file ends it.
-  if (!inspected.ok() && !not_pollable) return inspected;
-  std::lock_guard<std::mutex> lock(mutex_);
+  if (!same_file.ok() && !not_pollable) return same_file.status();
   auto found = registrations_.find(handle);
   if (found == registrations_.end()) {
-    if (!inspected.ok()) return inspected;
+    if (!same_file.ok()) return same_file.status();
+    if (*same_file) files_.Erase(handle);
     return internal::ErrnoToStatus(absl::StatusCode::kNotFound, ENOENT,
                                    "Delete", handle,
                                    "not registered in this poller");
   }
   Registration& registration = found->second;
-  if (!inspected.ok() || registration.identity != identity ||
-      registration.ended) {
+  if (!same_file.ok() || !*same_file || registration.ended) {
     // The registered file was closed: the registration is gone either way,
     // and its request is cancelled now or, if the kernel refuses, later.
     DropLocked(handle);
     QueueOrphansLocked();
     int ignored;
     SubmitBatchLocked(&ignored);
-    if (!inspected.ok()) return inspected;
+    if (!same_file.ok()) return same_file.status();
+    if (*same_file) files_.Erase(handle);
     return internal::ErrnoToStatus(
         absl::StatusCode::kNotFound, ENOENT, "Delete", handle,
         "not registered in this poller (the registered file was closed)");
@@ -650,6 +646,7 @@ absl::Status IoUringBackend::Delete(NativeHandle handle) {
     }
   }
   EraseLocked(registrations_.find(handle));
+  files_.Erase(handle);
   return absl::OkStatus();
 }
 

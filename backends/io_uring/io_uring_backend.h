@@ -46,7 +46,8 @@
 //                is submitted at the start of the next Wait, and a single-shot
 //                poll on a file that is still ready completes at once, so a
 //                handle is reported on every Wait while it is ready, once per
-//                Wait. Each re-arm first checks (fstat) that the number still
+//                Wait. Each re-arm first checks (one epoll_ctl on a private
+//                set, poller/internal/open_file_set.h) that the number still
 //                names the registered file (see closed handles below).
 //   kOneshot     a single-shot poll, not re-armed until Modify.
 //   kEdgeOneshot the same as kOneshot: arming checks the current readiness,
@@ -206,7 +207,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "poller/core/backend.h"
-#include "poller/internal/pollable_file.h"
+#include "poller/internal/open_file_set.h"
 #include "poller/internal/registration_errors.h"
 
 // liburing's ring; its header stays out of this one.
@@ -242,7 +243,6 @@ class IoUringBackend final : public Backend {
     Token token;
     Interest interest;
     Mode mode;
-    internal::FileIdentity identity;
     // The serial of the registration's latest request.
     std::uint32_t serial = 0;
     // That request is in the kernel: submitted, and not known to have ended.
@@ -278,7 +278,7 @@ class IoUringBackend final : public Backend {
     std::uint32_t serial;
   };
 
-  explicit IoUringBackend(std::unique_ptr<io_uring> ring);
+  IoUringBackend(std::unique_ptr<io_uring> ring, internal::OpenFileSet files);
 
   // Modify, or Rearm (`operation` kRearm: the registration's own token,
   // interest and mode are used, and the arguments ignored).
@@ -322,10 +322,9 @@ class IoUringBackend final : public Backend {
   void DropLocked(int fd);
   // Makes room in pending_ for every registration.
   void ReserveLocked();
-  // 1 if `fd` still names the registration's file, 0 if it is closed or names
-  // another file, -1 if fstat failed otherwise (errno says why).
-  static int NamesRegisteredFile(int fd, const Registration& registration);
 
+  // Which open file each registered number names. Guarded by mutex_.
+  internal::OpenFileSet files_;
   const std::unique_ptr<io_uring> ring_;
   const int ring_fd_;
 

@@ -315,7 +315,7 @@ bool KqueueBackend::ApplyChanges(struct kevent* changes, int count,
 
 absl::Status KqueueBackend::Apply(const char* operation, int fd,
                                   const Registration& old,
-                                  Registration& registration) {
+                                  Registration& registration, bool* forget) {
   Change changes[kqueue_logic::kMaxChanges];
   const int count =
       kqueue_logic::PlanChanges(old, registration, kPlatform, changes);
@@ -325,21 +325,50 @@ absl::Status KqueueBackend::Apply(const char* operation, int fd,
   }
   struct kevent receipts[kqueue_logic::kMaxChanges];
   int errors[kqueue_logic::kMaxChanges];
+  absl::Status status;
+  kqueue_logic::Undo undo;
   if (!ApplyChanges(kernel_changes, count, receipts, errors)) {
-    return internal::ErrnoToStatus(errno, operation, fd);
+    status = internal::ErrnoToStatus(errno, operation, fd);
+    undo = kqueue_logic::PlanUndo(old, registration, changes, nullptr, count,
+                                  kPlatform);
+  } else {
+    const kqueue_logic::ApplyOutcome outcome =
+        kqueue_logic::ApplyAnswers(old.filters, changes, errors, count);
+    if (outcome.failed < 0) {
+      registration.filters = outcome.filters;
+      registration.write_peer_gone = outcome.write_peer_gone;
+      *forget = false;
+      return absl::OkStatus();
+    }
+    const int error = errors[outcome.failed];
+    const char* name = ChangeName(changes[outcome.failed]);
+    if (error == EINVAL && fd == kqueue_fd_) {
+      status =
+          internal::ErrnoToStatus(absl::StatusCode::kInvalidArgument, error,
+                                  name, fd, "a poller cannot watch itself");
+    } else {
+      status = internal::ErrnoToStatus(error, name, fd);
+    }
+    undo = kqueue_logic::PlanUndo(old, registration, changes, errors, count,
+                                  kPlatform);
   }
-  const kqueue_logic::ApplyOutcome outcome =
-      kqueue_logic::ApplyAnswers(old.filters, changes, errors, count);
-  registration.filters = outcome.filters;
-  registration.write_peer_gone = outcome.write_peer_gone;
-  if (outcome.failed < 0) return absl::OkStatus();
-  const int error = errors[outcome.failed];
-  const char* name = ChangeName(changes[outcome.failed]);
-  if (error == EINVAL && fd == kqueue_fd_) {
-    return internal::ErrnoToStatus(absl::StatusCode::kInvalidArgument, error,
-                                   name, fd, "a poller cannot watch itself");
+  // Refused, wholly or in part: put back what the accepted changes did, so
+  // the kernel's filters carry `old`'s serial, flags and arm again.
+  int undo_errors[kqueue_logic::kMaxChanges];
+  if (undo.count > 0) {
+    struct kevent undo_changes[kqueue_logic::kMaxChanges];
+    for (int i = 0; i < undo.count; ++i) {
+      undo_changes[i] = MakeKevent(fd, undo.changes[i]);
+    }
+    if (!ApplyChanges(undo_changes, undo.count, receipts, undo_errors)) {
+      std::fill_n(undo_errors, undo.count, errno);
+    }
   }
-  return internal::ErrnoToStatus(error, name, fd);
+  const kqueue_logic::Restored restored =
+      kqueue_logic::AfterUndo(undo, undo_errors);
+  registration = restored.registration;
+  *forget = restored.forget;
+  return status;
 }
 
 void KqueueBackend::UpdateSynthetic(int fd, Registration& registration) {
@@ -398,22 +427,12 @@ absl::Status KqueueBackend::Add(NativeHandle handle, Token token,
   registration.mode = mode;
   registration.file = file;
   registration.serial = ++serial_;
-  absl::Status applied = Apply("kevent(EV_ADD)", handle, nothing, registration);
-  if (!applied.ok()) {
-    // Undo the filters that did go in, so a failed Add leaves nothing behind.
-    struct kevent changes[3];
-    int count = 0;
-    for (const Filter filter : kqueue_logic::kEveryFilter) {
-      if ((registration.filters & filter) == 0) continue;
-      Change change;
-      change.filter = filter;
-      change.action = Action::kDelete;
-      changes[count++] = MakeKevent(handle, change);
-    }
-    struct kevent receipts[3];
-    if (count > 0) ApplyChanges(changes, count, receipts, nullptr);
-    return applied;
-  }
+  bool forget = false;
+  // A failed Add leaves nothing behind: Apply deletes the filters that did go
+  // in.
+  absl::Status applied =
+      Apply("kevent(EV_ADD)", handle, nothing, registration, &forget);
+  if (!applied.ok()) return applied;
   Registration& added =
       registrations_.emplace(handle, registration).first->second;
   UpdateSynthetic(handle, added);
@@ -457,22 +476,29 @@ absl::Status KqueueBackend::ChangeRegistration(internal::Operation operation,
     interest = registration.interest;
     mode = registration.mode;
   }
-  const Registration old = registration;
-  registration.token = token;
-  registration.interest = interest;
-  registration.mode = mode;
-  registration.serial = ++serial_;
-  registration.armed = true;
-  absl::Status applied = Apply("kevent(EV_ADD)", handle, old, registration);
-  if (!applied.ok() && registration.filters == kqueue_logic::kNoFilter &&
-      !registration.write_peer_gone) {
+  // Written to the table only once the kernel took every change: a refused
+  // change list leaves the registration as it was, in the table and (Apply
+  // puts back what was accepted) in the kernel, so its events keep their
+  // current serial and token.
+  Registration changed = registration;
+  changed.token = token;
+  changed.interest = interest;
+  changed.mode = mode;
+  changed.serial = ++serial_;
+  changed.armed = true;
+  bool forget = false;
+  absl::Status applied =
+      Apply("kevent(EV_ADD)", handle, registration, changed, &forget);
+  if (forget) {
     // The kernel holds nothing for it any more (its descriptor was closed).
     registrations_.erase(found);
     synthetic_.erase(handle);
     synthetic_pending_.store(!synthetic_.empty(), std::memory_order_release);
     return applied;
   }
-  UpdateSynthetic(handle, registration);
+  registration = changed;
+  // A refused change keeps the report the backend owed it, no more.
+  if (applied.ok()) UpdateSynthetic(handle, registration);
   return applied;
 }
 
@@ -505,7 +531,8 @@ absl::Status KqueueBackend::Delete(NativeHandle handle) {
   }
   const bool kernel_holds_nothing = count == 0;
   if (kernel_holds_nothing) {
-    // After a failed Modify, or a pipe whose reader was gone at Add.
+    // A pipe whose reader was gone at Add, or oneshot filters EV_ONESHOT
+    // deleted as they fired.
     registrations_.erase(found);
     synthetic_.erase(handle);
     synthetic_pending_.store(!synthetic_.empty(), std::memory_order_release);

@@ -52,7 +52,13 @@
 //   it with a touch instead of allocating a new knote. Add, Modify and Delete
 //   send all of a registration's changes in one kevent call with EV_RECEIPT,
 //   which returns each change's own error (one call per change where the
-//   headers lack EV_RECEIPT). A failed Add is rolled back.
+//   headers lack EV_RECEIPT). A refused Add, Modify or Rearm is rolled back:
+//   the changes the kernel took are undone (filters it added deleted, those
+//   it deleted or touched added again as they were, with the old serial), and
+//   the table keeps the registration as it was, so its events stay current
+//   and carry its token; a change list refused outright sends nothing more.
+//   Tests: kqueue_logic_test KqueueRefused.*; the conformance suite's
+//   ModifyRefusedDuringAWaitLeavesTheRegistration.
 //
 //   Each filter's `udata` is not the token but the registration's serial:
 //   one counter for the backend, taken by every Add and Modify and sent with
@@ -285,9 +291,13 @@ class KqueueBackend final : public Backend {
                     int* errors);
   // Sends the changes that turn the kernel's filters for `old` into those of
   // `registration`, and records in it which filters the kernel then holds.
-  // Requires mutex_.
+  // If the kernel refuses any of them, it puts back what the others changed
+  // (kqueue_logic::PlanUndo), sets `registration` to `old` with the filters
+  // the kernel then holds, sets *forget if that is none although `old` had
+  // some (the descriptor was closed), and returns the refusal. Requires
+  // mutex_.
   absl::Status Apply(const char* operation, int fd, const Registration& old,
-                     Registration& registration);
+                     Registration& registration, bool* forget);
   // Records whether the backend owes `registration` a report of its own (see
   // synthetic_), and wakes a Wait in progress if so. Requires mutex_.
   void UpdateSynthetic(int fd, Registration& registration);

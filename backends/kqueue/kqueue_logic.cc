@@ -106,6 +106,68 @@ ApplyOutcome ApplyAnswers(FilterSet before, const Change* changes,
   return outcome;
 }
 
+Undo PlanUndo(const Registration& old, const Registration& wanted,
+              const Change* changes, const int* errors, int count,
+              const Platform& platform) {
+  Undo undo;
+  undo.registration = old;
+  undo.filters = old.filters;
+  if (errors == nullptr) return undo;  // Nothing was applied.
+  undo.filters = ApplyAnswers(old.filters, changes, errors, count).filters;
+  const bool new_flags =
+      ModeClears(old.mode) != ModeClears(wanted.mode) ||
+      ::poller::IsOneshot(old.mode) != ::poller::IsOneshot(wanted.mode);
+  // A disarmed oneshot registration's filters are all disabled (EV_DISPATCH
+  // disabled the one that fired, Wait's silence the others), and so is the
+  // read filter kNone keeps.
+  const bool enabled = old.interest != Interest::kNone &&
+                       (!::poller::IsOneshot(old.mode) || old.armed);
+  for (const Filter filter : kEveryFilter) {
+    // Whether an accepted change reached this filter (a delete of one already
+    // gone counts: ApplyAnswers takes it as deleted).
+    bool changed = false;
+    for (int i = 0; i < count; ++i) {
+      if (changes[i].filter != filter) continue;
+      const bool accepted =
+          errors[i] == 0 ||
+          (changes[i].action == Action::kDelete && errors[i] == ENOENT);
+      changed = changed || accepted;
+    }
+    if (!changed) continue;
+    const bool held_before = (old.filters & filter) != 0;
+    const bool held_now = (undo.filters & filter) != 0;
+    Change change;
+    change.filter = filter;
+    change.clear = ModeClears(old.mode);
+    change.dispatch = ::poller::IsOneshot(old.mode);
+    change.fflags = FilterFflags(filter, old.interest, platform);
+    change.udata = old.serial;
+    // Held now but not with `old`'s flags (made again, or touched, for
+    // `wanted`'s mode; a touch keeps the flags a knote was made with), or not
+    // `old`'s at all: delete it.
+    if (held_now && (!held_before || new_flags)) {
+      change.action = Action::kDelete;
+      undo.changes[undo.count++] = change;
+    }
+    if (held_before) {
+      change.action = enabled ? Action::kAddEnabled : Action::kAddDisabled;
+      undo.changes[undo.count++] = change;
+    }
+  }
+  return undo;
+}
+
+Restored AfterUndo(const Undo& undo, const int* undo_errors) {
+  Restored restored;
+  restored.registration = undo.registration;
+  restored.registration.filters =
+      ApplyAnswers(undo.filters, undo.changes, undo_errors, undo.count).filters;
+  restored.forget = undo.registration.filters != kNoFilter &&
+                    restored.registration.filters == kNoFilter &&
+                    !restored.registration.write_peer_gone;
+  return restored;
+}
+
 bool IsCurrent(const KernelEvent& event, const Registration& registration,
                const Platform& platform) {
   return (event.udata & platform.udata_mask) ==

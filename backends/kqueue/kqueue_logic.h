@@ -145,6 +145,50 @@ struct ApplyOutcome {
 ApplyOutcome ApplyAnswers(FilterSet before, const Change* changes,
                           const int* errors, int count);
 
+// A change list the kernel refused, wholly or in part: an Add, Modify or Rearm
+// that fails must leave the registration as it was (`old`; for Add, a
+// Registration with no filters), in the table and in the kernel alike. The
+// table then keeps `old`'s token, interest, mode, serial and arm, so every
+// event of a filter the kernel still holds for `old` stays current and is
+// reported under `old`'s token.
+struct Undo {
+  // What the table holds once the undo is accepted: `old`.
+  Registration registration;
+  // The filters the kernel holds after the refused list.
+  FilterSet filters = kNoFilter;
+  // The changes that put back what the accepted part of the list changed:
+  // each filter `old` held and the list deleted or changed is added again (or
+  // touched) with `old`'s flags, filter flags and serial, disabled where `old`
+  // was disarmed or had no interest, deleted first if the list created it
+  // again with other flags; each filter the list added for `wanted` alone is
+  // deleted. Filters the list did not change are not touched, so a change
+  // refused outright sends nothing and injects no edge event.
+  int count = 0;
+  Change changes[kMaxChanges];
+};
+// `changes` and `errors` as for ApplyAnswers; `errors` null when kevent itself
+// failed, taken to have applied none of them: with EV_RECEIPT both kernels
+// return each change's own failure in its receipt (XNU kevent_register's
+// error goes to the change's EV_ERROR; FreeBSD kqueue_kevent does the same
+// while the event list has room, which it has), so the call itself fails only
+// for the queue or the buffers.
+Undo PlanUndo(const Registration& old, const Registration& wanted,
+              const Change* changes, const int* errors, int count,
+              const Platform& platform);
+
+// What the table holds after the undo was sent. `undo_errors[i]` is the errno
+// of `undo.changes[i]` (all kevent's own errno when it failed).
+struct Restored {
+  // undo.registration, with the filters the kernel holds now: fewer than it
+  // had only if the undo was refused too, or the descriptor was closed.
+  Registration registration;
+  // The kernel holds nothing for it any more although it had filters (its
+  // descriptor was closed, which removed them), and the backend owes it no
+  // report of its own: the table forgets it.
+  bool forget = false;
+};
+Restored AfterUndo(const Undo& undo, const int* undo_errors);
+
 // A kernel event, decoded.
 struct KernelEvent {
   Filter filter = kNoFilter;

@@ -60,9 +60,6 @@ class KqueueWaker {
     return fd >= 0 && (fd == read_end_.get() || fd == write_end_.get());
   }
 
-  // "EVFILT_USER" or "pipe": for messages and tests.
-  const char* kind() const { return uses_pipe() ? "pipe" : "EVFILT_USER"; }
-
  private:
   KqueueWaker(int kqueue_fd, ScopedFd read_end, ScopedFd write_end)
       : kqueue_fd_(kqueue_fd),

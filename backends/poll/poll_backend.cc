@@ -27,10 +27,14 @@ constexpr size_t kInitialCapacity = 64;
 absl::StatusOr<std::unique_ptr<Backend>> PollBackend::Create() {
   absl::StatusOr<Waker> waker = Waker::Create();
   if (!waker.ok()) return waker.status();
-  return std::unique_ptr<Backend>(new PollBackend(*std::move(waker)));
+  absl::StatusOr<internal::OpenFileSet> files = internal::OpenFileSet::Create();
+  if (!files.ok()) return files.status();
+  return std::unique_ptr<Backend>(
+      new PollBackend(*std::move(waker), *std::move(files)));
 }
 
-PollBackend::PollBackend(Waker waker) : waker_(std::move(waker)) {
+PollBackend::PollBackend(Waker waker, internal::OpenFileSet files)
+    : waker_(std::move(waker)), files_(std::move(files)) {
   pollfds_.reserve(kInitialCapacity + 1);
   slots_.reserve(kInitialCapacity + 1);
   spare_pollfds_.reserve(kInitialCapacity + 1);
@@ -82,28 +86,25 @@ void PollBackend::RebuildLocked() {
 
 absl::Status PollBackend::Add(NativeHandle handle, Token token,
                               Interest interest, Mode mode) {
-  if (handle == waker_.fd()) {
+  if (handle == waker_.fd() || handle == files_.fd()) {
     return internal::OwnWakeDescriptorError(internal::Operation::kAdd, handle);
   }
-  internal::FileIdentity identity;
-  absl::Status inspected =
-      internal::InspectPollableFile("Add", handle, &identity);
-  if (!inspected.ok()) return inspected;
-
   std::lock_guard<std::mutex> lock(mutex_);
+  absl::Status recorded = files_.Insert("Add", handle);
   auto found = registrations_.find(handle);
-  if (found != registrations_.end() && found->second.identity == identity) {
-    return internal::ErrnoToStatus(absl::StatusCode::kAlreadyExists, EEXIST,
-                                   "Add", handle,
-                                   "already registered in this poller");
+  if (recorded.code() == absl::StatusCode::kAlreadyExists) {
+    if (found != registrations_.end()) return recorded;
+    // Recorded for a registration whose Delete could not erase it: the
+    // record is right, and this registration takes it over.
+  } else if (!recorded.ok()) {
+    return recorded;
   }
-  // Otherwise a registration found is of a file closed without Delete, whose
-  // number was reused: it is replaced, as closing would have removed it in
-  // epoll.
+  // A registration found now is of a file closed without Delete whose number
+  // was reused: it is replaced, as closing would have removed it in epoll.
   ReserveLocked(registrations_.size() + 1);
   registrations_.insert_or_assign(
-      handle, Registration{token, interest, mode, /*armed=*/true, identity,
-                           next_serial_++});
+      handle,
+      Registration{token, interest, mode, /*armed=*/true, next_serial_++});
   ChangedLocked();
   return absl::OkStatus();
 }
@@ -126,25 +127,23 @@ absl::Status PollBackend::ChangeRegistration(internal::Operation operation,
   if (handle == waker_.fd()) {
     return internal::OwnWakeDescriptorError(operation, handle);
   }
-  internal::FileIdentity identity;
+  std::lock_guard<std::mutex> lock(mutex_);
   bool not_pollable = false;
-  absl::Status inspected =
-      internal::InspectRegisteredFile(name, handle, &identity, &not_pollable);
+  absl::StatusOr<bool> same_file = files_.Contains(name, handle, &not_pollable);
   // A check that failed for a passing reason (EINTR, ENOMEM...) says nothing
   // about the registration: keep it, so the call can be retried. Only a
   // closed descriptor or one that now names an unpollable file ends it.
-  if (!inspected.ok() && !not_pollable) return inspected;
-  std::lock_guard<std::mutex> lock(mutex_);
+  if (!same_file.ok() && !not_pollable) return same_file.status();
   auto found = registrations_.find(handle);
-  if (!inspected.ok() || found == registrations_.end() ||
-      !(found->second.identity == identity)) {
+  if (!same_file.ok() || !*same_file || found == registrations_.end()) {
     // A closed descriptor's registration, or one whose number now names
     // another file, is gone, as it would be with epoll.
     if (found != registrations_.end()) {
       registrations_.erase(found);
       ChangedLocked();
     }
-    if (!inspected.ok()) return inspected;
+    if (!same_file.ok()) return same_file.status();
+    if (*same_file) files_.Erase(handle);  // A record Delete left behind.
     return internal::ErrnoToStatus(absl::StatusCode::kNotFound, ENOENT, name,
                                    handle, "not registered in this poller");
   }
@@ -156,8 +155,8 @@ absl::Status PollBackend::ChangeRegistration(internal::Operation operation,
     interest = found->second.interest;
     mode = found->second.mode;
   }
-  found->second = Registration{token,          interest, mode,
-                               /*armed=*/true, identity, next_serial_++};
+  found->second =
+      Registration{token, interest, mode, /*armed=*/true, next_serial_++};
   ChangedLocked();
   return absl::OkStatus();
 }
@@ -167,30 +166,24 @@ absl::Status PollBackend::Delete(NativeHandle handle) {
     return internal::OwnWakeDescriptorError(internal::Operation::kDelete,
                                             handle);
   }
-  internal::FileIdentity identity;
+  std::lock_guard<std::mutex> lock(mutex_);
   bool not_pollable = false;
-  absl::Status inspected = internal::InspectRegisteredFile(
-      "Delete", handle, &identity, &not_pollable);
+  absl::StatusOr<bool> same_file =
+      files_.Contains("Delete", handle, &not_pollable);
   // A check that failed for a passing reason (EINTR, ENOMEM...) says nothing
   // about the registration: keep it, so the call can be retried. Only a
   // closed descriptor or one that now names an unpollable file ends it.
-  if (!inspected.ok() && !not_pollable) return inspected;
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto found = registrations_.find(handle);
-  if (found == registrations_.end()) {
-    if (!inspected.ok()) return inspected;
-    return internal::ErrnoToStatus(absl::StatusCode::kNotFound, ENOENT,
-                                   "Delete", handle,
-                                   "not registered in this poller");
-  }
-  const bool same_file = inspected.ok() && found->second.identity == identity;
-  registrations_.erase(found);
-  ChangedLocked();
-  if (!inspected.ok()) return inspected;
-  if (!same_file) {
+  if (!same_file.ok() && !not_pollable) return same_file.status();
+  const bool registered = registrations_.erase(handle) != 0;
+  if (registered) ChangedLocked();
+  if (!same_file.ok()) return same_file.status();
+  if (*same_file) files_.Erase(handle);
+  if (!registered || !*same_file) {
     return internal::ErrnoToStatus(
         absl::StatusCode::kNotFound, ENOENT, "Delete", handle,
-        "not registered in this poller (the registered file was closed)");
+        !registered ? "not registered in this poller"
+                    : "not registered in this poller (the registered file was "
+                      "closed)");
   }
   return absl::OkStatus();
 }
@@ -235,15 +228,14 @@ bool PollBackend::TranslateLocked(size_t slot, Event* event) {
   // The number may name another file by now: closed without Delete and
   // reused (an accept, a pipe) before this poll. Its readiness is not the
   // registration's, and its token may name memory the program freed.
-  absl::StatusOr<bool> same_file =
-      internal::RefersTo(slots_[slot].fd, registration.identity);
+  absl::StatusOr<bool> same_file = files_.Contains("Wait", slots_[slot].fd);
   if (same_file.ok() && !*same_file) {
     registration.armed = false;
     entry.fd = -1;
     return false;
   }
   // Closed since the poll: the next poll flags it POLLNVAL. (A passing
-  // fstat failure says nothing: the event is delivered.)
+  // failure of the check says nothing: the event is delivered.)
   if (same_file.status().code() == absl::StatusCode::kInvalidArgument) {
     return false;
   }

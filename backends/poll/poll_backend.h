@@ -59,19 +59,22 @@
 //   - kNone interest still reports hang-up and error: poll(2) always reports
 //     POLLHUP/POLLERR.
 //   - Registrations belong to descriptor numbers, not to open files. The
-//     backend remembers each file's device and inode at Add, so after a
-//     descriptor is closed without Delete: Add of a new file that reuses the
-//     number succeeds (the stale registration is replaced); Modify and Delete
-//     of it fail with NotFound; Modify and Delete of the closed number fail
-//     with InvalidArgument (EBADF) and drop the registration. That is what
-//     epoll reports in the same cases. Meanwhile poll(2) flags the closed
-//     number POLLNVAL: the registration is disarmed silently (no event: its
-//     token may name something the program already freed) until Modify or
-//     Delete. If the number is reused by a new file before the next poll,
-//     poll(2) reports the new file's readiness; Wait checks the identity of
-//     each handle it is about to report (one fstat(2) per event) and disarms
-//     the registration silently instead, as epoll, which keys registrations
-//     by file, reports nothing for the new file.
+//     backend records which open file each registered number names
+//     (poller/internal/open_file_set.h: exact on Linux for every kind of file;
+//     elsewhere the file's device and inode, which cannot tell apart files
+//     that have no inode of their own), so after a descriptor is closed
+//     without Delete: Add of a new file that reuses the number succeeds (the
+//     stale registration is replaced); Modify and Delete of it fail with
+//     NotFound; Modify and Delete of the closed number fail with
+//     InvalidArgument (EBADF) and drop the registration. That is what epoll
+//     reports in the same cases. Meanwhile poll(2) flags the closed number
+//     POLLNVAL: the registration is disarmed silently (no event: its token
+//     may name something the program already freed) until Modify or Delete.
+//     If the number is reused by a new file before the next poll, poll(2)
+//     reports the new file's readiness; Wait checks each handle it is about
+//     to report (one system call per event) and disarms the registration
+//     silently instead, as epoll, which keys registrations by file, reports
+//     nothing for the new file.
 //   - Regular files, directories and O_PATH descriptors cannot be registered
 //     (InvalidArgument), as with epoll: poll(2) would report them ready
 //     forever.
@@ -97,7 +100,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "poller/core/backend.h"
-#include "poller/internal/pollable_file.h"
+#include "poller/internal/open_file_set.h"
 #include "poller/internal/registration_errors.h"
 
 #if defined(__linux__)
@@ -141,7 +144,6 @@ class PollBackend final : public Backend {
     // False once a oneshot registration fired or its descriptor was found
     // closed; true again after Modify or Rearm.
     bool armed;
-    internal::FileIdentity identity;
     // Changes with every Add and Modify, so Wait can tell whether a result
     // belongs to the registration as it is now.
     std::uint64_t serial;
@@ -153,7 +155,7 @@ class PollBackend final : public Backend {
     std::uint64_t serial;
   };
 
-  explicit PollBackend(Waker waker);
+  PollBackend(Waker waker, internal::OpenFileSet files);
 
   // Modify, or Rearm (`operation` kRearm: the registration's own token,
   // interest and mode are used, and the arguments ignored).
@@ -175,6 +177,8 @@ class PollBackend final : public Backend {
   bool TranslateLocked(size_t slot, Event* event);
 
   Waker waker_;
+  // Which open file each registered number names. Guarded by mutex_.
+  internal::OpenFileSet files_;
 
   std::mutex mutex_;
   // Guarded by mutex_.

@@ -51,6 +51,4 @@ absl::Status NotOneshotError(int fd, Mode mode) {
       "registrations (change the mode with Modify)"));
 }
 
-bool EndsRegistration(int error_number) { return error_number == EBADF; }
-
 }  // namespace poller::internal

@@ -36,12 +36,6 @@ absl::Status WatchesItselfError(Operation operation, int fd,
 // believes it is oneshot, and would be surprised by its events.)
 absl::Status NotOneshotError(int fd, Mode mode);
 
-// Whether a failed check of a registered descriptor (fcntl, fstat) with
-// `error_number` says the registration is gone (EBADF: closed), as opposed to
-// a passing failure (EINTR, ENOMEM...) that says nothing about it: then the
-// registration is kept, so the call can be retried.
-bool EndsRegistration(int error_number);
-
 }  // namespace poller::internal
 
 #endif  // POLLER_INTERNAL_REGISTRATION_ERRORS_H_

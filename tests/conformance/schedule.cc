@@ -70,6 +70,7 @@ static_assert(std::is_trivially_destructible<NamePrefixes>::value,
 
 // What the gate does with the calling thread's system calls.
 thread_local int hold_with_failure = -1;  // -1: not held; else the errno.
+thread_local int fail_calls_with = 0;     // 0: calls are made.
 thread_local bool watched = false;
 thread_local bool hold_after_next_call = false;
 thread_local NamePrefixes hold_after_names;
@@ -119,6 +120,7 @@ SyscallGate::SyscallGate() {
 
 SyscallGate::~SyscallGate() {
   Release();
+  fail_calls_with = 0;
   internal::SetFaultHookForTesting(nullptr);
   internal::SetReturnHookForTesting(nullptr);
   current_gate.store(nullptr);
@@ -154,6 +156,8 @@ void SyscallGate::HoldThisThreadAfterNextCallTo(
 }
 
 void SyscallGate::WatchThisThread() { watched = true; }
+
+void SyscallGate::FailCallsOfThisThread(int error) { fail_calls_with = error; }
 
 void SyscallGate::CountCallsOfThisThread(std::vector<std::string> names) {
   counted_names.Set(names);
@@ -200,6 +204,10 @@ int SyscallGate::BeforeCall(const char* name) {
     gate->changed_.notify_all();
     gate->changed_.wait(lock, [gate] { return gate->released_; });
     if (failure != 0) return failure;
+  }
+  if (fail_calls_with != 0) {
+    gate->failures_.fetch_add(1);
+    return fail_calls_with;
   }
   if (gate->fail_count_ > 0 && absl::StartsWith(name, gate->fail_name_)) {
     --gate->fail_count_;

@@ -116,6 +116,11 @@ class SyscallGate {
   // has set itself up and is entering the kernel). False after `limit`.
   bool WaitForCountedCall(absl::Duration limit);
 
+  // Every system call the calling thread makes through the seam from now on
+  // fails with `error` (0: stops failing them): a fault on one thread only,
+  // e.g. one waker's signal refused while other threads' calls succeed.
+  void FailCallsOfThisThread(int error);
+
   // Fails the next `count` system calls whose name starts with `name`, on any
   // thread, with `error`.
   void FailNext(std::string name, int error, int count = 1);

@@ -22,6 +22,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,39 +38,12 @@ namespace {
 
 using ::poller::testing::MakePipe;
 using ::poller::testing::Pipe;
+using ::poller::testing::ReadableHandle;
+using ::poller::testing::ReadableKind;
+using ::poller::testing::ReadableKinds;
+using ::poller::testing::ReadableWithNumber;
 using ::poller::testing::ScopedFd;
 using ::poller::testing::WriteBytes;
-
-// A new pipe whose read end has the closed handle value `value`, or an empty
-// one (with a failure or the reason in `why_not`) if it cannot be arranged.
-// New handles often get the value by themselves (POSIX gives out the lowest
-// free descriptor; Windows, and Wine, hand a closed SOCKET's value out again
-// soon). Otherwise POSIX dup2 gives it on purpose; Windows has no dup2, so
-// pipes are made until an end has it, and the pipes that missed stay open in
-// `missed`, so that each try gets a value not yet tried.
-Pipe PipeWithReadEnd(NativeHandle value, std::vector<Pipe>* missed,
-                     std::string* why_not) {
-  constexpr int kAttempts = 64;
-  for (int attempt = 0; attempt < kAttempts; ++attempt) {
-    Pipe pipe = MakePipe();
-    if (pipe.read_end.get() == value) return pipe;
-    if (pipe.write_end.get() == value) {
-      return Pipe{std::move(pipe.write_end), std::move(pipe.read_end)};
-    }
-#if !defined(_WIN32)
-    if (::dup2(pipe.read_end.get(), value) != value) {
-      ADD_FAILURE() << "dup2: " << std::strerror(errno);
-      return Pipe{};
-    }
-    EXPECT_EQ(::fcntl(value, F_SETFD, FD_CLOEXEC), 0);
-    return Pipe{ScopedFd(value), std::move(pipe.write_end)};
-#endif
-    missed->push_back(std::move(pipe));
-  }
-  *why_not = absl::StrCat(kAttempts * 2, " new sockets never got the closed ",
-                          "SOCKET's value ", value, " back");
-  return Pipe{};
-}
 
 // A second handle for the same open file (socket), closed with the returned
 // ScopedFd; fails the test and returns an empty one if it cannot be made.
@@ -102,28 +76,63 @@ ScopedFd Duplicate(NativeHandle handle) {
 TEST_P(ConformanceTest, ReusedNumberIsNotReportedUnderTheOldToken) {
   RULE(
       "a descriptor closed without Delete whose number is reused by a new "
-      "file is never reported under the old registration's token");
-  for (Mode mode : {Mode::kLevel, Mode::kOneshot}) {
-    for (bool wait_between : {false, true}) {
-      SCOPED_TRACE(absl::StrCat(ModeName(mode), wait_between
-                                                    ? ", a Wait before reuse"
-                                                    : ", reused at once"));
-      Pipe old_pipe = MakePipe();
-      const NativeHandle number = old_pipe.read_end.get();
+      "file of any kind is never reported under the old registration's "
+      "token, and Add of the new file succeeds");
+  for (const ReadableKind& kind : ReadableKinds()) {
+    for (Mode mode : {Mode::kLevel, Mode::kOneshot}) {
+      for (bool wait_between : {false, true}) {
+        SCOPED_TRACE(absl::StrCat(
+            kind.name, ", ", ModeName(mode),
+            wait_between ? ", a Wait before reuse" : ", reused at once"));
+        std::unique_ptr<ReadableHandle> old_file = kind.make();
+        const NativeHandle number = old_file->handle();
+        ASSERT_TRUE(poller_->Add(number, 1, Interest::kReadable, mode).ok());
+        old_file->CloseHandle();  // Closed without Delete.
+        if (wait_between) ExpectQuiet(*poller_, 1);
+        // The number now names a new file of the same kind, as after an
+        // accept() or pipe().
+        std::string why_not;
+        std::unique_ptr<ReadableHandle> reused =
+            ReadableWithNumber(kind, number, &why_not);
+        if (reused == nullptr) GTEST_SKIP() << why_not;
+        reused->MakeReadable();
+        ExpectQuiet(*poller_, 1);
+        // Positive control: the new file, added under its own token, is
+        // reported, so it was ready all along.
+        const absl::Status added =
+            poller_->Add(number, 2, Interest::kReadable, Mode::kOneshot);
+        ASSERT_TRUE(added.ok()) << added;
+        EXPECT_TRUE(Has(WaitForToken(*poller_, 2), Readiness::kReadable));
+        ASSERT_TRUE(poller_->Delete(number).ok());
+      }
+    }
+  }
+}
+
+TEST_P(ConformanceTest, ReportedThenClosedAndReusedIsNotReportedUnderOldToken) {
+  RULE(
+      "a handle reported ready, then closed without Delete and its number "
+      "reused by a new file of the same kind, is never reported under the "
+      "old token, and Add of the new file succeeds");
+  for (const ReadableKind& kind : ReadableKinds()) {
+    for (Mode mode : {Mode::kLevel, Mode::kOneshot}) {
+      SCOPED_TRACE(absl::StrCat(kind.name, ", ", ModeName(mode)));
+      std::unique_ptr<ReadableHandle> old_file = kind.make();
+      const NativeHandle number = old_file->handle();
       ASSERT_TRUE(poller_->Add(number, 1, Interest::kReadable, mode).ok());
-      old_pipe.read_end.Reset();  // Closed without Delete.
-      if (wait_between) ExpectQuiet(*poller_, 1);
-      // The number now names a new file, as after an accept() or pipe().
-      std::vector<Pipe> missed;
+      old_file->MakeReadable();
+      ASSERT_TRUE(Has(WaitForToken(*poller_, 1), Readiness::kReadable));
+      old_file->CloseHandle();  // Reported, then closed without Delete.
       std::string why_not;
-      Pipe reused = PipeWithReadEnd(number, &missed, &why_not);
-      if (!why_not.empty()) GTEST_SKIP() << why_not;
-      ASSERT_EQ(reused.read_end.get(), number);
-      WriteBytes(reused.write_end.get());
-      for (int i = 0; i < 3; ++i) ExpectQuiet(*poller_, 1);
-      // Positive control: the new file, registered under its own token, is
-      // reported, so it was ready all along.
-      ASSERT_TRUE(poller_->Add(number, 2, Interest::kReadable).ok());
+      std::unique_ptr<ReadableHandle> reused =
+          ReadableWithNumber(kind, number, &why_not);
+      if (reused == nullptr) GTEST_SKIP() << why_not;
+      reused->MakeReadable();
+      ExpectQuiet(*poller_, 1);
+      ExpectQuiet(*poller_, 1);
+      const absl::Status added =
+          poller_->Add(number, 2, Interest::kReadable, Mode::kOneshot);
+      ASSERT_TRUE(added.ok()) << added;
       EXPECT_TRUE(Has(WaitForToken(*poller_, 2), Readiness::kReadable));
       ASSERT_TRUE(poller_->Delete(number).ok());
     }

@@ -13,7 +13,11 @@
 //   - the Wake comes while a waiter whose kernel wait already returned is still
 //     announced: the Wake signals, that return consumes the wake, and the
 //     signal left in the kernel does not end the next Wait;
-//   - Shutdown just before the waiter blocks still releases it.
+//   - Shutdown just before the waiter blocks still releases it;
+//   - a Wake whose signal the kernel refuses withdraws only its own wake, not
+//     one another thread set after the waiter took the refused one;
+//   - a Wake after Shutdown does nothing, and a Wait(0) loop does not starve
+//     a blocking Wait.
 //
 // A backend that makes no system call through the seam cannot be held, and
 // these tests skip for it, saying so.
@@ -21,7 +25,10 @@
 // Promises: poller/poller.h: Wake.
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "tests/conformance/rules.h"
@@ -289,6 +296,152 @@ TEST_P(ConformanceTest, ShutdownJustBeforeTheWaiterBlocksReleasesIt) {
   ASSERT_TRUE(waiter.Join(kPrompt)) << "the waiter was never released";
   EXPECT_EQ(outcome.count.status().code(), absl::StatusCode::kCancelled)
       << outcome.count.status();
+}
+
+TEST_P(ConformanceTest, FailedWakeWithdrawsOnlyItsOwnWake) {
+  RULE(
+      "a Wake whose signal the kernel refuses withdraws only its own wake: "
+      "another thread's Wake that succeeded meanwhile still makes the next "
+      "Wait return");
+  SocketPair pair = MakeSocketPair();
+  ASSERT_TRUE(
+      poller_->Add(pair.first.get(), 1, Interest::kReadable, Mode::kOneshot)
+          .ok());
+  SyscallGate gate;
+  WaitOutcome first;
+  WaitOutcome second;
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool first_returned = false;
+  bool go_on = false;
+  // The waiter: a Wait, then, once told, a second one.
+  BoundedThread waiter(
+      [&] {
+        gate.CountCallsOfThisThread();
+        WaitAndRecord(*poller_, 2 * kPrompt, first);
+        std::unique_lock<std::mutex> lock(mutex);
+        first_returned = true;
+        changed.notify_all();
+        changed.wait_for(lock, absl::ToChronoNanoseconds(kJoinLimit),
+                         [&] { return go_on; });
+        lock.unlock();
+        WaitAndRecord(*poller_, 2 * kPrompt, second);
+      },
+      "FailedWakeWithdrawsOnlyItsOwnWake: the waiter");
+  const auto let_the_waiter_go_on = [&] {
+    std::lock_guard<std::mutex> lock(mutex);
+    go_on = true;
+    changed.notify_all();
+  };
+  ASSERT_TRUE(gate.WaitForCountedCall(kPrompt)) << "the first Wait never ran";
+  // K: its signal is held, then refused, and so is every retry.
+  absl::Status refused;
+  BoundedThread refused_waker(
+      [&] {
+        gate.HoldThisThread(ENOMEM);
+        gate.FailCallsOfThisThread(ENOMEM);
+        refused = poller_->Wake();
+        gate.FailCallsOfThisThread(0);
+      },
+      "FailedWakeWithdrawsOnlyItsOwnWake: the refused waker");
+  SKIP_UNLESS_HELD_ELSE(gate, {
+    let_the_waiter_go_on();
+    (void)poller_->Wake();
+    (void)poller_->Wake();
+  });
+  // The first Wait returns for the handle, taking K's wake with it. (A
+  // backend whose Wake holds a lock its Wait needs, io_uring's submission
+  // lock, keeps the Wait from returning while K's signal is held: the
+  // schedule cannot be forced there.)
+  WriteBytes(pair.second.get());
+  {
+    std::unique_lock<std::mutex> lock(mutex);
+    if (!changed.wait_for(lock, std::chrono::seconds(2),
+                          [&] { return first_returned; })) {
+      lock.unlock();
+      gate.Release();
+      let_the_waiter_go_on();
+      (void)poller_->Wake();
+      ASSERT_TRUE(refused_waker.Join(kJoinLimit));
+      ASSERT_TRUE(waiter.Join(kJoinLimit));
+      GTEST_SKIP() << "the first Wait did not return while the refused "
+                      "Wake's signal was held (the backend's Wake holds a "
+                      "lock its Wait needs); the schedule cannot be forced";
+    }
+  }
+  // X (this thread): a Wake that succeeds while the waiter is busy between
+  // its Waits, so it is pending and signals nothing.
+  ASSERT_TRUE(poller_->Wake().ok());
+  // Only now does K's signal fail, for good.
+  gate.Release();
+  ASSERT_TRUE(refused_waker.Join(kJoinLimit)) << "the refused Wake hung";
+  EXPECT_FALSE(refused.ok()) << "control: K's signal was refused";
+  let_the_waiter_go_on();
+  if (!waiter.Join(kPrompt)) {
+    ADD_FAILURE() << "X's wake was erased by K's failure: the second Wait "
+                     "did not return";
+    (void)poller_->Wake();
+    ASSERT_TRUE(waiter.Join(kJoinLimit));
+  }
+  ASSERT_TRUE(first.count.ok()) << first.count.status();
+  EXPECT_EQ(first.first_token, 1u) << "control: the handle was reported";
+  ASSERT_TRUE(second.count.ok()) << second.count.status();
+  EXPECT_LT(second.took, kPrompt);
+}
+
+TEST_P(ConformanceTest, WakeAfterShutdownMakesNoSystemCall) {
+  RULE(
+      "after Shutdown() returns, Wake() does nothing: no system call, even "
+      "while a Wait woken by the Shutdown is still returning");
+  WaitOutcome outcome;
+  BoundedThread waiter(
+      [&] { WaitAndRecord(*poller_, absl::InfiniteDuration(), outcome); },
+      "WakeAfterShutdownMakesNoSystemCall: the waiter");
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  poller_->Shutdown();
+  SyscallGate gate;
+  gate.CountCallsOfThisThread();
+  for (int i = 0; i < 2000; ++i) EXPECT_TRUE(poller_->Wake().ok());
+  ASSERT_TRUE(waiter.Join(kPrompt)) << "Shutdown did not release the waiter";
+  for (int i = 0; i < 100; ++i) EXPECT_TRUE(poller_->Wake().ok());
+  EXPECT_EQ(gate.calls_counted(), 0);
+  EXPECT_EQ(outcome.count.status().code(), absl::StatusCode::kCancelled)
+      << "control: the waiter was woken by the Shutdown";
+}
+
+TEST_P(ConformanceTest, LoopOfZeroTimeoutWaitsDoesNotStarveABlockingWait) {
+  RULE(
+      "a thread calling Wait(0) in a loop never keeps a blocking Wait on "
+      "another thread from its turn: the blocking Wait reports a ready "
+      "handle promptly");
+  SocketPair pair = MakeSocketPair();
+  ASSERT_TRUE(
+      poller_->Add(pair.first.get(), 1, Interest::kReadable, Mode::kLevel)
+          .ok());
+  WriteBytes(pair.second.get());
+  std::atomic<bool> stop{false};
+  std::atomic<int> polls{0};
+  BoundedThread poller_loop(
+      [&] {
+        Events events(8);
+        while (!stop.load()) {
+          if (!poller_->Wait(events, absl::ZeroDuration()).ok()) return;
+          polls.fetch_add(1);
+        }
+      },
+      "LoopOfZeroTimeoutWaits: the Wait(0) loop");
+  while (polls.load() < 100) std::this_thread::yield();
+  WaitOutcome outcome;
+  BoundedThread blocking([&] { WaitAndRecord(*poller_, 2 * kPrompt, outcome); },
+                         "LoopOfZeroTimeoutWaits: the blocking Wait");
+  const bool joined = blocking.Join(kJoinLimit);
+  stop.store(true);
+  ASSERT_TRUE(poller_loop.Join(kJoinLimit));
+  ASSERT_TRUE(joined);
+  ASSERT_TRUE(outcome.count.ok()) << outcome.count.status();
+  EXPECT_LT(outcome.took, kPrompt) << "the blocking Wait was starved";
+  EXPECT_EQ(outcome.first_token, 1u);
+  EXPECT_GT(polls.load(), 100) << "control: the Wait(0) loop ran";
 }
 
 }  // namespace

@@ -13,19 +13,27 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #endif
+#if defined(__linux__)
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#endif
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace poller::testing {
@@ -599,5 +607,166 @@ long RaiseDescriptorLimit(long wanted) {  // NOLINT(runtime/int)
 }
 
 #endif  // defined(_WIN32)
+
+// Every platform's kinds, over the helpers above.
+namespace {
+
+class PipeHandle : public ReadableHandle {
+ public:
+  PipeHandle() {
+    Pipe pipe = MakePipe();
+    handle_ = std::move(pipe.read_end);
+    write_end_ = std::move(pipe.write_end);
+  }
+  void MakeReadable() override { WriteBytes(write_end_.get()); }
+
+ private:
+  ScopedFd write_end_;
+};
+
+class StreamSocketHandle : public ReadableHandle {
+ public:
+  StreamSocketHandle() {
+    SocketPair pair = MakeSocketPair();
+    handle_ = std::move(pair.first);
+    peer_ = std::move(pair.second);
+  }
+  void MakeReadable() override { WriteBytes(peer_.get()); }
+
+ private:
+  ScopedFd peer_;
+};
+
+class TcpHandle : public ReadableHandle {
+ public:
+  TcpHandle() {
+    TcpConnection connection = MakeTcpConnection();
+    handle_ = std::move(connection.server);
+    client_ = std::move(connection.client);
+  }
+  void MakeReadable() override { WriteBytes(client_.get()); }
+
+ private:
+  ScopedFd client_;
+};
+
+class UdpHandle : public ReadableHandle {
+ public:
+  UdpHandle() { handle_ = MakeDatagramSocket(); }
+  void MakeReadable() override { SendDatagramTo(handle_.get()); }
+};
+
+#if defined(__linux__)
+class EventFdHandle : public ReadableHandle {
+ public:
+  EventFdHandle() {
+    handle_.Reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    EXPECT_TRUE(handle_.valid()) << "eventfd: " << std::strerror(errno);
+  }
+  void MakeReadable() override {
+    const std::uint64_t one = 1;
+    EXPECT_EQ(::write(handle_.get(), &one, sizeof(one)),
+              static_cast<ssize_t>(sizeof(one)))
+        << std::strerror(errno);
+  }
+};
+
+class TimerFdHandle : public ReadableHandle {
+ public:
+  TimerFdHandle() {
+    handle_.Reset(
+        ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+    EXPECT_TRUE(handle_.valid()) << "timerfd_create: " << std::strerror(errno);
+  }
+  void MakeReadable() override {
+    itimerspec expiry{};
+    expiry.it_value.tv_nsec = 1;  // Expires at once, once.
+    EXPECT_EQ(::timerfd_settime(handle_.get(), 0, &expiry, nullptr), 0)
+        << std::strerror(errno);
+  }
+};
+
+// The master side of a pseudo-terminal: readable when the terminal side
+// writes (a line, since the terminal starts in canonical mode).
+class PtyHandle : public ReadableHandle {
+ public:
+  PtyHandle() {
+    handle_.Reset(::posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
+    EXPECT_TRUE(handle_.valid()) << "posix_openpt: " << std::strerror(errno);
+    if (!handle_.valid()) return;
+    EXPECT_EQ(::grantpt(handle_.get()), 0) << std::strerror(errno);
+    EXPECT_EQ(::unlockpt(handle_.get()), 0) << std::strerror(errno);
+    const char* name = ::ptsname(handle_.get());
+    EXPECT_NE(name, nullptr) << "ptsname: " << std::strerror(errno);
+    if (name == nullptr) return;
+    terminal_.Reset(::open(name, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
+    EXPECT_TRUE(terminal_.valid()) << name << ": " << std::strerror(errno);
+  }
+  void MakeReadable() override {
+    EXPECT_EQ(::write(terminal_.get(), "x\n", 2), 2) << std::strerror(errno);
+  }
+
+ private:
+  ScopedFd terminal_;
+};
+#endif  // defined(__linux__)
+
+template <typename Handle>
+std::unique_ptr<ReadableHandle> Make() {
+  return std::make_unique<Handle>();
+}
+
+}  // namespace
+
+std::vector<ReadableKind> ReadableKinds() {
+  std::vector<ReadableKind> kinds = {
+#if !defined(_WIN32)
+    {"pipe", &Make<PipeHandle>},
+    {"unix_stream_socket", &Make<StreamSocketHandle>},
+#endif
+    {"tcp_socket", &Make<TcpHandle>},
+    {"udp_socket", &Make<UdpHandle>},
+#if defined(__linux__)
+    {"eventfd", &Make<EventFdHandle>},
+    {"timerfd", &Make<TimerFdHandle>},
+    {"pty_master", &Make<PtyHandle>},
+#endif
+  };
+  return kinds;
+}
+
+bool ReadableHandle::MoveTo(NativeHandle number) {
+  if (handle_.get() == number) return true;
+#if defined(_WIN32)
+  return false;
+#else
+  if (::dup2(handle_.get(), number) != number) {
+    ADD_FAILURE() << "dup2: " << std::strerror(errno);
+    return false;
+  }
+  EXPECT_EQ(::fcntl(number, F_SETFD, FD_CLOEXEC), 0);
+  handle_.Reset(number);
+  return true;
+#endif
+}
+
+std::unique_ptr<ReadableHandle> ReadableWithNumber(const ReadableKind& kind,
+                                                   NativeHandle number,
+                                                   std::string* why_not) {
+  // Windows gives a closed SOCKET's value out again soon, but not on demand:
+  // make handles until one has it, keeping the misses open so that each try
+  // gets a value not yet tried.
+  constexpr int kAttempts = 64;
+  std::vector<std::unique_ptr<ReadableHandle>> missed;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    std::unique_ptr<ReadableHandle> made = kind.make();
+    if (made->MoveTo(number)) return made;
+    missed.push_back(std::move(made));
+  }
+  *why_not =
+      absl::StrCat(kAttempts, " new ", kind.name,
+                   " handles never got the closed value ", number, " back");
+  return nullptr;
+}
 
 }  // namespace poller::testing

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -118,6 +119,50 @@ NativeHandle FileHandle(std::FILE* file);
 // make it readable: one socket per handle where a test needs thousands.
 ScopedFd MakeDatagramSocket();
 void SendDatagramTo(NativeHandle socket);
+
+// ReadableHandle
+//
+// A handle of one kind, to register for readable interest, with what makes
+// it readable. A rule that depends on the kind of handle (what "the same
+// file" means, what closing does) runs over every kind of ReadableKinds():
+// checked with one kind, it says nothing of the others (every
+// anonymous-inode file, for instance, shares one inode).
+class ReadableHandle {
+ public:
+  virtual ~ReadableHandle() = default;
+
+  NativeHandle handle() const { return handle_.get(); }
+  // Makes handle() readable: a byte, a datagram, an eventfd count, an
+  // expired timer.
+  virtual void MakeReadable() = 0;
+  // Closes handle() without Delete, keeping the rest (a pipe's write end).
+  void CloseHandle() { handle_.Reset(); }
+  // Moves handle() to the number `number`, which must be free (closed):
+  // POSIX dup2. On Windows, which has no dup2, true only if handle() has that
+  // value already.
+  bool MoveTo(NativeHandle number);
+
+ protected:
+  ScopedFd handle_;
+};
+
+struct ReadableKind {
+  const char* name;
+  std::unique_ptr<ReadableHandle> (*make)();
+};
+
+// The kinds of handle this platform has: pipe, Unix stream socket, TCP and
+// UDP sockets everywhere POSIX; eventfd, timerfd and a pseudo-terminal's
+// master side on Linux; on Windows, TCP and UDP sockets.
+std::vector<ReadableKind> ReadableKinds();
+
+// A new handle of `kind` whose handle() is `number` (a closed handle's
+// value), as after an accept() or pipe() that reused it; null, with the
+// reason in `why_not`, if that cannot be arranged (Windows, where only
+// making handles until one gets the value back can do it).
+std::unique_ptr<ReadableHandle> ReadableWithNumber(const ReadableKind& kind,
+                                                   NativeHandle number,
+                                                   std::string* why_not);
 
 // Waits once and returns the events delivered (token -> readiness bits ORed
 // over the batch), and how many events there were in `count`.
