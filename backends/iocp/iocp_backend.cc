@@ -185,6 +185,8 @@ class IocpPoller final : public Backend {
   void Complete(Registration& registration, absl::Span<Event> events,
                 WaitResult& result);
   void Queue(Registration& registration);
+  // Takes a registration off the queue and the list of watches.
+  void Unlink(Registration& registration);
   // Forgets a registration with no request pending. Requires mutex_.
   void Forget(Registration& registration);
   // A deleted registration of the socket `base` whose cancelled request may
@@ -284,7 +286,7 @@ void IocpPoller::Queue(Registration& registration) {
   queue_head_ = &registration;
 }
 
-void IocpPoller::Forget(Registration& registration) {
+void IocpPoller::Unlink(Registration& registration) {
   if (registration.queued) {
     Registration** link = &queue_head_;
     while (*link != &registration) link = &(*link)->next_queued;
@@ -295,6 +297,12 @@ void IocpPoller::Forget(Registration& registration) {
     while (*link != &registration) link = &(*link)->next_watched;
     *link = registration.next_watched;
   }
+  registration.queued = false;
+  registration.listed = false;
+}
+
+void IocpPoller::Forget(Registration& registration) {
+  Unlink(registration);
   helpers_.Release(registration.helper);
   registrations_.erase(registration.socket);
 }
@@ -586,6 +594,8 @@ void IocpPoller::Complete(Registration& registration, absl::Span<Event> events,
   registration.state = RequestState::kIdle;
   registration.held = false;
   if (registration.deleted) {
+    // Deleted during this Wait, it may have been watched since its start.
+    Unlink(registration);
     deleted_.erase(&registration);
     helpers_.Release(registration.helper);
     delete &registration;
@@ -633,9 +643,13 @@ void IocpPoller::Complete(Registration& registration, absl::Span<Event> events,
   // refreshed by the next Wait (see the design comment).
   absl::Status watched = Issue(registration, Wanted(registration) & ~seen);
   if (watched.ok()) {
-    registration.listed = true;
-    registration.next_watched = watched_head_;
-    watched_head_ = &registration;
+    // Already listed if its last watch completed within this Wait: once is
+    // enough (RefreshWatches looks at what each entry is when it gets there).
+    if (!registration.listed) {
+      registration.listed = true;
+      registration.next_watched = watched_head_;
+      watched_head_ = &registration;
+    }
   } else if (watched.code() == absl::StatusCode::kInvalidArgument) {
     Forget(registration);  // The socket is gone.
   } else {
