@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Prints issue 16's goal table from one or more //bench:compare JSON runs.
+"""Prints the performance goal table from one or more //bench:compare JSON runs.
 
     python3 bench/goals.py [--before=before.json] run1.json [run2.json ...]
 
@@ -157,7 +157,7 @@ def main(argv):
     base = [load(path) for path in before]
     head = " | ".join(["before, this machine"] * len(base) +
                       [f"after, run {i + 1}" for i in range(len(runs))])
-    print(f"| figure | before (issue 16) | goal | {head} | met |")
+    print(f"| figure | before | goal | {head} | met |")
     print("|---" * (4 + len(base) + len(runs)) + "|")
     for name, before_text, goal, measure, meets in GOALS:
         cells, met = [], True

@@ -41,8 +41,6 @@ bool EchoWhatIsThere(int socket_fd) {
 // [README example begins]
 absl::Status EchoUntilClosed(poller::Poller& poller, int socket_fd) {
   // Oneshot (the default mode): reported once, then silent until re-armed.
-  // The token should name the connection in a way that cannot outlive it
-  // (here there is one connection, so a constant will do).
   const poller::Token token = 1;
   absl::Status added =
       poller.Add(socket_fd, token, poller::Interest::kReadable);
@@ -60,9 +58,7 @@ absl::Status EchoUntilClosed(poller::Poller& poller, int socket_fd) {
       if (!open || event.hang_up() || event.error()) {
         return poller.Delete(socket_fd);  // Before the caller closes it.
       }
-      // Re-arm as registered (same token, interest and mode): on epoll, no
-      // system call.
-      absl::Status rearmed = poller.Rearm(socket_fd);
+      absl::Status rearmed = poller.Rearm(socket_fd);  // Same token, interest.
       if (!rearmed.ok()) return rearmed;
     }
   }

@@ -299,20 +299,19 @@ def compiled_backends_header(name, out):
     """Writes `out`: the registry's #includes and entries, one per row, each under its define."""
     _compiled_backends_header(name = name, out = out)
 
-def conformance_tests(custom_sources = {}):
+def conformance_tests():
     """One cc_test per backend: <name>_test, the conformance suite on Poller::Create(<name>).
 
-    Call in tests/conformance/BUILD. A backend whose instantiation needs options (timeouts to the
-    millisecond, rules declared unsupported) gives its own source in `custom_sources`; the others
-    share generic_backend_test.cc.
+    Call in tests/conformance/BUILD. What a backend cannot do it declares itself (SupportsMode,
+    SupportsInterest, timeout_resolution in poller/core/backend.h), so every backend shares
+    generic_backend_test.cc.
     """
     for backend in BACKENDS:
-        source = custom_sources.get(backend.name)
         native.cc_test(
             name = backend.name + "_test",
             # 5-10 s on Linux here; sanitizer configs scale timeouts (.bazelrc).
             size = "small",
-            srcs = [source] if source else ["generic_backend_test.cc"],
+            srcs = ["generic_backend_test.cc"],
             local_defines = ["POLLER_TEST_BACKEND=" + backend.name],
             target_compatible_with = backend_compatible_with(backend.name),
             deps = [

@@ -89,6 +89,14 @@ bool Poller::SupportsMode(Mode mode) const {
   return IsKnownMode(mode) && backend_->SupportsMode(mode);
 }
 
+bool Poller::SupportsInterest(Interest interest) const {
+  return backend_->SupportsInterest(interest);
+}
+
+absl::Duration Poller::timeout_resolution() const {
+  return backend_->timeout_resolution();
+}
+
 bool Poller::is_shut_down() const {
   return shut_down_.load(std::memory_order_acquire);
 }

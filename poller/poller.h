@@ -188,6 +188,21 @@ class Poller {
   // Rules: tests/conformance/suite_modes.cc (UnsupportedModesAreUnimplemented).
   bool SupportsMode(Mode mode) const;
 
+  // SupportsInterest
+  //
+  // Whether this backend reports events for `interest`. Add and Modify accept
+  // every interest everywhere; kPriority is never reported by kqueue on
+  // FreeBSD and NetBSD, where no filter reports TCP urgent data.
+  bool SupportsInterest(Interest interest) const;
+
+  // timeout_resolution
+  //
+  // The granularity of Wait's timeouts on this backend: a timeout is rounded
+  // up to a multiple of it, never down. 1 ns where the kernel takes a
+  // timespec (epoll_pwait2, ppoll, kevent, io_uring); 1 ms for epoll_wait
+  // (kernels before 5.11), poll(2) off Linux and IOCP.
+  absl::Duration timeout_resolution() const;
+
   // Add
   //
   // Registers `handle` to report `interest` in `mode`, with `token` in its

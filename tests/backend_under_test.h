@@ -40,10 +40,6 @@ struct BackendUnderTest {
   // "SubMillisecondTimeoutPrecision") this backend declares it cannot pass;
   // they are skipped with a message. The other suites ignore it.
   std::set<std::string> unsupported;
-  // Whether Wait(timeout) is precise to well under a millisecond (epoll_pwait2,
-  // ppoll, kevent, io_uring). A backend that only has millisecond timeouts sets
-  // this false.
-  bool sub_millisecond_timeouts = true;
 
   friend void PrintTo(const BackendUnderTest& backend, std::ostream* out) {
     *out << backend.name;

@@ -21,11 +21,6 @@ BackendUnderTest BuiltinBackend(const std::string& name) {
   BackendUnderTest backend;
   backend.name = name;
   backend.factory = MakeFactory([name] { return Poller::Create(name); });
-  // GetQueuedCompletionStatusEx and, off Linux, poll(2) take milliseconds.
-#if !defined(__linux__)
-  if (name == "poll") backend.sub_millisecond_timeouts = false;
-#endif
-  if (name == "iocp") backend.sub_millisecond_timeouts = false;
   return backend;
 }
 

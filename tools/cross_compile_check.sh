@@ -122,7 +122,7 @@ if ((use_bazel)); then
   # listed too, so each is named here. "compilation_outputs" is a test's own object files alone.
   macos_libraries="//poller //poller/internal:errno_status //poller/internal:timeout \
     //poller/internal:syscall //poller/internal:scoped_fd //poller/internal:poll_readiness //poller/internal:registration_errors //poller/core \
-    //backends/kqueue //backends/kqueue:kqueue_logic //backends/poll //backends/poll:pipe_waker \
+    //backends/kqueue //backends/kqueue:kqueue_logic //backends/poll //poller/internal:pipe_waker \
     //poller/internal:open_file_set //tests/conformance:suite //tests/conformance:test_handles \
     //tests/conformance:schedule //tests:backend_under_test //tests:builtin_backends \
     //tests/stress:stress_suite //tests/faults:fault_injection_suite //tests/faults:hygiene_suite \
@@ -229,7 +229,6 @@ kqueue_files=(
   backends/kqueue/kqueue_backend.cc
   backends/kqueue/kqueue_logic.cc
   backends/kqueue/kqueue_waker.cc
-  backends/poll/pipe_waker.cc
   backends/poll/poll_backend.cc
   poller/core/backend.cc
   poller/core/types.cc
@@ -237,12 +236,12 @@ kqueue_files=(
   poller/internal/errno_status.cc
   poller/internal/poll_readiness.cc
   poller/internal/open_file_set.cc
+  poller/internal/pipe_waker.cc
   poller/internal/registration_errors.cc
   poller/internal/scoped_fd.cc
   poller/internal/syscall.cc
   poller/internal/timeout.cc
-  tests/conformance/kqueue_test.cc
-  tests/conformance/poll_test.cc
+  tests/conformance/generic_backend_test.cc
   tests/conformance/schedule.cc
   $(cd "$root" && echo tests/conformance/suite*.cc)  # the fixture and every rule file
   tests/conformance/test_handles.cc
@@ -265,7 +264,7 @@ for arch in x86_64:x86_64 arm64:aarch64; do
     -isystem "$zig_lib/libc/include/any-macos.13-any" \
     -isystem "$zig_lib/libc/include/any-macos-any" \
     -DPOLLER_HAVE_KQUEUE_BACKEND=1 -DPOLLER_HAVE_POLL_BACKEND=1 \
-    -DPOLLER_PLATFORM_BACKEND=kqueue \
+    -DPOLLER_PLATFORM_BACKEND=kqueue -DPOLLER_TEST_BACKEND=kqueue \
     -- "${kqueue_files[@]}"
 done
 
@@ -279,7 +278,7 @@ windows_files=(
   poller/internal/registration_errors.cc
   poller/internal/syscall.cc
   poller/internal/timeout.cc
-  tests/conformance/iocp_test.cc
+  tests/conformance/generic_backend_test.cc
   tests/conformance/schedule.cc
   $(cd "$root" && echo tests/conformance/suite*.cc)  # the fixture and every rule file
   tests/conformance/test_handles.cc
@@ -291,7 +290,7 @@ windows_files=(
   tests/stress/stress_suite.cc
 )
 compile windows-x86_64 "$mingw" \
-  -DPOLLER_HAVE_IOCP_BACKEND=1 -DPOLLER_PLATFORM_BACKEND=iocp \
+  -DPOLLER_HAVE_IOCP_BACKEND=1 -DPOLLER_PLATFORM_BACKEND=iocp -DPOLLER_TEST_BACKEND=iocp \
   -- "${windows_files[@]}"
 
 if ((failures)); then

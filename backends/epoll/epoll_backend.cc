@@ -416,12 +416,12 @@ int EpollBackend::KernelWait(int max_events, absl::Duration timeout,
 #if defined(SYS_epoll_pwait2)
   // epoll_pwait2 costs more than epoll_wait (about 130 ns per call measured
   // here), so it is used only when milliseconds cannot express the timeout.
-  if (use_epoll_pwait2_ && milliseconds > 0 &&
+  if (use_epoll_pwait2_.load(std::memory_order_relaxed) && milliseconds > 0 &&
       timeout % absl::Milliseconds(1) != absl::ZeroDuration()) {
     *call = "epoll_pwait2";
     struct timespec timespec;
     const bool finite = internal::TimeoutToTimespec(timeout, &timespec);
-    int count = internal::Syscall("epoll_pwait2", [&] {
+    int count = internal::KernelWait("epoll_pwait2", [&] {
       return static_cast<int>(
           ::syscall(SYS_epoll_pwait2, epoll_fd_.get(), kernel_events_.get(),
                     max_events, finite ? &timespec : nullptr, nullptr, 0));
@@ -429,11 +429,11 @@ int EpollBackend::KernelWait(int max_events, absl::Duration timeout,
     // ENOSYS: kernel older than 5.11; EPERM: a seccomp filter that predates the
     // call.
     if (count >= 0 || (errno != ENOSYS && errno != EPERM)) return count;
-    use_epoll_pwait2_ = false;
+    use_epoll_pwait2_.store(false, std::memory_order_relaxed);
   }
 #endif
   *call = "epoll_wait";
-  return internal::Syscall("epoll_wait", [&] {
+  return internal::KernelWait("epoll_wait", [&] {
     return ::epoll_wait(epoll_fd_.get(), kernel_events_.get(), max_events,
                         milliseconds);
   });

@@ -179,6 +179,13 @@ class EpollBackend final : public Backend {
   absl::StatusOr<WaitResult> Wait(absl::Span<Event> events,
                                   absl::Duration timeout) override;
   absl::Status Wake() override;
+  // epoll_pwait2 takes a timespec; epoll_wait, its fallback on kernels
+  // before 5.11, milliseconds.
+  absl::Duration timeout_resolution() const override {
+    return use_epoll_pwait2_.load(std::memory_order_relaxed)
+               ? absl::Nanoseconds(1)
+               : absl::Milliseconds(1);
+  }
 
  private:
   static constexpr int kMaxKernelEvents = 1024;
@@ -279,7 +286,8 @@ class EpollBackend final : public Backend {
   bool rebuild_needed_ = false;
   // Only touched inside Wait, which Poller serializes.
   std::unique_ptr<epoll_event[]> kernel_events_;
-  bool use_epoll_pwait2_ = true;
+  // Written inside Wait, read by timeout_resolution() from any thread.
+  std::atomic<bool> use_epoll_pwait2_{true};
 };
 
 }  // namespace poller

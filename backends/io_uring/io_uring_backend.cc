@@ -491,15 +491,11 @@ absl::Status IoUringBackend::Add(NativeHandle handle, Token token,
     return internal::OwnWakeDescriptorError(internal::Operation::kAdd, handle);
   }
   std::lock_guard<std::mutex> lock(mutex_);
-  absl::Status recorded = files_.Insert("Add", handle);
   auto found = registrations_.find(handle);
-  if (recorded.code() == absl::StatusCode::kAlreadyExists) {
-    if (found != registrations_.end() && !found->second.ended) return recorded;
-    // Recorded for a registration whose Delete could not erase it, or one
-    // that ended: the record is right, and this registration takes it over.
-  } else if (!recorded.ok()) {
-    return recorded;
-  }
+  const bool registered = found != registrations_.end() && !found->second.ended;
+  absl::StatusOr<bool> inserted = files_.Insert("Add", handle, registered);
+  if (!inserted.ok()) return inserted.status();
+  if (!*inserted) return internal::AlreadyRegisteredError(handle);
   if (found != registrations_.end()) {
     // A file closed without Delete whose number was reused: replace it (its
     // request still holds the old file open).

@@ -411,9 +411,7 @@ absl::Status KqueueBackend::Add(NativeHandle handle, Token token,
     // Asked of fstat, not of the kernel's filters: any change to an existing
     // filter re-evaluates it and can queue an event (item 7 of the header).
     if (kqueue_logic::SameFile(existing->second.file, file)) {
-      return internal::ErrnoToStatus(absl::StatusCode::kAlreadyExists, EEXIST,
-                                     "kevent(EV_ADD)", handle,
-                                     "already registered in this poller");
+      return internal::AlreadyRegisteredError(handle);
     }
     // Closed without Delete, and the number reused: closing removed its
     // filters.
@@ -461,11 +459,9 @@ absl::Status KqueueBackend::ChangeRegistration(internal::Operation operation,
   auto found = registrations_.find(handle);
   if (found == registrations_.end()) {
     if (!IsOpen(handle)) {
-      return internal::ErrnoToStatus(EBADF, "kevent(EV_ADD)", handle);
+      return internal::ErrnoToStatus(EBADF, "fcntl(F_GETFD)", handle);
     }
-    return internal::ErrnoToStatus(absl::StatusCode::kNotFound, ENOENT,
-                                   "kevent(EV_ADD)", handle,
-                                   "not registered in this poller");
+    return internal::NotRegisteredError(operation, handle);
   }
   Registration& registration = found->second;
   if (operation == internal::Operation::kRearm) {
@@ -512,11 +508,9 @@ absl::Status KqueueBackend::Delete(NativeHandle handle) {
   auto found = registrations_.find(handle);
   if (found == registrations_.end()) {
     if (!IsOpen(handle)) {
-      return internal::ErrnoToStatus(EBADF, "kevent(EV_DELETE)", handle);
+      return internal::ErrnoToStatus(EBADF, "fcntl(F_GETFD)", handle);
     }
-    return internal::ErrnoToStatus(absl::StatusCode::kNotFound, ENOENT,
-                                   "kevent(EV_DELETE)", handle,
-                                   "not registered in this poller");
+    return internal::NotRegisteredError(internal::Operation::kDelete, handle);
   }
   const Registration& registration = found->second;
   Change changes[3];
@@ -681,7 +675,7 @@ absl::StatusOr<WaitResult> KqueueBackend::Wait(absl::Span<Event> events,
   const bool finite = internal::TimeoutToTimespec(timeout, &timespec);
   const int max_events =
       static_cast<int>(std::min<size_t>(events.size(), kMaxKernelEvents));
-  const int count = internal::Syscall("kevent", [&] {
+  const int count = internal::KernelWait("kevent", [&] {
     return ::kevent(kqueue_fd_, nullptr, 0, kernel_events_.get(), max_events,
                     finite ? &timespec : nullptr);
   });

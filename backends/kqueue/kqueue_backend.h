@@ -264,6 +264,15 @@ class KqueueBackend final : public Backend {
   absl::StatusOr<WaitResult> Wait(absl::Span<Event> events,
                                   absl::Duration timeout) override;
   absl::Status Wake() override;
+  // No FreeBSD or NetBSD socket filter reports out-of-band data (see above).
+  bool SupportsInterest(Interest interest) const override {
+#if defined(__FreeBSD__) || defined(__NetBSD__)
+    return (interest & Interest::kPriority) == Interest::kNone;
+#else
+    (void)interest;
+    return true;
+#endif
+  }
 
  private:
   using Registration = kqueue_logic::Registration;

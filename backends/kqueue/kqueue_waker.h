@@ -30,7 +30,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "poller/internal/scoped_fd.h"
+#include "absl/types/optional.h"
+#include "poller/internal/pipe_waker.h"
 
 namespace poller::internal {
 
@@ -57,21 +58,18 @@ class KqueueWaker {
   // True if `fd` is one of the waker's own descriptors (the pipe's ends), which
   // a caller must not register or remove.
   bool OwnsDescriptor(int fd) const {
-    return fd >= 0 && (fd == read_end_.get() || fd == write_end_.get());
+    return pipe_.has_value() && pipe_->OwnsDescriptor(fd);
   }
 
  private:
-  KqueueWaker(int kqueue_fd, ScopedFd read_end, ScopedFd write_end)
-      : kqueue_fd_(kqueue_fd),
-        read_end_(std::move(read_end)),
-        write_end_(std::move(write_end)) {}
+  KqueueWaker(int kqueue_fd, absl::optional<PipeWaker> pipe)
+      : kqueue_fd_(kqueue_fd), pipe_(std::move(pipe)) {}
 
-  bool uses_pipe() const { return read_end_.valid(); }
+  bool uses_pipe() const { return pipe_.has_value(); }
 
   int kqueue_fd_;
-  // Both invalid when EVFILT_USER is in use.
-  ScopedFd read_end_;
-  ScopedFd write_end_;
+  // Empty when EVFILT_USER is in use.
+  absl::optional<PipeWaker> pipe_;
 };
 
 }  // namespace poller::internal

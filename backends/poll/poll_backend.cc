@@ -90,15 +90,11 @@ absl::Status PollBackend::Add(NativeHandle handle, Token token,
     return internal::OwnWakeDescriptorError(internal::Operation::kAdd, handle);
   }
   std::lock_guard<std::mutex> lock(mutex_);
-  absl::Status recorded = files_.Insert("Add", handle);
   auto found = registrations_.find(handle);
-  if (recorded.code() == absl::StatusCode::kAlreadyExists) {
-    if (found != registrations_.end()) return recorded;
-    // Recorded for a registration whose Delete could not erase it: the
-    // record is right, and this registration takes it over.
-  } else if (!recorded.ok()) {
-    return recorded;
-  }
+  const bool registered = found != registrations_.end();
+  absl::StatusOr<bool> inserted = files_.Insert("Add", handle, registered);
+  if (!inserted.ok()) return inserted.status();
+  if (!*inserted) return internal::AlreadyRegisteredError(handle);
   // A registration found now is of a file closed without Delete whose number
   // was reused: it is replaced, as closing would have removed it in epoll.
   ReserveLocked(registrations_.size() + 1);
@@ -144,8 +140,7 @@ absl::Status PollBackend::ChangeRegistration(internal::Operation operation,
     }
     if (!same_file.ok()) return same_file.status();
     if (*same_file) files_.Erase(handle);  // A record Delete left behind.
-    return internal::ErrnoToStatus(absl::StatusCode::kNotFound, ENOENT, name,
-                                   handle, "not registered in this poller");
+    return internal::NotRegisteredError(operation, handle);
   }
   if (operation == internal::Operation::kRearm) {
     if (!IsOneshot(found->second.mode)) {
@@ -179,11 +174,8 @@ absl::Status PollBackend::Delete(NativeHandle handle) {
   if (!same_file.ok()) return same_file.status();
   if (*same_file) files_.Erase(handle);
   if (!registered || !*same_file) {
-    return internal::ErrnoToStatus(
-        absl::StatusCode::kNotFound, ENOENT, "Delete", handle,
-        !registered ? "not registered in this poller"
-                    : "not registered in this poller (the registered file was "
-                      "closed)");
+    return internal::NotRegisteredError(internal::Operation::kDelete, handle,
+                                        /*closed=*/registered);
   }
   return absl::OkStatus();
 }
@@ -193,12 +185,12 @@ int PollBackend::KernelPoll(absl::Duration timeout) {
 #if defined(__linux__)
   struct timespec timespec;
   const bool finite = internal::TimeoutToTimespec(timeout, &timespec);
-  return internal::Syscall("ppoll", [&] {
+  return internal::KernelWait("ppoll", [&] {
     return ::ppoll(pollfds_.data(), count, finite ? &timespec : nullptr,
                    nullptr);
   });
 #else
-  return internal::Syscall("poll", [&] {
+  return internal::KernelWait("poll", [&] {
     return ::poll(pollfds_.data(), count,
                   internal::TimeoutToMilliseconds(timeout));
   });

@@ -106,7 +106,7 @@
 #if defined(__linux__)
 #include "poller/internal/eventfd_waker.h"
 #else
-#include "backends/poll/pipe_waker.h"
+#include "poller/internal/pipe_waker.h"
 #endif
 
 namespace poller {
@@ -129,12 +129,20 @@ class PollBackend final : public Backend {
   absl::StatusOr<WaitResult> Wait(absl::Span<Event> events,
                                   absl::Duration timeout) override;
   absl::Status Wake() override;
+  // ppoll(2) takes a timespec; poll(2), elsewhere, milliseconds.
+  absl::Duration timeout_resolution() const override {
+#if defined(__linux__)
+    return absl::Nanoseconds(1);
+#else
+    return absl::Milliseconds(1);
+#endif
+  }
 
  private:
 #if defined(__linux__)
   using Waker = internal::EventFdWaker;
 #else
-  using Waker = PipeWaker;
+  using Waker = internal::PipeWaker;
 #endif
 
   struct Registration {

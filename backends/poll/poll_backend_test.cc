@@ -13,8 +13,8 @@
 #include <cstring>
 #include <memory>
 
-#include "backends/poll/pipe_waker.h"
 #include "gtest/gtest.h"
+#include "poller/internal/pipe_waker.h"
 #include "poller/internal/syscall.h"
 #include "poller/poller.h"
 #include "tests/conformance/test_handles.h"
@@ -109,7 +109,7 @@ TEST(PollBackendTest, PriorityOnlyInterestIsNotReportedForPlainData) {
 }
 
 TEST(PipeWakerTest, WakeMakesReadableAndDrainEmpties) {
-  auto waker = PipeWaker::Create();
+  auto waker = internal::PipeWaker::Create();
   ASSERT_TRUE(waker.ok()) << waker.status();
   const int flags = ::fcntl(waker->fd(), F_GETFD);
   EXPECT_TRUE(flags & FD_CLOEXEC);

@@ -29,6 +29,30 @@
 // thread while another thread is inside Wait, and take effect for that wait.
 // An event the kernel reported before a concurrent Modify or Delete must be
 // delivered only as the registration is after it (see Poller::Modify).
+//
+// Glossary: the words every backend, test and document uses in one sense.
+//   handle        what a program registers: a descriptor (POSIX) or a SOCKET.
+//   registration  a handle's entry in one poller: token, interest, mode. It
+//                 ends at Delete, or where the kernel ends it when the file
+//                 is closed (epoll, kqueue, IOCP at the next Wait).
+//   armed         a oneshot (or edge-oneshot) registration that has not
+//                 reported since it was added or re-armed (Rearm, Modify).
+//   request       what a backend keeps in the kernel for a registration: an
+//                 epoll item, kqueue filters, an io_uring poll request, an
+//                 AFD poll. poll(2) keeps none: its table is rebuilt.
+//   serial        the number a request carries so that an event of a
+//                 registration since changed (Modify, Delete, a reused
+//                 number) is told apart and dropped; it changes with every
+//                 change of the registration.
+//   wait pass     one call of Backend::Wait; its count is the wait sequence.
+//   kernel wait   the system call a wait pass blocks in, made through
+//                 internal::KernelWait (poller/internal/syscall.h).
+//   wake          Poller::Wake's request; the backend's wake source is what
+//                 Backend::Wake signals (an eventfd, a pipe, EVFILT_USER, an
+//                 io_uring NOP, a posted completion).
+//   open file     what a descriptor number names at a given moment; a number
+//                 closed without Delete and reused names another open file
+//                 (poller/internal/open_file_set.h tells them apart).
 
 #ifndef POLLER_CORE_BACKEND_H_
 #define POLLER_CORE_BACKEND_H_
@@ -105,6 +129,27 @@ class Backend {
   // before Rearm existed still compiles; the conformance suite fails its Rearm
   // rules until it is implemented (or they are declared unsupported).
   virtual absl::Status Rearm(NativeHandle handle);
+
+  // SupportsInterest
+  //
+  // Whether events for `interest` are reported. Add and Modify accept every
+  // interest on every backend; a backend whose kernel cannot report one (no
+  // kqueue filter reports TCP urgent data on FreeBSD and NetBSD) says so
+  // here, and the conformance suite skips that interest's rules for it.
+  virtual bool SupportsInterest(Interest interest) const {
+    (void)interest;
+    return true;
+  }
+
+  // timeout_resolution
+  //
+  // The granularity of the kernel's wait timeout: timeouts are rounded up to
+  // a multiple of it (1 ns for epoll_pwait2, ppoll, kevent, io_uring; 1 ms for
+  // epoll_wait, poll(2), GetQueuedCompletionStatusEx). Tests of sub-
+  // millisecond timeouts skip when it is a millisecond or more.
+  virtual absl::Duration timeout_resolution() const {
+    return absl::Nanoseconds(1);
+  }
 
   // Wait
   //

@@ -19,6 +19,38 @@
 namespace poller::internal {
 namespace {
 
+#if defined(__linux__)
+// Whether epoll_ctl's EBADF or EPERM for `fd` is the truth: the number is
+// closed or opened with O_PATH (EBADF), or names a regular file or directory
+// (EPERM). Asked of other calls (fcntl, fstat), so that one failed call
+// through the system-call seam, or a passing kernel failure, is not taken for
+// a closed or unpollable file, which ends a registration. Errors: those of the
+// asking call (its EBADF, InvalidArgument, says the number is closed).
+// `*closed` is set when the asking call says EBADF: the number is closed.
+absl::StatusOr<bool> ConfirmNotPollable(absl::string_view operation, int fd,
+                                        int error, bool* closed) {
+  *closed = false;
+  if (error == EBADF) {
+    const int flags = Syscall("fcntl", [&] { return ::fcntl(fd, F_GETFL); });
+    if (flags < 0) {
+      *closed = errno == EBADF;
+      return ErrnoToStatus(errno, absl::StrCat(operation, " fcntl"), fd);
+    }
+#if defined(O_PATH)
+    return (flags & O_PATH) == O_PATH;
+#else
+    return false;
+#endif
+  }
+  struct stat status;
+  if (Syscall("fstat", [&] { return ::fstat(fd, &status); }) != 0) {
+    *closed = errno == EBADF;
+    return ErrnoToStatus(errno, absl::StrCat(operation, " fstat"), fd);
+  }
+  return S_ISREG(status.st_mode) || S_ISDIR(status.st_mode);
+}
+#endif  // defined(__linux__)
+
 // The error for a number that is closed or names a file nobody can poll, in
 // the words epoll_ctl's errno has for it. `call` names the call that failed.
 absl::Status NotPollable(absl::string_view operation, absl::string_view call,
@@ -55,24 +87,35 @@ absl::StatusOr<OpenFileSet> OpenFileSet::Create() {
   return OpenFileSet(ScopedFd(set));
 }
 
-absl::Status OpenFileSet::Insert(absl::string_view operation, int fd,
-                                 bool* not_pollable) {
+absl::StatusOr<bool> OpenFileSet::Insert(absl::string_view operation, int fd,
+                                         bool registered, bool* not_pollable) {
   SetIf(not_pollable, false);
   // No events: the entry is bookkeeping only (see the file comment).
   epoll_event entry{};
-  if (Syscall("epoll_ctl", [&] {
-        return ::epoll_ctl(set_.get(), EPOLL_CTL_ADD, fd, &entry);
-      }) == 0) {
-    return absl::OkStatus();
-  }
-  const int error = errno;
+  const auto add = [&] {
+    return Syscall("epoll_ctl", [&] {
+      return ::epoll_ctl(set_.get(), EPOLL_CTL_ADD, fd, &entry);
+    });
+  };
+  if (add() == 0) return true;
+  int error = errno;
   const absl::string_view call = "epoll_ctl(EPOLL_CTL_ADD)";
   if (error == EEXIST) {
-    return ErrnoToStatus(absl::StatusCode::kAlreadyExists, EEXIST, operation,
-                         fd, "already registered in this poller");
+    if (registered) return false;
+    // A record with no registration (a Delete whose erase failed): afresh.
+    Erase(fd);
+    if (add() == 0) return true;
+    error = errno;
   }
   if (error == EBADF || error == EPERM) {
-    SetIf(not_pollable, true);
+    bool closed = false;
+    absl::StatusOr<bool> confirmed =
+        ConfirmNotPollable(operation, fd, error, &closed);
+    if (!confirmed.ok()) {
+      SetIf(not_pollable, closed);
+      return confirmed.status();
+    }
+    SetIf(not_pollable, *confirmed);
     return NotPollable(operation, call, fd, error);
   }
   if (fd == set_.get()) {
@@ -93,18 +136,34 @@ absl::StatusOr<bool> OpenFileSet::Contains(absl::string_view operation, int fd,
     return true;
   }
   const int error = errno;
-  // No entry for the file this number names now: never recorded, or the
-  // recorded file was closed (its entry left with it) and the number reused.
-  if (error == ENOENT) return false;
   const absl::string_view call = "epoll_ctl(EPOLL_CTL_MOD)";
+  if (error == ENOENT) {
+    // No entry for the file this number names now: never recorded, or the
+    // recorded file was closed (its entry left with it) and the number
+    // reused. An entry added now says which, and is taken out again.
+    if (Syscall("epoll_ctl", [&] {
+          return ::epoll_ctl(set_.get(), EPOLL_CTL_ADD, fd, &entry);
+        }) == 0) {
+      Erase(fd);
+      return false;
+    }
+    if (errno == EEXIST) return true;  // The first answer was not the truth.
+    return ErrnoToStatus(ENOENT, absl::StrCat(operation, " ", call), fd);
+  }
   if (error == EBADF || error == EPERM) {
-    SetIf(not_pollable, true);
-    return NotPollable(operation, call, fd, error);
+    bool closed = false;
+    absl::StatusOr<bool> confirmed =
+        ConfirmNotPollable(operation, fd, error, &closed);
+    if (!confirmed.ok()) {
+      SetIf(not_pollable, closed);
+      return confirmed.status();
+    }
+    SetIf(not_pollable, *confirmed);
+    if (*confirmed) return NotPollable(operation, call, fd, error);
   }
   if (fd == set_.get()) return false;  // EINVAL: never recorded.
   return ErrnoToStatus(error, absl::StrCat(operation, " ", call), fd);
 }
-
 void OpenFileSet::Erase(int fd) {
   // ENOENT (not recorded) and EBADF (closed: the entry left with the file)
   // leave nothing to undo.
@@ -137,8 +196,8 @@ absl::Status Inspect(absl::string_view operation, int fd, struct stat* status) {
 
 }  // namespace
 
-absl::Status OpenFileSet::Insert(absl::string_view operation, int fd,
-                                 bool* not_pollable) {
+absl::StatusOr<bool> OpenFileSet::Insert(absl::string_view operation, int fd,
+                                         bool registered, bool* not_pollable) {
   SetIf(not_pollable, false);
   struct stat status;
   absl::Status inspected = Inspect(operation, fd, &status);
@@ -149,14 +208,13 @@ absl::Status OpenFileSet::Insert(absl::string_view operation, int fd,
   auto [entry, inserted] =
       identities_.try_emplace(fd, Identity{status.st_dev, status.st_ino});
   if (!inserted) {
-    if (entry->second.device == status.st_dev &&
+    if (registered && entry->second.device == status.st_dev &&
         entry->second.inode == status.st_ino) {
-      return ErrnoToStatus(absl::StatusCode::kAlreadyExists, EEXIST, operation,
-                           fd, "already registered in this poller");
+      return false;
     }
     entry->second = Identity{status.st_dev, status.st_ino};
   }
-  return absl::OkStatus();
+  return true;
 }
 
 absl::StatusOr<bool> OpenFileSet::Contains(absl::string_view operation, int fd,

@@ -60,15 +60,16 @@ class OpenFileSet {
 
   // Insert
   //
-  // Records the open file `fd` names now. Returns OK when it was not
-  // recorded, AlreadyExists when this number already names the recorded file
-  // (a live registration). Errors, with `operation` leading the message:
+  // Records the open file `fd` names now: true when it was not recorded,
+  // false when this number already names the recorded file and the caller
+  // says it is `registered` (for a number that is not, a record a failed
+  // Erase left is replaced). Errors, with `operation` leading the message:
   // InvalidArgument for a closed descriptor, an O_PATH descriptor or a file
-  // that cannot be polled (a regular file, a directory), with
-  // `*not_pollable` set (if given), the same errors epoll_ctl gives; others
+  // that cannot be polled (a regular file, a directory), with `*not_pollable`
+  // set (if given), the same errors epoll_ctl gives; others
   // (ResourceExhausted...) leave it false.
-  absl::Status Insert(absl::string_view operation, int fd,
-                      bool* not_pollable = nullptr);
+  absl::StatusOr<bool> Insert(absl::string_view operation, int fd,
+                              bool registered, bool* not_pollable = nullptr);
 
   // Contains
   //

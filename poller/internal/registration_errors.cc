@@ -51,4 +51,16 @@ absl::Status NotOneshotError(int fd, Mode mode) {
       "registrations (change the mode with Modify)"));
 }
 
+absl::Status AlreadyRegisteredError(int fd) {
+  return ErrnoToStatus(absl::StatusCode::kAlreadyExists, EEXIST, "Add", fd,
+                       "already registered in this poller");
+}
+
+absl::Status NotRegisteredError(Operation operation, int fd, bool closed) {
+  return ErrnoToStatus(
+      absl::StatusCode::kNotFound, ENOENT, OperationName(operation), fd,
+      closed ? "not registered in this poller (the registered file was closed)"
+             : "not registered in this poller");
+}
+
 }  // namespace poller::internal

@@ -36,6 +36,14 @@ absl::Status WatchesItselfError(Operation operation, int fd,
 // believes it is oneshot, and would be surprised by its events.)
 absl::Status NotOneshotError(int fd, Mode mode);
 
+// AlreadyExists for an Add of a handle that is registered, and NotFound for
+// a Modify, Rearm or Delete of one that is not (`closed`: its registration
+// ended when its file was closed without Delete). No system call is named:
+// the backend's own table says so.
+absl::Status AlreadyRegisteredError(int fd);
+absl::Status NotRegisteredError(Operation operation, int fd,
+                                bool closed = false);
+
 }  // namespace poller::internal
 
 #endif  // POLLER_INTERNAL_REGISTRATION_ERRORS_H_

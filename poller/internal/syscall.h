@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <utility>
 
 namespace poller::internal {
 
@@ -35,9 +36,16 @@ using ReturnHook = void (*)(const char* syscall_name);
 // Installs `hook` for every thread (nullptr removes it). For tests only.
 void SetReturnHookForTesting(ReturnHook hook);
 
+// Whether the system call the calling thread is making through the seam is a
+// backend's kernel wait (made with KernelWait): for hooks, so that a test can
+// hold or count a Wait's kernel wait on any backend, without knowing its
+// name.
+bool InKernelWait();
+
 namespace syscall_internal {
 extern std::atomic<FaultHook> fault_hook;
 extern std::atomic<ReturnHook> return_hook;
+extern thread_local bool in_kernel_wait;
 }  // namespace syscall_internal
 
 // Runs `call` (a lambda making one system call that returns -1 and sets errno
@@ -60,6 +68,20 @@ auto Syscall(const char* name, Call&& call) -> decltype(call()) {
     after(name);
     errno = saved_errno;
   }
+  return result;
+}
+
+// Syscall() for the call in which a backend's Wait blocks in the kernel
+// (epoll_wait, ppoll, kevent, io_uring_enter, GetQueuedCompletionStatusEx):
+// every backend makes its kernel wait with this, which is all the tests need
+// to know of it (see InKernelWait).
+template <typename Call>
+auto KernelWait(const char* name, Call&& call) -> decltype(call()) {
+  syscall_internal::in_kernel_wait = true;
+  auto result = Syscall(name, std::forward<Call>(call));
+  const int saved_errno = errno;
+  syscall_internal::in_kernel_wait = false;
+  errno = saved_errno;
   return result;
 }
 

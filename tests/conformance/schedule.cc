@@ -7,9 +7,7 @@
 #include <cstdlib>
 #include <string>
 #include <thread>
-#include <type_traits>
 #include <utility>
-#include <vector>
 
 #include "absl/strings/match.h"
 #include "poller/internal/syscall.h"
@@ -28,54 +26,16 @@ struct InHook {
   ~InHook() { threads_in_hooks.fetch_sub(1); }
 };
 
-// Prefixes of system-call names, in plain arrays: every thread_local here is
-// trivially destructible, because a thread_local with a destructor crashes a
-// statically linked MinGW program when its thread exits (seen under Wine in
-// the conformance suite's wake-protocol rules).
-struct NamePrefixes {
-  static constexpr int kMaxNames = 8;
-  static constexpr size_t kMaxLength = 40;
-  char names[kMaxNames][kMaxLength];
-  int count = 0;  // 0: any name matches.
-
-  void Set(const std::vector<std::string>& prefixes) {
-    if (prefixes.size() > kMaxNames) {
-      std::fprintf(stderr, "SyscallGate: more than %d names\n", kMaxNames);
-      std::abort();
-    }
-    count = 0;
-    for (const std::string& prefix : prefixes) {
-      if (prefix.size() >= kMaxLength) {
-        std::fprintf(stderr, "SyscallGate: name too long: %s\n",
-                     prefix.c_str());
-        std::abort();
-      }
-      prefix.copy(names[count], prefix.size());
-      names[count][prefix.size()] = '\0';
-      ++count;
-    }
-  }
-  // Whether `name` starts with one of the prefixes.
-  bool Match(const char* name) const {
-    if (count == 0) return true;
-    for (int i = 0; i < count; ++i) {
-      if (absl::StartsWith(name, names[i])) return true;
-    }
-    return false;
-  }
-};
-
-static_assert(std::is_trivially_destructible<NamePrefixes>::value,
-              "a thread_local with a destructor crashes MinGW threads at exit");
-
 // What the gate does with the calling thread's system calls.
 thread_local int hold_with_failure = -1;  // -1: not held; else the errno.
 thread_local int fail_calls_with = 0;     // 0: calls are made.
 thread_local bool watched = false;
+// Every thread_local here is trivially destructible: a thread_local with a
+// destructor crashes a statically linked MinGW program when its thread exits.
 thread_local bool hold_after_next_call = false;
-thread_local NamePrefixes hold_after_names;
+thread_local bool hold_after_kernel_wait_only = false;
 thread_local bool counted = false;
-thread_local NamePrefixes counted_names;
+thread_local bool counted_kernel_waits_only = false;
 
 }  // namespace
 
@@ -146,12 +106,12 @@ void SyscallGate::Release() {
 }
 
 void SyscallGate::HoldThisThreadAfterNextCall() {
-  HoldThisThreadAfterNextCallTo({});
+  hold_after_kernel_wait_only = false;
+  hold_after_next_call = true;
 }
 
-void SyscallGate::HoldThisThreadAfterNextCallTo(
-    std::vector<std::string> names) {
-  hold_after_names.Set(names);
+void SyscallGate::HoldThisThreadAfterNextKernelWait() {
+  hold_after_kernel_wait_only = true;
   hold_after_next_call = true;
 }
 
@@ -159,8 +119,8 @@ void SyscallGate::WatchThisThread() { watched = true; }
 
 void SyscallGate::FailCallsOfThisThread(int error) { fail_calls_with = error; }
 
-void SyscallGate::CountCallsOfThisThread(std::vector<std::string> names) {
-  counted_names.Set(names);
+void SyscallGate::CountCallsOfThisThread(bool kernel_waits_only) {
+  counted_kernel_waits_only = kernel_waits_only;
   counted = true;
 }
 
@@ -194,7 +154,7 @@ int SyscallGate::BeforeCall(const char* name) {
   SyscallGate* gate = current_gate.load();
   if (gate == nullptr) return 0;
   std::unique_lock<std::mutex> lock(gate->mutex_);
-  if (counted && counted_names.Match(name)) {
+  if (counted && (!counted_kernel_waits_only || internal::InKernelWait())) {
     gate->calls_counted_.fetch_add(1);
     gate->changed_.notify_all();
   }
@@ -217,7 +177,7 @@ int SyscallGate::BeforeCall(const char* name) {
   return 0;
 }
 
-void SyscallGate::AfterCall(const char* name) {
+void SyscallGate::AfterCall(const char* /*name*/) {
   if (!watched && !hold_after_next_call) return;
   const InHook in_hook;
   SyscallGate* gate = current_gate.load();
@@ -227,7 +187,8 @@ void SyscallGate::AfterCall(const char* name) {
     ++gate->returns_;
     gate->changed_.notify_all();
   }
-  if (hold_after_next_call && hold_after_names.Match(name)) {
+  if (hold_after_next_call &&
+      (!hold_after_kernel_wait_only || internal::InKernelWait())) {
     hold_after_next_call = false;
     gate->held_ = true;
     gate->changed_.notify_all();

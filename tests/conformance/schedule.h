@@ -38,7 +38,6 @@
 #include <mutex>
 #include <string>
 #include <thread>
-#include <vector>
 
 #include "absl/time/time.h"
 
@@ -90,11 +89,11 @@ class SyscallGate {
   // (e.g. a Wait whose kernel wait returned, held before it looks at what
   // came back).
   void HoldThisThreadAfterNextCall();
-  // The same for the calling thread's next system call whose name starts with
-  // one of `names`: a Wait may make other calls before its kernel wait
-  // (io_uring submits due re-arms first), and one held after those would not
-  // have taken the kernel's answer yet.
-  void HoldThisThreadAfterNextCallTo(std::vector<std::string> names);
+  // The same for the calling thread's next kernel wait (a backend's Wait
+  // blocking in the kernel, internal::KernelWait): a Wait may make other
+  // calls first (io_uring submits due re-arms), and one held after those
+  // would not have taken the kernel's answer yet.
+  void HoldThisThreadAfterNextKernelWait();
   // Waits until a held thread is waiting. False after `limit`.
   bool WaitUntilHeld(absl::Duration limit);
   void Release();
@@ -108,9 +107,9 @@ class SyscallGate {
   bool WaitForReturn(absl::Duration limit);
 
   // System calls the calling thread makes through the seam are counted (as
-  // they are about to be made) from now on, in calls_counted(); with `names`,
-  // only those whose name starts with one of them.
-  void CountCallsOfThisThread(std::vector<std::string> names = {});
+  // they are about to be made) from now on, in calls_counted(); with
+  // `kernel_waits_only`, only its kernel waits.
+  void CountCallsOfThisThread(bool kernel_waits_only = false);
   int calls_counted() const { return calls_counted_.load(); }
   // Waits until a counted thread is about to make a system call (e.g. a Wait
   // has set itself up and is entering the kernel). False after `limit`.

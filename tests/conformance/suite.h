@@ -24,8 +24,9 @@
 //   - modes: through Backend::SupportsMode. Tests of an unsupported mode skip,
 //     saying so, and the suite checks that Add/Modify in that mode fail with
 //     Unimplemented.
-//   - timeouts only to the millisecond: BackendUnderTest::
-//     sub_millisecond_timeouts = false.
+//   - timeouts only to the millisecond: through
+//     Backend::timeout_resolution().
+//   - an interest it cannot report: through Backend::SupportsInterest.
 //   - anything else: name the tests in BackendUnderTest::unsupported; they
 //     skip with "declared unsupported by the backend", and a name that is not
 //     a test of the suite fails every test. Use it sparingly and document why
@@ -39,7 +40,6 @@
 //     backend.factory = poller::conformance::MakeFactory([] {
 //       return poller::Poller::FromBackend(std::make_unique<MyBackend>());
 //     });
-//     backend.sub_millisecond_timeouts = false;
 //     return backend;
 //   }
 //   POLLER_CONFORMANCE_SUITE_WITH_OPTIONS(Mine, Mine());

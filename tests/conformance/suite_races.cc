@@ -272,32 +272,83 @@ TEST_P(ConformanceTest, ModifyRefusedDuringAWaitLeavesTheRegistration) {
   EXPECT_FALSE(seen[0].writable()) << "the refused Modify changed the interest";
 }
 
-// The system calls in which a Wait of each built-in backend waits for the
-// kernel: epoll, poll (ppoll on Linux), io_uring (io_uring_wait_cqe_timeout),
-// kqueue, IOCP. A Wait may make other calls first (io_uring submits due
-// re-arms), so a schedule that holds a Wait after its kernel wait names these.
-const std::vector<std::string>& KernelWaitCalls() {
-  static const auto* const names =
-      new std::vector<std::string>{"epoll_wait",
-                                   "epoll_pwait2",
-                                   "ppoll",
-                                   "poll",
-                                   "io_uring_wait_cqe",
-                                   "kevent",
-                                   "GetQueuedCompletionStatusEx"};
-  return *names;
+// Leaves `handle` (readable, registered as 1 in `mode`) fired and disarmed,
+// with its byte still there, and nothing else queued: a poll takes what the
+// kernel still holds (a wake signal left over; epoll's level registration of
+// the disarmed handle, which it then silences).
+void FireAndSettle(Poller& poller, const Pipe& pipe, Mode mode) {
+  const NativeHandle handle = pipe.read_end.get();
+  ASSERT_TRUE(poller.Add(handle, 1, Interest::kReadable, mode).ok());
+  WriteBytes(pipe.write_end.get());
+  ASSERT_TRUE(Has(WaitForToken(poller, 1), Readiness::kReadable));
+  Events polled(8);
+  auto polled_count = poller.Wait(polled, absl::ZeroDuration());
+  ASSERT_TRUE(polled_count.ok()) << polled_count.status();
+  ASSERT_EQ(*polled_count, 0u) << "a disarmed registration was reported";
+}
+
+// The schedule: a Wait enters its kernel wait; the handle is re-armed (by
+// Rearm or Modify) while still readable, so the kernel reports it at once;
+// the Wait is held right after its kernel wait returned while the handle is
+// drained, then let go and woken. Sets `*forced` false if the schedule could
+// not be forced, `*reported` if the Wait reported the handle all the same.
+void RearmDuringAHeldWaitAndDrain(Poller& poller, const Pipe& pipe, Mode mode,
+                                  bool by_rearm, bool* forced, bool* reported) {
+  const NativeHandle handle = pipe.read_end.get();
+  SyscallGate gate;
+  EventLog log;
+  BoundedThread waiter(
+      [&] {
+        gate.CountCallsOfThisThread(/*kernel_waits_only=*/true);
+        gate.HoldThisThreadAfterNextKernelWait();
+        Events events(8);
+        // Ended by the Wake below, long before this.
+        auto count = poller.Wait(events, 2 * kPrompt);
+        EXPECT_TRUE(count.ok()) << count.status();
+        log.Add(events);
+      },
+      "RearmedDuringAWaitAndDrained: the waiter");
+  // Whatever fails below, the waiter is let go before it is joined.
+  struct LetGo {
+    SyscallGate& gate;
+    Poller& poller;
+    BoundedThread& waiter;
+    ~LetGo() {
+      gate.Release();
+      if (!waiter.finished()) (void)poller.Wake();
+    }
+  } let_go{gate, poller, waiter};
+  // The Wait has set itself up and is entering its kernel wait.
+  if (!gate.WaitForCountedCall(kPrompt)) {
+    GTEST_SKIP() << "the backend's Wait made no system call through "
+                    "poller's seam: the schedule cannot be forced";
+  }
+  const bool returned_early = gate.WaitUntilHeld(absl::ZeroDuration());
+  const absl::Status rearmed =
+      by_rearm ? poller.Rearm(handle)
+               : poller.Modify(handle, 1, Interest::kReadable, mode);
+  ASSERT_TRUE(rearmed.ok()) << rearmed;
+  // The re-armed registration, still readable, ended the kernel wait: the
+  // Wait holds what the kernel said and has not looked at it yet.
+  const bool held = gate.WaitUntilHeld(kPrompt);
+  *forced = *forced && held && !returned_early;
+  ASSERT_GT(DrainBytes(handle), 0u);
+  gate.Release();
+  // The Wait looks, finds nothing left (or reports the event as it came),
+  // and is then woken: whatever it did with the event is done before the
+  // pipe is readable again.
+  ASSERT_TRUE(poller.Wake().ok());
+  ASSERT_TRUE(waiter.Join(kJoinLimit)) << "the woken Wait did not return";
+  for (const Event& event : log.Get()) *reported |= event.token() == 1;
 }
 
 TEST_P(ConformanceTest, RearmedDuringAWaitAndDrainedIsReportedWhenReadyAgain) {
   RULE(
       "a registration re-armed during a Wait and drained before the Wait "
       "looks at it is still reported when it becomes ready again");
-  // The schedule: the re-arm finds the pipe still readable, so the kernel
-  // reports it at once and the Wait's kernel wait returns with that event; the
-  // Wait is held there while the pipe is drained, so when it looks, nothing is
-  // left to report. With epoll's kernel oneshot the event it drops is the
-  // re-arm's own, which spent the kernel registration: unless the Wait arms it
-  // again, the byte written afterwards is never reported.
+  // With epoll's kernel oneshot the event the Wait drops is the re-arm's own,
+  // which spent the kernel registration: unless the Wait arms it again, the
+  // byte written afterwards is never reported.
   bool forced = true;
   for (const Mode mode : {Mode::kEdgeOneshot, Mode::kOneshot}) {
     if (!poller_->SupportsMode(mode)) continue;
@@ -307,64 +358,12 @@ TEST_P(ConformanceTest, RearmedDuringAWaitAndDrainedIsReportedWhenReadyAgain) {
           by_rearm ? ", re-armed by Rearm" : ", re-armed by Modify"));
       Pipe pipe = MakePipe();
       const NativeHandle handle = pipe.read_end.get();
-      ASSERT_TRUE(poller_->Add(handle, 1, Interest::kReadable, mode).ok());
-      WriteBytes(pipe.write_end.get());
-      ASSERT_TRUE(Has(WaitForToken(*poller_, 1), Readiness::kReadable));
-      // Fired, so disarmed; the byte is still there. A poll takes what the
-      // kernel still queues (a wake signal left over; epoll's level
-      // registration of the disarmed handle, which it then silences), so the
-      // Wait below returns for the re-arm and nothing else.
-      Events polled(8);
-      auto polled_count = poller_->Wait(polled, absl::ZeroDuration());
-      ASSERT_TRUE(polled_count.ok()) << polled_count.status();
-      ASSERT_EQ(*polled_count, 0u) << "a disarmed registration was reported";
-
-      SyscallGate gate;
-      EventLog log;
-      BoundedThread waiter(
-          [&] {
-            gate.CountCallsOfThisThread(KernelWaitCalls());
-            gate.HoldThisThreadAfterNextCallTo(KernelWaitCalls());
-            Events events(8);
-            // Ended by the Wake below, long before this.
-            auto count = poller_->Wait(events, 2 * kPrompt);
-            EXPECT_TRUE(count.ok()) << count.status();
-            log.Add(events);
-          },
-          "RearmedDuringAWaitAndDrained: the waiter");
-      // Whatever fails below, the waiter is let go before it is joined.
-      struct LetGo {
-        SyscallGate& gate;
-        Poller& poller;
-        BoundedThread& waiter;
-        ~LetGo() {
-          gate.Release();
-          if (!waiter.finished()) (void)poller.Wake();
-        }
-      } let_go{gate, *poller_, waiter};
-      // The Wait has set itself up and is entering its kernel wait.
-      if (!gate.WaitForCountedCall(kPrompt)) {
-        GTEST_SKIP() << "the backend's Wait made no system call through "
-                        "poller's seam: the schedule cannot be forced";
-      }
-      const bool returned_early = gate.WaitUntilHeld(absl::ZeroDuration());
-      const absl::Status rearmed =
-          by_rearm ? poller_->Rearm(handle)
-                   : poller_->Modify(handle, 1, Interest::kReadable, mode);
-      ASSERT_TRUE(rearmed.ok()) << rearmed;
-      // The re-armed registration, still readable, ended the kernel wait: the
-      // Wait holds what the kernel said and has not looked at it yet.
-      const bool held = gate.WaitUntilHeld(kPrompt);
-      forced = forced && held && !returned_early;
-      ASSERT_GT(DrainBytes(handle), 0u);
-      gate.Release();
-      // The Wait looks, finds nothing left (or reports the event as it came),
-      // and is then woken: whatever it did with the event is done before the
-      // pipe is readable again.
-      ASSERT_TRUE(poller_->Wake().ok());
-      ASSERT_TRUE(waiter.Join(kJoinLimit)) << "the woken Wait did not return";
+      FireAndSettle(*poller_, pipe, mode);
+      if (HasFatalFailure()) return;
       bool reported = false;
-      for (const Event& event : log.Get()) reported |= event.token() == 1;
+      RearmDuringAHeldWaitAndDrain(*poller_, pipe, mode, by_rearm, &forced,
+                                   &reported);
+      if (IsSkipped() || HasFatalFailure()) return;
       // A report uses up the arm, as any report does: re-arm as a program
       // would (epoll looks again and drops it; other backends may not).
       if (reported) {

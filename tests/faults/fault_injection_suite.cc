@@ -280,6 +280,169 @@ std::vector<Case> DiscoverCases(const conformance::PollerFactory& factory) {
   return cases;
 }
 
+// The rules for a failed operation's status: the errno's code (or one of the
+// few more specific codes poller.h promises) and a message naming the call
+// and the errno.
+void ExpectStatusNamesTheFault(const Case& test_case, int error,
+                               const absl::Status& status) {
+  const absl::StatusCode expected = ErrnoToStatusCode(error);
+  const bool registration_eperm =
+      error == EPERM &&
+      (test_case.operation == Operation::kAdd ||
+       test_case.operation == Operation::kModify ||
+       test_case.operation == Operation::kDelete) &&
+      status.code() == absl::StatusCode::kInvalidArgument;
+  // poller.h: Create says Unavailable when the kernel refuses the backend.
+  const bool create_refused = test_case.operation == Operation::kCreate &&
+                              (error == EPERM || error == ENOSYS) &&
+                              status.code() == absl::StatusCode::kUnavailable;
+  const bool wait_internal = test_case.operation == Operation::kWait &&
+                             status.code() == absl::StatusCode::kInternal;
+  // With a prerequisite failing for good, that failure may be what surfaces
+  // (the eventfd read succeeds, the write fails again).
+  const int other_error = test_case.prerequisite_error;
+  const std::string& other_call = test_case.prerequisite;
+  const bool prerequisite_surfaced =
+      other_error != 0 && status.code() == ErrnoToStatusCode(other_error) &&
+      status.message().find(std::string(ErrnoName(other_error))) !=
+          absl::string_view::npos &&
+      status.message().find(other_call) != absl::string_view::npos;
+  EXPECT_TRUE(status.code() == expected || registration_eperm ||
+              create_refused || wait_internal || prerequisite_surfaced)
+      << "rule: the code is the errno's (" << absl::StatusCodeToString(expected)
+      << "): " << status;
+  if (!prerequisite_surfaced) {
+    EXPECT_NE(status.message().find(std::string(ErrnoName(error))),
+              absl::string_view::npos)
+        << "rule: the message names the errno: " << status;
+    EXPECT_NE(status.message().find(test_case.call), absl::string_view::npos)
+        << "rule: the message names the call: " << status;
+  }
+  EXPECT_FALSE(test_case.operation == Operation::kWait && error == EINTR)
+      << "rule: EINTR in a wait is not an error (Wait returns OK)";
+}
+
+// What must hold after the operation under test, by operation: the rule for
+// its effect (done if it returned OK, retryable if it failed). False if the
+// case cannot go on.
+using AfterCheck = bool (*)(Scenario& run, int error,
+                            const absl::Status& status);
+
+bool AfterCreate(Scenario& run, int, const absl::Status& status) {
+  if (status.ok()) return true;
+  absl::Status again = run.Do(Operation::kCreate);
+  if (!again.ok()) ADD_FAILURE() << "Create after the fault: " << again;
+  return again.ok();
+}
+
+bool AfterAdd(Scenario& run, int, const absl::Status& status) {
+  if (!status.ok()) {
+    EXPECT_TRUE(run.Do(Operation::kAdd).ok())
+        << "rule: a failed Add leaves nothing behind; it can be retried";
+  } else {
+    EXPECT_EQ(run.Do(Operation::kAdd).code(), absl::StatusCode::kAlreadyExists)
+        << "rule: an Add that returned OK registered the handle";
+  }
+  EXPECT_TRUE(WaitForToken(*run.poller, kFirstToken))
+      << "rule: the registration reports its readiness";
+  return true;
+}
+
+bool AfterWait(Scenario& run, int, const absl::Status& status) {
+  const bool reported =
+      status.ok() && *run.waited > 0 && run.events[0].token() == kFirstToken;
+  EXPECT_TRUE(reported || WaitForToken(*run.poller, kFirstToken))
+      << "rule: a failed or interrupted Wait loses no event";
+  return true;
+}
+
+bool AfterWake(Scenario& run, int, const absl::Status& status) {
+  if (!status.ok()) {
+    EXPECT_TRUE(run.Do(Operation::kWake).ok())
+        << "rule: Wake works again after the fault";
+  }
+  const auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<size_t> count = run.poller->Wait(run.events, kPrompt);
+  EXPECT_TRUE(count.ok()) << count.status();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4))
+      << "rule: a Wake that returned OK, or the Wake after a failed one, "
+         "makes a Wait return";
+  return true;
+}
+
+bool AfterModify(Scenario& run, int error, const absl::Status& status) {
+  if (!status.ok()) {
+    absl::Status again = run.Do(Operation::kModify);
+    // EBADF says the descriptor is closed: a backend may forget it.
+    if (error == EBADF && again.code() == absl::StatusCode::kNotFound) {
+      again = run.poller->Add(run.pipe.read_end.get(), kSecondToken,
+                              Interest::kReadable);
+    }
+    EXPECT_TRUE(again.ok()) << "rule: a failed Modify can be retried (or, "
+                               "after EBADF, the handle added again): "
+                            << again;
+  }
+  EXPECT_TRUE(WaitForToken(*run.poller, kSecondToken))
+      << "rule: the re-armed registration reports its readiness";
+  return true;
+}
+
+bool AfterDelete(Scenario& run, int error, const absl::Status& status) {
+  if (!status.ok()) {
+    const absl::Status again = run.Do(Operation::kDelete);
+    EXPECT_TRUE(again.ok() ||
+                (error == EBADF && again.code() == absl::StatusCode::kNotFound))
+        << "rule: a failed Delete can be retried: " << again;
+  } else {
+    EXPECT_EQ(run.Do(Operation::kDelete).code(), absl::StatusCode::kNotFound)
+        << "rule: a Delete that returned OK removed the registration";
+  }
+  Events events(16);
+  absl::StatusOr<size_t> count =
+      run.poller->Wait(events, absl::Milliseconds(50));
+  EXPECT_TRUE(count.ok()) << count.status();
+  for (const Event& event : events) {
+    EXPECT_NE(event.token(), kSecondToken) << "reported after Delete";
+  }
+  return true;
+}
+
+AfterCheck AfterCheckFor(Operation operation) {
+  switch (operation) {
+    case Operation::kCreate:
+      return &AfterCreate;
+    case Operation::kAdd:
+      return &AfterAdd;
+    case Operation::kWait:
+      return &AfterWait;
+    case Operation::kWake:
+      return &AfterWake;
+    case Operation::kModify:
+      return &AfterModify;
+    case Operation::kDelete:
+      return &AfterDelete;
+  }
+  return nullptr;
+}
+
+// The poller is still usable after any fault: it adds, reports, wakes and
+// deletes.
+void ExpectStillUsable(Scenario& run) {
+  Pipe other = MakePipe();
+  WriteBytes(other.write_end.get());
+  EXPECT_TRUE(
+      run.poller->Add(other.read_end.get(), 77, Interest::kReadable).ok());
+  EXPECT_TRUE(WaitForToken(*run.poller, 77)) << "rule: still reports";
+  EXPECT_TRUE(run.poller->Delete(other.read_end.get()).ok());
+  DrainBytes(run.pipe.read_end.get());
+  EXPECT_TRUE(run.poller->Wake().ok());
+  const auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<size_t> count = run.poller->Wait(run.events, kPrompt);
+  EXPECT_TRUE(count.ok()) << count.status();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4))
+      << "rule: still wakes";
+}
+
 // Runs one case on a new poller from `factory`; returns a line for the
 // summary table.
 std::string RunCase(const conformance::PollerFactory& factory,
@@ -317,132 +480,15 @@ std::string RunCase(const conformance::PollerFactory& factory,
     }
     EXPECT_GT(injected, 0) << "the call was not made again";
     outcome = status.ok() ? "OK" : absl::StatusCodeToString(status.code());
-
-    if (!status.ok()) {
-      const absl::StatusCode expected = ErrnoToStatusCode(error);
-      const bool registration_eperm =
-          error == EPERM &&
-          (test_case.operation == Operation::kAdd ||
-           test_case.operation == Operation::kModify ||
-           test_case.operation == Operation::kDelete) &&
-          status.code() == absl::StatusCode::kInvalidArgument;
-      // poller.h: Create says Unavailable when the kernel refuses the backend.
-      const bool create_refused =
-          test_case.operation == Operation::kCreate &&
-          (error == EPERM || error == ENOSYS) &&
-          status.code() == absl::StatusCode::kUnavailable;
-      const bool wait_internal = test_case.operation == Operation::kWait &&
-                                 status.code() == absl::StatusCode::kInternal;
-      // With a prerequisite failing for good, that failure may be what
-      // surfaces (the eventfd read succeeds, the write fails again).
-      const int other_error = test_case.prerequisite_error;
-      const std::string& other_call = test_case.prerequisite;
-      const bool prerequisite_surfaced =
-          other_error != 0 && status.code() == ErrnoToStatusCode(other_error) &&
-          status.message().find(std::string(ErrnoName(other_error))) !=
-              absl::string_view::npos &&
-          status.message().find(other_call) != absl::string_view::npos;
-      EXPECT_TRUE(status.code() == expected || registration_eperm ||
-                  create_refused || wait_internal || prerequisite_surfaced)
-          << "rule: the code is the errno's ("
-          << absl::StatusCodeToString(expected) << "): " << status;
-      if (!prerequisite_surfaced) {
-        EXPECT_NE(status.message().find(std::string(ErrnoName(error))),
-                  absl::string_view::npos)
-            << "rule: the message names the errno: " << status;
-        EXPECT_NE(status.message().find(test_case.call),
-                  absl::string_view::npos)
-            << "rule: the message names the call: " << status;
-      }
-      EXPECT_FALSE(test_case.operation == Operation::kWait && error == EINTR)
-          << "rule: EINTR in a wait is not an error (Wait returns OK)";
+    if (!status.ok()) ExpectStatusNamesTheFault(test_case, error, status);
+    if (test_case.operation == Operation::kCreate && !status.ok()) {
+      EXPECT_EQ(OpenDescriptorCount(), descriptors_with_pipe)
+          << "rule: a failed Create leaks no descriptor";
     }
-
-    if (test_case.operation == Operation::kCreate) {
-      if (!status.ok()) {
-        EXPECT_EQ(OpenDescriptorCount(), descriptors_with_pipe)
-            << "rule: a failed Create leaks no descriptor";
-        absl::Status again = run.Do(Operation::kCreate);
-        if (!again.ok()) {
-          ADD_FAILURE() << "Create after the fault: " << again;
-          return what + ": no poller";
-        }
-      }
-    } else if (test_case.operation == Operation::kAdd) {
-      if (!status.ok()) {
-        EXPECT_TRUE(run.Do(Operation::kAdd).ok())
-            << "rule: a failed Add leaves nothing behind; it can be retried";
-      } else {
-        EXPECT_EQ(run.Do(Operation::kAdd).code(),
-                  absl::StatusCode::kAlreadyExists)
-            << "rule: an Add that returned OK registered the handle";
-      }
-      EXPECT_TRUE(WaitForToken(*run.poller, kFirstToken))
-          << "rule: the registration reports its readiness";
-    } else if (test_case.operation == Operation::kWait) {
-      const bool reported = status.ok() && *run.waited > 0 &&
-                            run.events[0].token() == kFirstToken;
-      EXPECT_TRUE(reported || WaitForToken(*run.poller, kFirstToken))
-          << "rule: a failed or interrupted Wait loses no event";
-    } else if (test_case.operation == Operation::kWake) {
-      if (!status.ok()) {
-        EXPECT_TRUE(run.Do(Operation::kWake).ok())
-            << "rule: Wake works again after the fault";
-      }
-      const auto start = std::chrono::steady_clock::now();
-      absl::StatusOr<size_t> count = run.poller->Wait(run.events, kPrompt);
-      EXPECT_TRUE(count.ok()) << count.status();
-      EXPECT_LT(std::chrono::steady_clock::now() - start,
-                std::chrono::seconds(4))
-          << "rule: a Wake that returned OK makes a Wait return";
-    } else if (test_case.operation == Operation::kModify) {
-      if (!status.ok()) {
-        absl::Status again = run.Do(Operation::kModify);
-        // EBADF says the descriptor is closed: a backend may forget it.
-        if (error == EBADF && again.code() == absl::StatusCode::kNotFound) {
-          again = run.poller->Add(run.pipe.read_end.get(), kSecondToken,
-                                  Interest::kReadable);
-        }
-        EXPECT_TRUE(again.ok()) << "rule: a failed Modify can be retried (or, "
-                                   "after EBADF, the handle added again): "
-                                << again;
-      }
-      EXPECT_TRUE(WaitForToken(*run.poller, kSecondToken))
-          << "rule: the re-armed registration reports its readiness";
-    } else if (test_case.operation == Operation::kDelete) {
-      if (!status.ok()) {
-        const absl::Status again = run.Do(Operation::kDelete);
-        EXPECT_TRUE(again.ok() || (error == EBADF &&
-                                   again.code() == absl::StatusCode::kNotFound))
-            << "rule: a failed Delete can be retried: " << again;
-      } else {
-        EXPECT_EQ(run.Do(Operation::kDelete).code(),
-                  absl::StatusCode::kNotFound)
-            << "rule: a Delete that returned OK removed the registration";
-      }
-      Events events(16);
-      absl::StatusOr<size_t> count =
-          run.poller->Wait(events, absl::Milliseconds(50));
-      EXPECT_TRUE(count.ok()) << count.status();
-      for (const Event& event : events) {
-        EXPECT_NE(event.token(), kSecondToken) << "reported after Delete";
-      }
+    if (!AfterCheckFor(test_case.operation)(run, error, status)) {
+      return what + ": no poller";
     }
-
-    // The poller is still usable: add, report, wake, delete.
-    Pipe other = MakePipe();
-    WriteBytes(other.write_end.get());
-    EXPECT_TRUE(
-        run.poller->Add(other.read_end.get(), 77, Interest::kReadable).ok());
-    EXPECT_TRUE(WaitForToken(*run.poller, 77)) << "rule: still reports";
-    EXPECT_TRUE(run.poller->Delete(other.read_end.get()).ok());
-    DrainBytes(run.pipe.read_end.get());
-    EXPECT_TRUE(run.poller->Wake().ok());
-    const auto start = std::chrono::steady_clock::now();
-    absl::StatusOr<size_t> count = run.poller->Wait(run.events, kPrompt);
-    EXPECT_TRUE(count.ok()) << count.status();
-    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4))
-        << "rule: still wakes";
+    ExpectStillUsable(run);
   }
   EXPECT_EQ(OpenDescriptorCount(), descriptors_before)
       << "rule: no descriptor leaks";
