@@ -112,13 +112,19 @@ struct CallError {
   NTSTATUS nt_status = 0;
 };
 
-// Runs one Windows call through the fault-injection seam. `call` returns 0 on
+// Runs one Windows call through the fault-injection seam (as the backend's
+// kernel wait if `kernel_wait`: see internal::KernelWait). `call` returns 0 on
 // success or the Windows error code. Returns false, with `error` filled in, if
 // the call failed (for real or by injection).
 template <typename Call>
-bool WindowsCall(const char* name, CallError* error, Call&& call) {
+bool WindowsCall(const char* name, CallError* error, Call&& call,
+                 bool kernel_wait = false) {
   *error = CallError();
-  const int result = internal::Syscall(name, [&]() -> int {
+  const auto seam = [&](auto&& made) -> int {
+    return kernel_wait ? internal::KernelWait(name, made)
+                       : internal::Syscall(name, made);
+  };
+  const int result = seam([&]() -> int {
     const unsigned long windows_error = call();  // NOLINT(runtime/int)
     if (windows_error == 0) return 0;
     error->windows_error = windows_error;

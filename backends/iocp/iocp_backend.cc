@@ -114,6 +114,10 @@ class IocpPoller final : public Backend {
 
   absl::string_view name() const override { return IocpBackend::kName; }
   bool SupportsMode(Mode mode) const override { return mode != Mode::kEdge; }
+  // GetQueuedCompletionStatusEx takes whole milliseconds (iocp_backend.h).
+  absl::Duration timeout_resolution() const override {
+    return absl::Milliseconds(1);
+  }
   absl::Status Add(NativeHandle handle, Token token, Interest interest,
                    Mode mode) override;
   absl::Status Modify(NativeHandle handle, Token token, Interest interest,
@@ -680,17 +684,18 @@ absl::StatusOr<WaitResult> IocpPoller::Wait(absl::Span<Event> events,
     if (room == 0) break;
     ULONG removed = 0;
     CallError error;
-    if (!WindowsCall("GetQueuedCompletionStatusEx", &error,
-                     [&]() -> unsigned long {  // NOLINT(runtime/int)
-                       if (::GetQueuedCompletionStatusEx(
-                               port_.get(), packets_.get(), room, &removed,
-                               wait, FALSE)) {
-                         return 0;
-                       }
-                       removed = 0;
-                       const DWORD failure = ::GetLastError();
-                       return failure == WAIT_TIMEOUT ? 0 : failure;
-                     })) {
+    if (!WindowsCall(
+            "GetQueuedCompletionStatusEx", &error,
+            [&]() -> unsigned long {  // NOLINT(runtime/int)
+              if (::GetQueuedCompletionStatusEx(port_.get(), packets_.get(),
+                                                room, &removed, wait, FALSE)) {
+                return 0;
+              }
+              removed = 0;
+              const DWORD failure = ::GetLastError();
+              return failure == WAIT_TIMEOUT ? 0 : failure;
+            },
+            /*kernel_wait=*/true)) {
       if (error.error_number == EINTR) {
         result.interrupted = true;
         return result;

@@ -78,8 +78,8 @@
 //   (PostQueuedCompletionStatus). Poller coalesces wakes, so a burst posts one.
 //
 //   Wait: GetQueuedCompletionStatusEx takes whole milliseconds, rounded up;
-//   the conformance suite's sub-millisecond precision test is skipped for this
-//   backend (BackendUnderTest::sub_millisecond_timeouts). A high-resolution
+//   timeout_resolution() says 1 ms, so the conformance suite's
+//   sub-millisecond precision test skips for this backend. A high-resolution
 //   waitable timer ending an alertable wait would be finer on Windows 10, but
 //   not under Wine 8, whose server runs every timer to the millisecond
 //   (measured: a 100 us timer ended the wait after 1.1 to 1.4 ms), and an
