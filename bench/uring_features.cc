@@ -1,11 +1,11 @@
 // Copyright 2026 The poller Authors.
 //
-// //bench:uring_features: what each io_uring feature that issue 16 names
-// would buy poller's io_uring backend, measured with raw system calls (no
-// poller code) on the ping-pong of bench/case_pingpong.cc: one byte bounced
-// between the two ends of a non-blocking AF_UNIX socket pair, each event read
-// and written back. Result: ns per round trip (two events), wall and the
-// measuring thread's CPU time, each beside raw epoll in the same repetition.
+// //bench:uring_features: what each io_uring kernel feature would buy poller's
+// io_uring backend, measured with raw system calls (no poller code) on the
+// ping-pong of bench/case_pingpong.cc: one byte bounced between the two ends of
+// a non-blocking AF_UNIX socket pair, each event read and written back. Result:
+// ns per round trip (two events), wall and the measuring thread's CPU time,
+// each beside raw epoll in the same repetition.
 //
 //   ./bazelw run -c opt //bench:uring_features -- [--round_trips=30000]
 //       [--repetitions=7] [--json=FILE]

@@ -1,8 +1,8 @@
 // Copyright 2026 The poller Authors.
 //
 // The README's example on every compiled backend, against a peer that writes
-// and closes at once: the last line must still be echoed (issue 17: an
-// example that returned on hang-up before reading lost it).
+// and closes at once: the last line must still be echoed (an earlier example
+// that returned on hang-up before reading lost it).
 
 #include "examples/echo_until_closed.h"
 

@@ -56,7 +56,7 @@
 // (e.g. Mine); `backend_under_test` an expression giving a BackendUnderTest
 // (a call, evaluated once per suite).
 #define POLLER_BACKEND_SUITES(instance_name, backend_under_test)               \
-  POLLER_CONFORMANCE_SUITE_WITH_OPTIONS(instance_name, backend_under_test)     \
+  POLLER_CONFORMANCE_SUITE(instance_name, backend_under_test)                  \
   POLLER_INSTANTIATE_BACKEND_SUITE(poller::stress, StressTest, instance_name,  \
                                    ::testing::Values(backend_under_test))      \
   POLLER_INSTANTIATE_BACKEND_SUITE(poller::faults, FaultInjectionTest,         \

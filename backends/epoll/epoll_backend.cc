@@ -1,4 +1,86 @@
 // Copyright 2026 The poller Authors.
+//
+// How this backend works (its header says what it promises).
+//
+// Strategy
+//   Add/Modify/Delete are EPOLL_CTL_ADD/MOD/DEL. The kernel's epoll_event.data
+//   carries the descriptor and a serial number, not the token: the token,
+//   interest, mode and an "armed" flag live in a table indexed by descriptor,
+//   which lets oneshot cost no system call per event (below) and lets Wait
+//   drop events of a registration that was deleted while they were in flight.
+//
+//   Modes: kLevel is level-triggered, kEdge is EPOLLET. Readable interest adds
+//   EPOLLRDHUP, so a TCP half-close is reported as hang-up.
+//
+//   Wake: an eventfd registered EPOLLIN | EPOLLET. Each signal is a new edge,
+//   so the eventfd is never read on the wait path; Poller coalesces wakes so a
+//   burst costs one write(2).
+//
+//   Wait: epoll_wait, or epoll_pwait2 (Linux 5.11+) when the timeout is not a
+//   whole number of milliseconds (it costs more per call), falling back for
+//   good to epoll_wait with milliseconds rounded up when the kernel or a
+//   seccomp filter refuses it. At most 1024 events are taken per call.
+//
+// Oneshot without a system call per event (OneshotStrategy::kLazy, the default)
+//   Kernel oneshot (EPOLLONESHOT) costs an EPOLL_CTL_MOD for every re-arm:
+//   three system calls per request/response round trip where a level-triggered
+//   loop needs two. So oneshot and edge-oneshot registrations are
+//   level-triggered in the kernel and disarmed in user space: a delivery clears
+//   the armed flag, and a Rearm, or a Modify with the same interest and mode,
+//   only sets it again (and changes the token) without entering the kernel.
+//   (Edge-oneshot behaves the same as oneshot: epoll re-checks readiness when
+//   either is re-armed, so their kernel forms differ only within one arm, where
+//   a oneshot delivers once anyway.) The worst case is a handle that becomes or
+//   stays ready while disarmed, e.g. a program that hands the handle to a
+//   worker and waits again before the worker re-arms it: the level registration
+//   would wake every Wait. The first time that happens, Wait silences the
+//   kernel registration (EPOLL_CTL_MOD to EPOLLONESHOT with no interest), and
+//   that registration then uses kernel oneshot for good: each re-arm is one
+//   EPOLL_CTL_MOD, as with kOneshot strategy kKernel. So the worst case costs
+//   what kernel oneshot costs, plus one MOD and one spurious wake-up once per
+//   registration; bench/ measures both (README, "Oneshot without a system call
+//   per event"). OneshotStrategy::kKernel uses EPOLLONESHOT throughout (kept
+//   for comparison and for programs that always re-arm from another thread).
+//
+// Memory
+//   24 bytes per descriptor number up to the highest one registered (the table
+//   is an array indexed by descriptor, as libev's is; it grows in Add, only
+//   after the kernel accepted the descriptor, never in Wait), plus what the
+//   kernel keeps per registration (an epitem, about 128 bytes of kernel
+//   memory). Growing fails with ResourceExhausted, never an exception.
+//
+// Threads
+//   The table is guarded by a mutex. Wait holds it while it turns kernel events
+//   into poller events, not while it blocks, so Add/Modify/Delete from other
+//   threads never wait for a blocked Wait. Once Delete has returned, no Wait
+//   reports the handle, even one that took the kernel event before Delete ran.
+//
+// Changes during a Wait
+//   Every Add and Modify is counted, and each registration remembers the count
+//   of its last change (made after the kernel call returned). A Wait reads the
+//   count before it enters the kernel; an event whose registration changed
+//   since may describe the registration as it was (Modify from readable to
+//   writable while the kernel reported readable). Such an event is checked
+//   again: one zero-timeout poll(2) of the handle for its current interest,
+//   and only what that reports (with hang-up and error) is delivered, under
+//   the current token; if nothing is left, the event is dropped and a oneshot
+//   registration stays armed. Dropping loses nothing: EPOLL_CTL_MOD re-checks
+//   readiness, and a lazy re-arm is level-triggered in the kernel. The check
+//   costs a system call only in that race.
+//
+// Registrations nothing can reach
+//   A descriptor closed without Delete while a duplicate of its file is open
+//   leaves a kernel registration that no descriptor number names any more: it
+//   cannot be modified or deleted. If it is level-triggered it fires on every
+//   epoll_wait. Wait recognizes one by an event whose registration is gone
+//   coming back in a second Wait (an event Delete or Modify left in flight
+//   comes back at most once), or by a disarmed oneshot registration that can
+//   no longer be silenced, and then moves every live registration to a new
+//   epoll instance (one EPOLL_CTL_MOD on the old and one EPOLL_CTL_ADD on the
+//   new instance each) and closes the old one with what nothing reaches. Cost:
+//   O(registrations) system calls once per such event, never a busy loop. A
+//   failed silencing call for a passing reason (ENOMEM) changes nothing: the
+//   registration stays level-triggered and the next event tries again.
 
 #include "backends/epoll/epoll_backend.h"
 

@@ -134,7 +134,7 @@ INSTANTIATE_TEST_SUITE_P(
                                                                 : "Kernel";
     });
 
-// Issue 13, bug 3: one transient failure of the call that silences a lazy
+// One transient failure of the call that silences a lazy
 // oneshot registration found ready while disarmed used to forget the
 // registration: Wait busy-looped and Modify returned Internal.
 TEST(EpollSilenceFailureTest, RegistrationSurvivesOneFailedSilencingCall) {

@@ -85,15 +85,6 @@ Readiness FromPollMask(unsigned mask) {
   return readiness;
 }
 
-bool Has(Readiness set, Readiness bit) {
-  return (set & bit) != Readiness::kNone;
-}
-
-Readiness Without(Readiness set, Readiness bit) {
-  return static_cast<Readiness>(static_cast<std::uint8_t>(set) &
-                                ~static_cast<std::uint8_t>(bit));
-}
-
 // io_uring may complete a poll with the wake-up's own mask instead of polling
 // the file again, and a TCP socket's data wake-up names POLLPRI too: every
 // plain byte would look urgent. A poll(2) of the one descriptor says whether

@@ -1,4 +1,56 @@
 // Copyright 2026 The poller Authors.
+//
+// How this backend works (its header says what it promises).
+//
+// Strategy
+//   kqueue watches (descriptor, filter) pairs, so one registration is up to
+//   three kernel filters: EVFILT_READ for readable interest, EVFILT_WRITE for
+//   writable, and for priority interest whatever the platform has (see
+//   "Priority" below). Modes:
+//     kLevel       no flag            kEdge         EV_CLEAR
+//     kOneshot     EV_DISPATCH        kEdgeOneshot  EV_DISPATCH | EV_CLEAR
+//   (EV_ONESHOT where the headers lack EV_DISPATCH.) EV_DISPATCH disables a
+//   filter once it is delivered and keeps it in the kernel, so Modify re-arms
+//   it with a touch instead of allocating a new knote. Add, Modify and Delete
+//   send all of a registration's changes in one kevent call with EV_RECEIPT,
+//   which returns each change's own error (one call per change where the
+//   headers lack EV_RECEIPT). A refused Add, Modify or Rearm is rolled back:
+//   the changes the kernel took are undone (filters it added deleted, those
+//   it deleted or touched added again as they were, with the old serial), and
+//   the table keeps the registration as it was, so its events stay current
+//   and carry its token; a change list refused outright sends nothing more.
+//   Tests: kqueue_logic_test KqueueRefused.*; the conformance suite's
+//   ModifyRefusedDuringAWaitLeavesTheRegistration.
+//
+//   Each filter's `udata` is not the token but the registration's serial:
+//   one counter for the backend, taken by every Add and Modify and sent with
+//   every change to every filter of the registration. The token, interest and
+//   mode live in a table (descriptor -> registration) under a std::mutex. Wait
+//   reports the table's token, and only for an event whose serial is the
+//   registration's current one (item 5 below).
+//
+//   Wait: one kevent call with a timespec timeout (nanosecond precision,
+//   rounded up) into a buffer of at most 1024 events, sorted by descriptor and
+//   serial so the filters of one registration become one Event; then, with
+//   one more kevent call and only when there are any, the changes that silence
+//   a fired oneshot registration's other filters. The buffers are allocated at
+//   Create: Wait does not allocate. Wake: EVFILT_USER with NOTE_TRIGGER, or a
+//   pipe where the kernel lacks EVFILT_USER (kqueue_waker.h).
+//
+// Threads
+//   Add, Modify and Delete hold the table's mutex across their kevent call, so
+//   the table and the kernel agree. Wait holds it after the kernel returned,
+//   while it turns kernel events into poller events and silences oneshot
+//   siblings, not while it blocks. Every decision there is taken from the
+//   table as it is then. Once Delete has returned, no Wait reports the handle,
+//   even one that took the kernel event before.
+//
+// Memory
+//   About 80 bytes per registration in the table (a flat_hash_map, which grows
+//   in Add, never in Wait), plus the kernel's knote per filter.
+//
+// Each decision of the backend, and the kernel source it rests on, is listed
+// at the top of kqueue_logic.h, which encodes them.
 
 #include "backends/kqueue/kqueue_backend.h"
 
@@ -192,11 +244,6 @@ bool UrgentByteUnread(int fd) {
   return internal::Syscall("recv", [&] {
            return ::recv(fd, &byte, 1, MSG_OOB | MSG_PEEK | MSG_DONTWAIT);
          }) == 1;
-}
-
-Readiness Without(Readiness readiness, Readiness bit) {
-  return static_cast<Readiness>(static_cast<std::uint8_t>(readiness) &
-                                ~static_cast<std::uint8_t>(bit));
 }
 
 // Forks, counted in the child by a pthread_atfork handler: how a backend tells

@@ -1,7 +1,7 @@
 // Copyright 2026 The poller Authors.
 //
-// What only a kqueue kernel shows about the kqueue backend (issue 18; item
-// numbers are kqueue_backend.h's). Runs only on macOS and the BSDs:
+// What only a kqueue kernel shows about the kqueue backend (item numbers
+// are kqueue_backend.h's). Runs only on macOS and the BSDs:
 //
 //   ./bazelw test //backends/kqueue:kqueue_backend_test
 //
@@ -48,10 +48,6 @@ std::unique_ptr<Poller> NewPoller() {
   absl::StatusOr<std::unique_ptr<Poller>> created = Poller::Create("kqueue");
   EXPECT_TRUE(created.ok()) << created.status();
   return created.ok() ? *std::move(created) : nullptr;
-}
-
-bool Has(Readiness set, Readiness bit) {
-  return (set & bit) != Readiness::kNone;
 }
 
 // Waits up to kPrompt for `token`; its readiness, or kNone.

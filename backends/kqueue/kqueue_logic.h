@@ -13,6 +13,105 @@
 // bits, and the one platform value it needs, NOTE_OOB, is passed in (it is 2
 // on macOS and 4 on OpenBSD). Why each decision is what it is, with the kernel
 // sources behind it, is in kqueue_backend.h.
+//
+// Read against the kernels' sources. Each decision, and the source it rests
+// on:
+//   1. A oneshot registration is one Event, not one per filter. After an
+//      event of the current serial, Wait disables the filters that did not
+//      fire and marks the registration disarmed in the table; a sibling event
+//      the kernel queued before the disable lands is dropped as disarmed. The
+//      decision is taken after kevent returned, from the table then, so an Add
+//      or Modify during a blocked Wait no longer leaves the sibling armed (the
+//      serial snapshot taken before kevent did). The fired filter needs
+//      nothing: EV_DISPATCH disabled it (XNU knote_process: "disable all
+//      dispatch knotes"; FreeBSD kqueue_scan, EV_DISPATCH -> KN_DISABLED).
+//      Tests: kqueue_logic_test KqueueOneshot.*; kqueue_backend_test
+//      OneshotReadWriteAddedDuringBlockedWaitReportsOnce.
+//   2. Priority. EV_OOBAND as an input flag does nothing: both kernels strip
+//      EV_SYSFLAGS from every change (XNU kevent_legacy_copyin and
+//      kevent_modern_copyin, "Make sure user doesn't pass in any system
+//      flags"; FreeBSD kqueue_kevent), and XNU's read filter never sets it on
+//      output (filt_soread_common). So the old backend never reported priority
+//      on macOS, and never reported plain data as priority either (an audit's
+//      "suspected" note does not hold: the flag is not state there). What each
+//      platform does now:
+//      - macOS: EVFILT_READ with NOTE_OOB in `fflags`. filt_soread_common fires
+//        while so_oobmark is set or the socket is at the mark and ORs NOTE_OOB
+//        into the knote's fflags. That bit is sticky: knote_fill_kevent_with_
+//        sdata clears fflags only for EV_CLEAR filters, and the EOF path
+//        replaces them with so_error. So a priority bit from NOTE_OOB is
+//        confirmed with recv(MSG_OOB | MSG_PEEK), one system call only for
+//        events that carry NOTE_OOB: priority is reported while the urgent
+//        byte is unread, as Linux reports EPOLLPRI. filt_sortouch replaces
+//        the filter flags on every touch (kn_sfflags = kev->fflags), so every
+//        change to that filter (re-arm, disable, kNone) sends NOTE_OOB again
+//        (kqueue_logic FilterFflags), and with EV_EOF a NOTE_OOB beside the
+//        socket error is not read as an error.
+//      - OpenBSD and DragonFly: a separate EVFILT_EXCEPT filter with NOTE_OOB
+//        (OpenBSD filt_soexcept; DragonFly filt_soread's NOTE_OOB branch),
+//        which fires only for out-of-band data, until the reader passes the
+//        mark. A priority-only registration there is not reported readable.
+//      - FreeBSD and NetBSD: no socket filter reports out-of-band data
+//        (FreeBSD filt_soread has no NOTE_OOB), so priority is not supported:
+//        priority interest keeps a read filter, is reported readable for
+//        ordinary data and never kPriority (the conformance suite's
+//        PriorityData is declared unsupported there). On macOS too a
+//        priority-only registration is reported readable for ordinary data.
+//      Toggling priority is a touch of the read filter (macOS) or an add or
+//      delete of the except filter, never a delete and re-add of the read
+//      filter, which lost its EV_CLEAR state. Tests: kqueue_logic_test
+//      KqueuePriority.*; kqueue_backend_test UrgentByteIsPriority and
+//      PlainDataAfterTheUrgentByteWasReadIsNotPriority.
+//   3. FreeBSD refuses EVFILT_WRITE on a pipe whose reader is gone with EPIPE
+//      (pipe_kqfilter: "other end of pipe has been closed"); XNU accepts it
+//      and reports EV_EOF at once (filt_pipewrite_common); mio ignores the
+//      EPIPE (tokio-rs/mio#582). Here Add and Modify keep the registration
+//      without that filter and the backend reports writable | error itself at
+//      the next Wait (waking one in progress), once per arm in the oneshot
+//      modes, once per Add or Modify in edge, on every Wait in level, as the
+//      kernel's EV_EOF would be (epoll: EPOLLOUT | EPOLLERR). Tests:
+//      kqueue_logic_test KqueuePipeWriter.*; kqueue_backend_test
+//      PipeWriteEndWithReaderGone*.
+//   4. EV_EOF on the write filter is this end's own state: the send side is
+//      shut, by this process's shutdown(SHUT_WR) too (XNU filt_sowrite_common
+//      and FreeBSD filt_sowrite: SS_CANTSENDMORE / SBS_CANTSENDMORE), or a
+//      pipe's reader is gone. Hang-up (the peer closed) comes from the read
+//      filter's EV_EOF only. The write filter's EV_EOF adds error for a pipe,
+//      and for a socket only with a pending error in `fflags`; a local
+//      shutdown(SHUT_WR) is reported writable, as epoll does. Other files
+//      (terminals) keep hang-up. Tests: kqueue_logic_test KqueueWriteEof.*;
+//      kqueue_backend_test LocalShutdownWriteIsNotHangUp.
+//   5. An event taken before a Modify, or before a Delete and an Add of the
+//      same number, carries the serial it was taken under and is dropped:
+//      it never shows an old token or an old interest. Nothing is lost: the
+//      change re-armed each kept filter with a touch, which re-runs the filter
+//      and queues it again if it is still ready (XNU kevent_register ->
+//      f_touch -> knote_apply_touch; FreeBSD kqueue_register re-runs f_event
+//      at done_ev_add), and a new filter is evaluated at attach. Tests:
+//      kqueue_logic_test KqueueSerial.*.
+//   6. fork(): no child gets the kqueue. XNU kqueue_internal marks it
+//      FP_CLOEXEC | FP_CLOFORK and FG_CONFINED, which fdt_fork skips; FreeBSD
+//      fdcopy copies it only when created with KQUEUE_CPONFORK (15.0+; not
+//      used here); NetBSD fd_copy, OpenBSD fdcopy and DragonFly fdcopy skip
+//      DTYPE_KQUEUE. So in a child the number names nothing, or a file the
+//      child opened since. The backend records its process (a pthread_atfork
+//      child handler counts forks; getpid() if that handler could not be
+//      installed) and in any other process touches nothing: Add, Modify,
+//      Delete, Wait and Wake return FailedPrecondition, and the destructor
+//      does not close the number (libuv's uv__io_fork also forgets it without
+//      closing). The pipe waker's ends are ordinary inherited descriptors and
+//      are closed. Test: kqueue_backend_test
+//      ForkedChildTouchesNothingOfTheQueue.
+//   7. AlreadyExists is decided from the file identity recorded at Add (fstat's
+//      st_dev and st_ino), not by asking the kernel: a change without action
+//      flags on an existing filter is a full update in both kernels (FreeBSD
+//      kqueue_register replaces udata, fflags and data and re-runs f_event;
+//      XNU kevent_register calls f_touch and knote_apply_touch activates), so
+//      the old probe could inject an edge event and reset NOTE_OOB. Tests:
+//      kqueue_logic_test KqueueIdentity.*; kqueue_backend_test
+//      RejectedAddInjectsNoEdgeEvent.
+//   Also: current OpenBSD has EVFILT_USER (event.h 1.74); the waker keeps its
+//   pipe fallback for older kernels.
 
 #ifndef POLLER_BACKENDS_KQUEUE_KQUEUE_LOGIC_H_
 #define POLLER_BACKENDS_KQUEUE_KQUEUE_LOGIC_H_

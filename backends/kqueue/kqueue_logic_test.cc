@@ -3,8 +3,8 @@
 // The kqueue backend's decisions (kqueue_logic.h), driven on any platform with
 // kernel answers taken from the kernels' sources: each scripted answer names
 // the function it comes from (XNU: apple-oss-distributions/xnu bsd/kern;
-// FreeBSD: sys/kern; OpenBSD: sys/kern). Item numbers are those of issue 18
-// and of kqueue_backend.h.
+// FreeBSD: sys/kern; OpenBSD: sys/kern). Item numbers are those of
+// kqueue_backend.h.
 
 #include "backends/kqueue/kqueue_logic.h"
 
@@ -27,10 +27,6 @@ constexpr Platform kOpenBsd = {PriorityVia::kExceptFilter, kOpenBsdNoteOob,
                                true, ~std::uint64_t{0}};
 constexpr Platform kFreeBsd = {PriorityVia::kUnsupported, 0, true,
                                ~std::uint64_t{0}};
-
-bool Has(Readiness set, Readiness bit) {
-  return (set & bit) != Readiness::kNone;
-}
 
 Registration Make(Interest interest, Mode mode, std::uint64_t serial,
                   FileKind kind = FileKind::kSocket) {

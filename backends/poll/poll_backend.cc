@@ -1,4 +1,29 @@
 // Copyright 2026 The poller Authors.
+//
+// How this backend works (its header says what it promises).
+//
+// Strategy
+//   The kernel keeps no state between polls, so the backend does: a table
+//   fd -> {token, interest, mode, armed}, protected by a std::mutex, and a
+//   pollfd array built from it. The array is rebuilt inside Wait only when the
+//   table version says the table changed; Add grows a spare array ahead of
+//   time, so a rebuild swaps buffers instead of allocating and Wait never
+//   allocates (memory: about 48 bytes per registration in the table and 24
+//   in each of the two arrays). Add, Modify and Delete made while a thread is
+//   blocked in poll() signal the wake source once, so the waiter returns,
+//   rebuilds and polls again with the change; Wake() also sets a flag, which
+//   is how a wake is told apart from a table change. Results are matched to the
+//   table under the lock, each slot checked against a per-registration serial
+//   number, so an event of a registration changed or deleted during the wait
+//   is dropped, never reported under a stale token or interest (poll(2) is
+//   stateless: the next poll sees the readiness again if it is still there).
+//   With a small Events buffer, the scan resumes where the last one stopped,
+//   so no handle starves.
+//   Wait: ppoll with a timespec on Linux (nanosecond timeouts); poll with
+//   milliseconds rounded up elsewhere. EINTR -> WaitResult::interrupted.
+//   Cost: every Wait hands the kernel every armed registration, so it is
+//   O(registered), not O(ready) like epoll, kqueue and io_uring; see README's
+//   benchmark table for numbers. Use it for portability or small sets.
 
 #include "backends/poll/poll_backend.h"
 

@@ -13,31 +13,11 @@
 // backend itself, to wrap it (a decorator that counts or logs calls) or to test
 // it, depends on @poller//backends/poll and calls PollBackend::Create(), then
 // hands the result to Poller::FromBackend(); Poller::Create("poll") does the
-// same without the wrapper. The rest of this header says how it works; it is
-// not a promise.
+// same without the wrapper. What follows is what this backend promises beyond
+// poller/poller.h.
 //
-// Strategy
-//   The kernel keeps no state between polls, so the backend does: a table
-//   fd -> {token, interest, mode, armed}, protected by a std::mutex, and a
-//   pollfd array built from it. The array is rebuilt inside Wait only when the
-//   table version says the table changed; Add grows a spare array ahead of
-//   time, so a rebuild swaps buffers instead of allocating and Wait never
-//   allocates (memory: about 48 bytes per registration in the table and 24
-//   in each of the two arrays). Add, Modify and Delete made while a thread is
-//   blocked in poll() signal the wake source once, so the waiter returns,
-//   rebuilds and polls again with the change; Wake() also sets a flag, which
-//   is how a wake is told apart from a table change. Results are matched to the
-//   table under the lock, each slot checked against a per-registration serial
-//   number, so an event of a registration changed or deleted during the wait
-//   is dropped, never reported under a stale token or interest (poll(2) is
-//   stateless: the next poll sees the readiness again if it is still there).
-//   With a small Events buffer, the scan resumes where the last one stopped,
-//   so no handle starves.
-//   Wait: ppoll with a timespec on Linux (nanosecond timeouts); poll with
-//   milliseconds rounded up elsewhere. EINTR -> WaitResult::interrupted.
-//   Cost: every Wait hands the kernel every armed registration, so it is
-//   O(registered), not O(ready) like epoll, kqueue and io_uring; see README's
-//   benchmark table for numbers. Use it for portability or small sets.
+// How it works (the table, the pollfd array, changes during a Wait) is
+// described at the top of poll_backend.cc.
 //
 // Modes
 //   kLevel       poll(2)'s own semantics.

@@ -150,6 +150,17 @@ constexpr Readiness operator&(Readiness a, Readiness b) {
 }
 constexpr Readiness& operator|=(Readiness& a, Readiness b) { return a = a | b; }
 
+// Whether `set` has any bit of `bits`.
+constexpr bool Has(Readiness set, Readiness bits) {
+  return (set & bits) != Readiness::kNone;
+}
+
+// `set` without the bits of `bits`.
+constexpr Readiness Without(Readiness set, Readiness bits) {
+  return static_cast<Readiness>(static_cast<std::uint8_t>(set) &
+                                ~static_cast<std::uint8_t>(bits));
+}
+
 // Event
 //
 // One handle's readiness, as returned by Poller::Wait(). A plain 16-byte value.

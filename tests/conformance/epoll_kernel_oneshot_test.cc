@@ -8,5 +8,5 @@
 #include "tests/builtin_backends.h"
 #include "tests/conformance/suite.h"
 
-POLLER_CONFORMANCE_SUITE_WITH_OPTIONS(
-    EpollKernelOneshot, ::poller::conformance::EpollKernelOneshot());
+POLLER_CONFORMANCE_SUITE(EpollKernelOneshot,
+                         ::poller::conformance::EpollKernelOneshot());

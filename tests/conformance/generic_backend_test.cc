@@ -24,4 +24,4 @@ poller::conformance::BackendUnderTest BuiltinBackend() {
 
 }  // namespace
 
-POLLER_CONFORMANCE_SUITE_WITH_OPTIONS(Builtin, BuiltinBackend());
+POLLER_CONFORMANCE_SUITE(Builtin, BuiltinBackend());

@@ -73,10 +73,6 @@ inline Readiness ReadinessOf(const std::map<Token, Readiness>& seen,
   return it == seen.end() ? Readiness::kNone : it->second;
 }
 
-inline bool Has(Readiness set, Readiness bit) {
-  return (set & bit) != Readiness::kNone;
-}
-
 // Waits up to kPrompt for `token` and returns its readiness (kNone if it never
 // came).
 inline Readiness WaitForToken(Poller& poller, Token token) {

@@ -7,13 +7,21 @@
 // The conformance suite: the executable specification of poller/poller.h. Every
 // backend, poller's own and yours, runs the same tests through the public
 // Poller API. To run it against a backend, depend on
-// `@poller//tests/conformance:suite` in a cc_test and write one line:
+// `@poller//tests/conformance:suite` in a cc_test, fill in a BackendUnderTest
+// (tests/backend_under_test.h) in a function and pass its call (no braces, so
+// no macro parentheses are needed):
 //
 //   #include "tests/conformance/suite.h"
 //
-//   POLLER_CONFORMANCE_SUITE(MyBackend, [] {
-//     return poller::Poller::FromBackend(std::make_unique<MyBackend>());
-//   });
+//   poller::conformance::BackendUnderTest Mine() {
+//     poller::conformance::BackendUnderTest backend;
+//     backend.name = "Mine";
+//     backend.factory = poller::conformance::MakeFactory([] {
+//       return poller::Poller::FromBackend(std::make_unique<MyBackend>());
+//     });
+//     return backend;
+//   }
+//   POLLER_CONFORMANCE_SUITE(Mine, Mine());
 //
 // The factory returns absl::StatusOr<std::unique_ptr<poller::Poller>> (or a
 // plain std::unique_ptr<poller::Poller>). If it returns Unavailable (the kernel
@@ -31,18 +39,6 @@
 //     skip with "declared unsupported by the backend", and a name that is not
 //     a test of the suite fails every test. Use it sparingly and document why
 //     in your backend's header.
-// Fill in a BackendUnderTest (tests/backend_under_test.h) in a function and
-// pass its call (no braces, so no macro parentheses are needed):
-//
-//   poller::conformance::BackendUnderTest Mine() {
-//     poller::conformance::BackendUnderTest backend;
-//     backend.name = "Mine";
-//     backend.factory = poller::conformance::MakeFactory([] {
-//       return poller::Poller::FromBackend(std::make_unique<MyBackend>());
-//     });
-//     return backend;
-//   }
-//   POLLER_CONFORMANCE_SUITE_WITH_OPTIONS(Mine, Mine());
 //
 // Some rules force races through poller's system-call seam
 // (poller/internal/syscall.h); a backend whose system calls do not go through
@@ -86,25 +82,13 @@ class ConformanceTest : public ::testing::TestWithParam<BackendUnderTest> {
 
 }  // namespace poller::conformance
 
-// Instantiates the whole suite for one backend. `instance_name` is an
-// identifier (e.g. Epoll).
-#define POLLER_CONFORMANCE_SUITE(instance_name, factory)              \
-  POLLER_CONFORMANCE_SUITE_WITH_OPTIONS(                              \
-      instance_name, (::poller::conformance::BackendUnderTest{        \
-                         #instance_name,                              \
-                         ::poller::conformance::MakeFactory(factory), \
-                         {},                                          \
-                         true}))
-
-// The same, with a BackendUnderTest you filled in (see the file comment).
-// (GoogleTest pastes the suite name into identifiers, so the instantiation is
-// written inside the suite's namespace.)
-#define POLLER_CONFORMANCE_SUITE_WITH_OPTIONS(instance_name,        \
-                                              backend_under_test)   \
-  namespace poller::conformance {                                   \
-  INSTANTIATE_TEST_SUITE_P(instance_name, ConformanceTest,          \
-                           ::testing::Values(backend_under_test),   \
-                           ::poller::conformance::BackendTestName); \
-  }
+// Instantiates the whole suite for one backend: `instance_name` is an
+// identifier (e.g. Epoll), `backend_under_test` a BackendUnderTest (see the
+// file comment). Every suite at once: POLLER_BACKEND_SUITES
+// (tests/all_suites.h).
+#define POLLER_CONFORMANCE_SUITE(instance_name, backend_under_test)      \
+  POLLER_INSTANTIATE_BACKEND_SUITE(poller::conformance, ConformanceTest, \
+                                   instance_name,                        \
+                                   ::testing::Values(backend_under_test))
 
 #endif  // POLLER_TESTS_CONFORMANCE_SUITE_H_

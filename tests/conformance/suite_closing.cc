@@ -2,7 +2,7 @@
 //
 // Conformance rules for what closing or shutting one end reports on the
 // other, and for a rejected Add, as found by reading the BSD kernels against
-// the kqueue backend (issue 18) and checked on every backend.
+// the kqueue backend and checked on every backend.
 //
 // Promises: poller/poller.h: Add; poller/core/types.h: Readiness.
 

@@ -1,7 +1,7 @@
 // Copyright 2026 The poller Authors.
 //
 // Conformance rules for Poller::Rearm: a oneshot registration re-armed as it
-// is, with the token, interest and mode it has (issue 17, item 5).
+// is, with the token, interest and mode it has.
 //
 // Promises: poller/poller.h: Rearm.
 

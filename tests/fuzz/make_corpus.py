@@ -144,7 +144,7 @@ SEEDS = {
     # that moment (a level re-arm of a multishot request, priority interest without readable,
     # submitted together with its cancellation): io_uring's IORING_OP_POLL_REMOVE refused the
     # cancellation (EALREADY), the request kept the closed end open and its peer never saw the
-    # hang-up (issue 13, item 9).
+    # hang-up (found by the fuzzer).
     "hangup_after_delete_of_rearmed_multishot": [op(SOCKETPAIR), add(0, R | W, EDGE),
                                                  add(1, W | PRI, LEVEL), wait(ZERO),
                                                  op(CLOSE, 1), wait(ZERO)],
@@ -159,7 +159,7 @@ SEEDS = {
 
 # Inputs the fuzzer found, kept byte for byte (base64) as it reported them.
 FOUND = {
-    # io_uring, issue 13 item 9: after 254,670 runs of a 5-minute run. End 1 of a socket pair
+    # io_uring: found after 254,670 runs of a 5-minute run. End 1 of a socket pair
     # (level, writable and priority interest: a multishot request) was deleted and closed while
     # its re-arm and the re-arm's cancellation went to the kernel together; the cancellation
     # was refused, so end 0 never saw the hang-up. Minimized above as

@@ -47,10 +47,6 @@ absl::string_view KindName(Kind kind) {
   return "?";
 }
 
-bool Has(Readiness set, Readiness bit) {
-  return (set & bit) != Readiness::kNone;
-}
-
 // Descriptors open in this process, or -1 if /proc/self/fd is unreadable.
 int OpenDescriptorCount() {
   DIR* directory = ::opendir("/proc/self/fd");

@@ -57,11 +57,23 @@ class ForgetfulDelete final : public poller::Backend {
 }  // namespace
 }  // namespace consumer
 
-POLLER_CONFORMANCE_SUITE(
-    ForgetfulDelete, []() -> absl::StatusOr<std::unique_ptr<poller::Poller>> {
-      absl::StatusOr<std::unique_ptr<poller::Backend>> backend =
-          consumer::PpollBackend::Create();
-      if (!backend.ok()) return backend.status();
-      return poller::Poller::FromBackend(
-          std::make_unique<consumer::ForgetfulDelete>(*std::move(backend)));
-    });
+namespace consumer {
+namespace {
+
+poller::conformance::BackendUnderTest ForgetfulDeleteUnderTest() {
+  poller::conformance::BackendUnderTest backend;
+  backend.name = "ForgetfulDelete";
+  backend.factory = []() -> absl::StatusOr<std::unique_ptr<poller::Poller>> {
+    absl::StatusOr<std::unique_ptr<poller::Backend>> created =
+        PpollBackend::Create();
+    if (!created.ok()) return created.status();
+    return poller::Poller::FromBackend(
+        std::make_unique<ForgetfulDelete>(*std::move(created)));
+  };
+  return backend;
+}
+
+}  // namespace
+}  // namespace consumer
+
+POLLER_CONFORMANCE_SUITE(ForgetfulDelete, consumer::ForgetfulDeleteUnderTest());
