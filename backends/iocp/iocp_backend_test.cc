@@ -80,10 +80,6 @@ Readiness WaitForToken(Poller& poller, Token token) {
   return Readiness::kNone;
 }
 
-bool Has(Readiness set, Readiness bit) {
-  return (set & bit) != Readiness::kNone;
-}
-
 // Counts the calls of one name through the fault seam, and fails the next
 // `failures` of them with `error`.
 struct CallPlan {
