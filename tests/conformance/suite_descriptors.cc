@@ -216,22 +216,31 @@ TEST_P(ConformanceTest, OnWindowsClosedWhilePolledIsDroppedByTheNextWait) {
   }
 }
 
-TEST_P(ConformanceTest, OnWindowsClosedWhileIdleStaysUntilDelete) {
+TEST_P(ConformanceTest, OnWindowsClosedAfterItFiredIsDroppedByTheNextWait) {
   RULE(
-      "Windows: a socket closed without Delete while no request is pending "
-      "(a oneshot registration that fired) stays registered, unreported, "
-      "until Delete, which succeeds");
-  Pipe pipe = MakePipe();
-  const NativeHandle closed = pipe.read_end.get();
-  WriteBytes(pipe.write_end.get());
-  ASSERT_TRUE(
-      poller_->Add(closed, 7, Interest::kReadable, Mode::kOneshot).ok());
-  ASSERT_TRUE(Has(WaitForToken(*poller_, 7), Readiness::kReadable));
-  pipe.read_end.Reset();
-  ExpectQuiet(*poller_, 7, absl::Milliseconds(100));
-  EXPECT_TRUE(poller_->Delete(closed).ok());
-  EXPECT_EQ(poller_->Delete(closed).code(), absl::StatusCode::kNotFound)
-      << "control: the first Delete removed it";
+      "Windows: a socket closed without Delete after its oneshot registration "
+      "fired, or registered with no interest, is dropped by the next Wait too "
+      "(it keeps a request that watches for the close), so its value can be "
+      "added again");
+  for (Interest interest : {Interest::kReadable, Interest::kNone}) {
+    SCOPED_TRACE(interest == Interest::kNone ? "no interest" : "fired");
+    Pipe pipe = MakePipe();
+    const NativeHandle closed = pipe.read_end.get();
+    WriteBytes(pipe.write_end.get());
+    ASSERT_TRUE(poller_->Add(closed, 7, interest, Mode::kOneshot).ok());
+    if (interest == Interest::kReadable) {
+      ASSERT_TRUE(Has(WaitForToken(*poller_, 7), Readiness::kReadable));
+    }
+    pipe.read_end.Reset();
+    ExpectQuiet(*poller_, 7, absl::Milliseconds(100));
+    EXPECT_EQ(poller_->Delete(closed).code(), absl::StatusCode::kNotFound);
+    // Positive control: a registration that was not closed is still there.
+    Pipe open = MakePipe();
+    ASSERT_TRUE(
+        poller_->Add(open.read_end.get(), 8, interest, Mode::kOneshot).ok());
+    ExpectQuiet(*poller_, 8, absl::Milliseconds(50));
+    EXPECT_TRUE(poller_->Delete(open.read_end.get()).ok());
+  }
 }
 #endif
 
