@@ -1,58 +1,7 @@
 // Copyright 2026 The poller Authors.
 //
-// The IOCP backend: see iocp_backend.h for the strategy, and afd.h for the
-// driver's interface.
-//
-// Design: why every registration keeps a request with the driver.
-//   The driver says a socket was closed (AFD_POLL_LOCAL_CLOSE) only by
-//   completing a request that is pending on it. A registration with no request
-//   pending cannot learn of a close, and its next request, issued with the
-//   cached base handle, would poll whatever new socket got the value (under
-//   the old token, and Add of the new socket would say AlreadyExists). So
-//   between two Waits every registration has a request pending: its full one
-//   (the events its interest needs), or a watch that asks for LOCAL_CLOSE and
-//   for none of the events the socket is known to have. A level registration
-//   that reported is watched, not polled at once (a full request would
-//   complete at once with the readiness just reported, and see no close);
-//   the next Wait cancels the watch and, when the cancelled packet arrives,
-//   issues the full request, so a socket that is still ready is reported
-//   again and one that was drained is not. A oneshot registration that fired,
-//   and one with kNone interest, keep a LOCAL_CLOSE-only watch until Rearm or
-//   Modify cancels it. wepoll and mio leave such registrations with no
-//   request until their next wait, the gap this closes. What stays open: a
-//   completion queued before the close is reported once, under the old token
-//   (the readiness was the old socket's), and the request issued after it
-//   cannot tell the old socket from a new one with its value.
-//
-//   One request per socket at a time: Windows mixes up the completions of two
-//   poll requests on one socket, even through two helper handles (trio's and
-//   wepoll's trackers: a readable socket completed the request that asked for
-//   writable, and the other one never completed). So a changed request is
-//   issued only after the cancelled one's packet has arrived, never beside
-//   it, and an Add of a socket whose deleted registration still awaits its
-//   cancelled packet issues its request once that packet is in. Two
-//   registrations of one socket through two handles (WSADuplicateSocket), or
-//   in two pollers, still make two requests: iocp_backend.h says so.
-//
-//   Wait issues every request it can before it returns: what a cancelled
-//   packet was waiting for (a Modify or Rearm that widened interest), and
-//   what a refreshed watch needs, followed by another look at the port (at
-//   most kMaxPasses), so that readiness already there is reported by this
-//   Wait, Wait(0) included.
-//
-//   Helper handles: a cancel walks the requests pending on its helper handle,
-//   so with one helper for every socket its cost grows with the number of
-//   sockets (trio measured 10x at 10,000). Registrations are spread over
-//   helpers of kPollsPerHelper (32, as wepoll and mio do; afd.h).
-//
-//   AFD_POLL_ABORT (the peer reset the connection) is hang-up, with readable
-//   and writable if asked for, and not error: after a reset Windows leaves
-//   SO_ERROR at 0 (the reset is reported by the next recv or send, as
-//   WSAECONNRESET), and Readiness::kError promises an error SO_ERROR returns.
-//   mio and wepoll map it the same way. CONNECT_FAIL (SO_ERROR holds the
-//   reason) is error and hang-up.
-//
-//   The completion port allows any number of concurrent threads: see Create.
+// The IOCP backend. Why every registration keeps a request with the driver,
+// and how, is at the top of afd.h; iocp_backend.h says what it promises.
 
 #include "backends/iocp/iocp_backend.h"
 
@@ -74,19 +23,6 @@ namespace poller {
 namespace {
 
 using namespace ::poller::iocp_internal;  // NOLINT(build/namespaces)
-
-// The completion keys: packets of poll requests (every helper handle's), the
-// wake packet that Wake posts, and the packet that tells a blocked Wait that
-// Add took packets off the port for it (see Reap).
-constexpr ULONG_PTR kAfdKey = 1;
-constexpr ULONG_PTR kWakeKey = 2;
-constexpr ULONG_PTR kHeldKey = 3;
-
-constexpr ULONG kMaxPackets = 256;
-// Looks at the port per Wait: the first, and one after each round of requests
-// issued for cancelled packets (a widening Modify, a refreshed watch).
-constexpr int kMaxPasses = 3;
-constexpr DWORD kDestroyDrainMilliseconds = 5000;
 
 class IocpPoller final : public Backend {
  public:
