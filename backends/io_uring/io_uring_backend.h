@@ -177,11 +177,18 @@
 //     without them on older kernels): the kernel does not interrupt that
 //     thread while it runs in user space, and posts the completion at its
 //     next entry into the kernel (any system call, a Wait, or the next timer
-//     tick's interrupt). A thread asleep in a system call is woken briefly to
-//     post it, as before. So a handle that another thread added or modified
-//     while that thread stays busy without a system call is reported to a
-//     blocked Wait a timer tick late at most (on a nohz_full CPU, where a busy
-//     thread gets no tick, not before that thread's next system call).
+//     tick's interrupt). A thread asleep in an interruptible system call is
+//     interrupted to post it: such a call that the kernel does not restart
+//     (a read with SO_RCVTIMEO, for one) fails with EINTR in that thread. A
+//     thread in an uninterruptible sleep (the parent of vfork(), disk I/O) is
+//     not: its completions, and so the reports of the handles it added,
+//     modified or re-armed, wait until it wakes. So a handle that another
+//     thread added or modified while that thread stays busy without a system
+//     call is reported to a blocked Wait a timer tick late at most (on a
+//     nohz_full CPU, where a busy thread gets no tick, not before that
+//     thread's next system call), and later still while it sleeps
+//     uninterruptibly. Prefer epoll when threads other than the waiting one
+//     register handles and may block so.
 //     Once that thread has exited, the kernel completes a woken request only
 //     from a worker about a jiffy later, and with -ECANCELED instead of the
 //     readiness. So when a thread that submitted to the ring exits, the next
