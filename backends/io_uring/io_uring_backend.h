@@ -32,7 +32,7 @@
 //   Requests are cancelled with IORING_OP_ASYNC_CANCEL, not
 //   IORING_OP_POLL_REMOVE, which fails (EALREADY) while the request's
 //   completion is being run and leaves it holding its file open (the peer of a
-//   deleted and closed socket then never saw the hang-up; issue 13).
+//   deleted and closed socket then never saw the hang-up).
 //
 // Modes
 //   kEdge        a multishot poll (IORING_POLL_ADD_MULTI): the kernel posts a
@@ -78,7 +78,7 @@
 //   O(ready), as with epoll, plus an fstat per level re-arm; see README's
 //   benchmark table for numbers.
 //
-// Kernel features, and what each buys (issue 16)
+// Kernel features, and what each buys
 //   Measured on Linux 6.18 (2-vCPU VM) with //bench:uring_features: raw
 //   system calls, no poller code, one byte bounced over a socketpair, the
 //   median ratio to raw epoll in the same repetition over 9 repetitions, two
@@ -98,8 +98,8 @@
 //     edge and priority-only registrations. Not for oneshot and level: the
 //     request would keep every registered file open in the kernel until
 //     Delete, so a socket closed without Delete would never send its FIN, and
-//     the user-space disarm it needs lost an event under stress in issue 16's
-//     first attempt.
+//     the user-space disarm it needs lost an event under stress in a first
+//     attempt.
 //   - IORING_SETUP_COOP_TASKRUN with TASKRUN_FLAG (5.19+): 1.15-1.18x, no
 //     change where the waiting thread wakes its own files; where another CPU
 //     wakes them, the kernel no longer interrupts the busy submitter to post
@@ -115,7 +115,7 @@
 //   - IOSQE_CQE_SKIP_SUCCESS on cancellations (5.17+): used, halving the
 //     completions Modify and Delete cost; not measured alone.
 //
-// When the kernel refuses a submission (issue 13)
+// When the kernel refuses a submission
 //   io_uring_enter may refuse entries for the moment (EAGAIN: no memory for
 //   the request; EBUSY: no room for completions) or for good (EBADF, EFAULT,
 //   ENXIO...). Every call submits what it queued before it returns, retrying

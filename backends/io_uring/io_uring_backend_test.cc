@@ -266,7 +266,7 @@ TEST(IoUringBackendTest, LevelArmedByAThreadThatHasExitedIsReportedAtOnce) {
   }
 }
 
-// Issue 13, item 9 (found by the fuzzer). A request that is ready when armed
+// Found by the fuzzer: A request that is ready when armed
 // completes through task work; IORING_OP_POLL_REMOVE of it in the same
 // submission was refused with EALREADY, so a Delete left the request in the
 // kernel holding the closed socket open: its peer never saw the hang-up. The
@@ -440,7 +440,7 @@ bool NamesCallAndErrno(const absl::Status& status,
 
 std::string Name(int error) { return std::string(internal::ErrnoName(error)); }
 
-// Issue 13, item 4: a Wake whose submission was refused was reported as
+// a Wake whose submission was refused was reported as
 // done, so a blocked Wait slept on and the next Wake was coalesced away.
 TEST(IoUringBackendTest, WakeRefusedWhileAWaitIsBlocked) {
   for (int error : kSubmitErrors) {
@@ -474,7 +474,7 @@ TEST(IoUringBackendTest, WakeRefusedWhileAWaitIsBlocked) {
   }
 }
 
-// Issue 13, item 4: Shutdown's wake, refused once by the kernel, was lost and
+// Shutdown's wake, refused once by the kernel, was lost and
 // a blocked Wait slept on (Poller ignores Wake's result there, so the
 // backend retries a transient refusal itself).
 TEST(IoUringBackendTest, ShutdownRefusedOnceStillReleasesABlockedWait) {
@@ -504,7 +504,7 @@ TEST(IoUringBackendTest, ShutdownRefusedOnceStillReleasesABlockedWait) {
   }
 }
 
-// Issue 13, item 4: an Add whose submission was refused returned OK, and the
+// an Add whose submission was refused returned OK, and the
 // blocked Wait never heard of the handle (nor could it be added again).
 TEST(IoUringBackendTest, AddRefusedWhileAWaitIsBlocked) {
   for (int error : kSubmitErrors) {
@@ -539,7 +539,7 @@ TEST(IoUringBackendTest, AddRefusedWhileAWaitIsBlocked) {
   }
 }
 
-// Issue 13, item 4: a refused Modify or Delete fails with the registration as
+// a refused Modify or Delete fails with the registration as
 // it was, and can be retried.
 TEST(IoUringBackendTest, ModifyAndDeleteRefusedLeaveTheRegistration) {
   for (int error : kSubmitErrors) {
@@ -600,7 +600,7 @@ TEST(IoUringBackendTest, ModifyAndDeleteRefusedLeaveTheRegistration) {
   }
 }
 
-// Issue 13, item 4: the re-arm of a level registration, submitted at the
+// the re-arm of a level registration, submitted at the
 // start of Wait, was refused and dropped: a still-ready handle gave 0 events
 // (a finite Wait slept its whole timeout).
 TEST(IoUringBackendTest, LevelRearmRefusedAtTheStartOfWait) {
@@ -719,7 +719,7 @@ TEST(IoUringBackendTest, KernelWaitRefusedMakesOneCall) {
   EXPECT_FALSE(waited.ok());
 }
 
-// Issue 13, item 2's schedule on io_uring: an event the kernel completed
+// A forced schedule on io_uring: an event the kernel completed
 // before a Modify (already in the completion queue) is not reported under
 // the Modify's token, and does not use up the Modify's arm.
 TEST(IoUringBackendTest, EventTakenBeforeModifyIsNotReportedUnderTheNewToken) {
@@ -785,7 +785,7 @@ TEST(IoUringBackendTest, ModifyHeldInItsSubmissionWhileAWaitReturns) {
   EXPECT_LT(took, kPrompt);
 }
 
-// Issue 13, item 7 on io_uring: a level registration whose descriptor was
+// On io_uring: a level registration whose descriptor was
 // closed without Delete was re-armed by number, so a new file that reused
 // the number was reported under the old token.
 TEST(IoUringBackendTest, ClosedAndReusedNumberIsNotReportedUnderTheOldToken) {
