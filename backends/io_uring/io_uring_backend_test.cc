@@ -266,7 +266,7 @@ TEST(IoUringBackendTest, LevelArmedByAThreadThatHasExitedIsReportedAtOnce) {
   }
 }
 
-// Found by the fuzzer: A request that is ready when armed
+// Found by the fuzzer: a request that is ready when armed
 // completes through task work; IORING_OP_POLL_REMOVE of it in the same
 // submission was refused with EALREADY, so a Delete left the request in the
 // kernel holding the closed socket open: its peer never saw the hang-up. The
