@@ -37,7 +37,11 @@ python3 -c 'import json,sys; json.loads(sys.argv[1])' "$json" 2>/dev/null || \
   ! command -v python3 >/dev/null || fail "--json is not JSON: $json"
 # --connect: the clients alone against a server elsewhere, here the demo's own --listen.
 server_out="${TEST_TMPDIR:-/tmp}/echo_demo_listen.$$"
-"$demo" --listen=127.0.0.1:0 >"$server_out" &
+# The file exists before the server starts: the background job's redirection
+# may come after the first look below (that race once failed this test in
+# 1.1 s with "sed: can't read").
+: >"$server_out"
+"$demo" --listen=127.0.0.1:0 >>"$server_out" &
 server_pid=$!
 trap 'kill "$server_pid" 2>/dev/null || true' EXIT
 address=""

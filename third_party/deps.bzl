@@ -131,8 +131,10 @@ _BOOST_TARGETS = {
 
 def poller_bench_deps():
     """Declares the benchmark peers' repositories that the caller has not declared already."""
-    existing = native.existing_rules()
+    declare_bench_peers(native.existing_rules())
 
+def declare_bench_peers(existing = {}):
+    """Declares the benchmark peers not in `existing` (the module extension passes nothing)."""
     if "libevent" not in existing:
         system_library(
             name = "libevent",

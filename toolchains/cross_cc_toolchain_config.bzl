@@ -6,6 +6,7 @@ fails to build. No dependency_file feature: the headers come from outside the wo
 npm-installed macOS SDK, mingw's), and without .d files Bazel does not validate their inclusion.
 """
 
+load("@bazel_tools//tools/build_defs/cc:action_names.bzl", "ACTION_NAMES")
 load(
     "@bazel_tools//tools/cpp:cc_toolchain_config_lib.bzl",
     "feature",
@@ -13,7 +14,6 @@ load(
     "flag_set",
     "tool_path",
 )
-load("@bazel_tools//tools/build_defs/cc:action_names.bzl", "ACTION_NAMES")
 
 def _impl(ctx):
     tool_paths = [
@@ -26,6 +26,7 @@ def _impl(ctx):
         tool_path(name = "objdump", path = "/bin/false"),
         tool_path(name = "strip", path = "/bin/false"),
     ]
+
     # cross_cc.sh takes the target from this flag (and removes it), so one script serves all.
     target = feature(
         name = "cross_target",

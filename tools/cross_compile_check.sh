@@ -269,6 +269,7 @@ for arch in x86_64:x86_64 arm64:aarch64; do
 done
 
 windows_files=(
+  backends/iocp/afd.cc
   backends/iocp/iocp_backend.cc
   poller/core/backend.cc
   poller/core/types.cc

@@ -1,308 +1,59 @@
 // Copyright 2026 The poller Authors.
 //
-// The IOCP backend: see iocp_backend.h for the strategy. The AFD definitions
-// below are the driver's undocumented interface, with the values wepoll
-// (src/afd.h) and mio (src/sys/windows/afd.rs) use.
+// The IOCP backend. Why every registration keeps a request with the driver,
+// and how, is at the top of afd.h; iocp_backend.h says what it promises.
 
 #include "backends/iocp/iocp_backend.h"
 
-// winsock2.h must come before windows.h, which would otherwise pull in the old
-// winsock.h (the comments keep clang-format from sorting them together).
-#include <winsock2.h>
-// Both need winsock2.h first.
-#include <mswsock.h>
-#include <windows.h>
-// Needs windows.h first.
-#include <winternl.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <new>
-#include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "poller/internal/errno_status.h"
+#include "backends/iocp/afd.h"
 #include "poller/internal/registration_errors.h"
-#include "poller/internal/syscall.h"
 #include "poller/internal/timeout.h"
 
 namespace poller {
 namespace {
 
-constexpr ULONG kIoctlAfdPoll = 0x00012024;
-
-constexpr ULONG kAfdPollReceive = 0x0001;
-constexpr ULONG kAfdPollReceiveExpedited = 0x0002;
-constexpr ULONG kAfdPollSend = 0x0004;
-constexpr ULONG kAfdPollDisconnect = 0x0008;
-constexpr ULONG kAfdPollAbort = 0x0010;
-constexpr ULONG kAfdPollLocalClose = 0x0020;
-constexpr ULONG kAfdPollAccept = 0x0080;
-constexpr ULONG kAfdPollConnectFail = 0x0100;
-
-struct AfdPollHandleInfo {
-  HANDLE handle;
-  ULONG events;
-  NTSTATUS status;
-};
-
-struct AfdPollInfo {
-  LARGE_INTEGER timeout;
-  ULONG number_of_handles;
-  ULONG exclusive;
-  AfdPollHandleInfo handles[1];
-};
-
-constexpr NTSTATUS kStatusPending = static_cast<NTSTATUS>(0x00000103UL);
-constexpr NTSTATUS kStatusCancelled = static_cast<NTSTATUS>(0xC0000120UL);
-constexpr NTSTATUS kStatusNotFound = static_cast<NTSTATUS>(0xC0000225UL);
-constexpr NTSTATUS kStatusObjectNameNotFound =
-    static_cast<NTSTATUS>(0xC0000034UL);
-constexpr NTSTATUS kStatusObjectPathNotFound =
-    static_cast<NTSTATUS>(0xC000003AUL);
-
-// NTSTATUS severity 3 (the top two bits) is an error: the request was refused
-// and no completion packet will come. Every other status means the I/O
-// manager completes the request through the port.
-bool IsNtError(NTSTATUS status) {
-  return (static_cast<ULONG>(status) >> 30) == 3;
-}
-
-// The completion keys: packets of poll requests (the helper handle's), and the
-// wake packet that Wake posts.
-constexpr ULONG_PTR kAfdKey = 1;
-constexpr ULONG_PTR kWakeKey = 2;
-
-constexpr ULONG kMaxPackets = 256;
-constexpr DWORD kDestroyDrainMilliseconds = 5000;
-
-// ntdll's entry points, looked up once: MinGW's import library lacks some, and
-// a missing one makes Create say Unavailable instead of failing to load.
-struct Ntdll {
-  using NtCreateFileFunction = NTSTATUS(NTAPI*)(PHANDLE, ACCESS_MASK,
-                                                POBJECT_ATTRIBUTES,
-                                                PIO_STATUS_BLOCK,
-                                                PLARGE_INTEGER, ULONG, ULONG,
-                                                ULONG, ULONG, PVOID, ULONG);
-  using NtDeviceIoControlFileFunction = NTSTATUS(NTAPI*)(HANDLE, HANDLE, PVOID,
-                                                         PVOID,
-                                                         PIO_STATUS_BLOCK,
-                                                         ULONG, PVOID, ULONG,
-                                                         PVOID, ULONG);
-  using NtCancelIoFileExFunction = NTSTATUS(NTAPI*)(HANDLE, PIO_STATUS_BLOCK,
-                                                    PIO_STATUS_BLOCK);
-  using RtlNtStatusToDosErrorFunction = ULONG(NTAPI*)(NTSTATUS);
-
-  NtCreateFileFunction create_file = nullptr;
-  NtDeviceIoControlFileFunction device_io_control_file = nullptr;
-  NtCancelIoFileExFunction cancel_io_file_ex = nullptr;
-  RtlNtStatusToDosErrorFunction status_to_dos_error = nullptr;
-
-  bool complete() const {
-    return create_file != nullptr && device_io_control_file != nullptr &&
-           cancel_io_file_ex != nullptr && status_to_dos_error != nullptr;
-  }
-};
-
-template <typename Function>
-void Resolve(HMODULE module, const char* name, Function* function) {
-  // Through void (*)(void), which GCC accepts as a cast to any function type.
-  *function = reinterpret_cast<Function>(
-      reinterpret_cast<void (*)(void)>(::GetProcAddress(module, name)));
-}
-
-const Ntdll& LoadNtdll() {
-  static const Ntdll ntdll = [] {
-    Ntdll loaded;
-    HMODULE module = ::GetModuleHandleW(L"ntdll.dll");
-    if (module == nullptr) return loaded;
-    Resolve(module, "NtCreateFile", &loaded.create_file);
-    Resolve(module, "NtDeviceIoControlFile", &loaded.device_io_control_file);
-    Resolve(module, "NtCancelIoFileEx", &loaded.cancel_io_file_ex);
-    Resolve(module, "RtlNtStatusToDosError", &loaded.status_to_dos_error);
-    return loaded;
-  }();
-  return ntdll;
-}
-
-// What a failed call left behind: the errno it stands for (as the
-// fault-injection seam sets it) and the Windows error, 0 when the seam failed
-// the call without making it.
-struct CallError {
-  int error_number = 0;
-  unsigned long windows_error = 0;  // NOLINT(runtime/int): a DWORD.
-  NTSTATUS nt_status = 0;
-};
-
-// Runs one Windows call through the fault-injection seam. `call` returns 0 on
-// success or the Windows error code. Returns false, with `error` filled in, if
-// the call failed (for real or by injection).
-template <typename Call>
-bool WindowsCall(const char* name, CallError* error, Call&& call) {
-  *error = CallError();
-  const int result = internal::Syscall(name, [&]() -> int {
-    const unsigned long windows_error = call();  // NOLINT(runtime/int)
-    if (windows_error == 0) return 0;
-    error->windows_error = windows_error;
-    errno = internal::WindowsErrorToErrno(windows_error);
-    return -1;
-  });
-  if (result == 0) return true;
-  error->error_number = errno;
-  return false;
-}
-
-// The Windows error for a failed NTSTATUS, never 0.
-unsigned long NtStatusToWindowsError(const Ntdll& ntdll,  // NOLINT
-                                     NTSTATUS status) {
-  const ULONG windows_error = ntdll.status_to_dos_error(status);
-  return windows_error != 0 ? windows_error : ERROR_MR_MID_NOT_FOUND;
-}
-
-std::string Explain(const CallError& error, absl::string_view advice) {
-  std::string text(advice);
-  if (error.nt_status != 0) {
-    absl::StrAppend(&text, text.empty() ? "" : "; ", "NTSTATUS 0x",
-                    absl::Hex(static_cast<ULONG>(error.nt_status)));
-  }
-  if (error.windows_error != 0) {
-    absl::StrAppend(&text, text.empty() ? "" : ", ",
-                    internal::DescribeWindowsError(error.windows_error));
-  }
-  return text;
-}
-
-// The status for a failed call on `handle`, with the errno's code unless
-// `code` says otherwise.
-absl::Status HandleFailure(const CallError& error, absl::string_view operation,
-                           NativeHandle handle, absl::string_view advice = {},
-                           absl::StatusCode code = absl::StatusCode::kOk) {
-  if (code == absl::StatusCode::kOk) {
-    code = internal::ErrnoToStatusCode(error.error_number);
-  }
-  return internal::ErrnoToStatus(code, error.error_number, operation,
-                                 static_cast<std::int64_t>(handle),
-                                 Explain(error, advice));
-}
-
-// The same for a call on no handle.
-absl::Status Failure(const CallError& error, absl::string_view operation,
-                     absl::string_view advice = {}) {
-  const absl::Status status =
-      internal::ErrnoToStatus(error.error_number, operation);
-  const std::string explanation = Explain(error, advice);
-  if (explanation.empty()) return status;
-  return absl::Status(status.code(),
-                      absl::StrCat(status.message(), ": ", explanation));
-}
-
-// Errors that mean the handle is not an open socket: the caller's mistake,
-// InvalidArgument (poller.h), with advice.
-bool IsNotASocket(int error_number) {
-  return error_number == EBADF || error_number == ENOTSOCK ||
-         error_number == EINVAL;
-}
-
-constexpr absl::string_view kSocketsOnly =
-    "not an open socket; the iocp backend polls sockets only";
-
-// The AFD events a registration asks for; 0 if it can report nothing.
-ULONG WantedEvents(Interest interest) {
-  ULONG events = 0;
-  if (HasInterest(interest, Interest::kReadable)) {
-    events |= kAfdPollReceive | kAfdPollAccept | kAfdPollDisconnect |
-              kAfdPollAbort | kAfdPollConnectFail;
-  }
-  if (HasInterest(interest, Interest::kWritable)) {
-    events |= kAfdPollSend | kAfdPollAbort | kAfdPollConnectFail;
-  }
-  if (HasInterest(interest, Interest::kPriority)) {
-    events |= kAfdPollReceiveExpedited;
-  }
-  return events;
-}
-
-// What `events` mean for a registration with `interest` (see the table in
-// iocp_backend.h); nothing that was not asked for.
-Readiness ToReadiness(ULONG events, Interest interest) {
-  const bool readable = HasInterest(interest, Interest::kReadable);
-  const bool writable = HasInterest(interest, Interest::kWritable);
-  Readiness readiness = Readiness::kNone;
-  if (readable &&
-      (events & (kAfdPollReceive | kAfdPollAccept | kAfdPollDisconnect))) {
-    readiness |= Readiness::kReadable;
-  }
-  if (readable && (events & kAfdPollDisconnect)) {
-    readiness |= Readiness::kHangUp;
-  }
-  if (writable && (events & kAfdPollSend)) readiness |= Readiness::kWritable;
-  if (HasInterest(interest, Interest::kPriority) &&
-      (events & kAfdPollReceiveExpedited)) {
-    readiness |= Readiness::kPriority;
-  }
-  if ((readable || writable) &&
-      (events & (kAfdPollAbort | kAfdPollConnectFail))) {
-    // A reset or a failed connect: reads and writes now fail, as on Linux,
-    // where epoll reports EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP for both.
-    readiness |= Readiness::kHangUp | Readiness::kError;
-    if (readable) readiness |= Readiness::kReadable;
-    if (writable) readiness |= Readiness::kWritable;
-  }
-  return readiness;
-}
-
-// Closes a kernel handle once.
-class ScopedHandle {
- public:
-  ScopedHandle() = default;
-  explicit ScopedHandle(HANDLE handle) : handle_(handle) {}
-  ScopedHandle(ScopedHandle&& other) noexcept
-      : handle_(std::exchange(other.handle_, nullptr)) {}
-  ScopedHandle& operator=(ScopedHandle&&) = delete;
-  ~ScopedHandle() {
-    if (handle_ != nullptr) ::CloseHandle(handle_);
-  }
-  HANDLE get() const { return handle_; }
-
- private:
-  HANDLE handle_ = nullptr;
-};
-
-// One WSAStartup, undone once.
-class WinsockUse {
- public:
-  WinsockUse() = default;
-  WinsockUse(WinsockUse&& other) noexcept
-      : started_(std::exchange(other.started_, false)) {}
-  WinsockUse& operator=(WinsockUse&&) = delete;
-  ~WinsockUse() {
-    if (started_) ::WSACleanup();
-  }
-  void set_started() { started_ = true; }
-
- private:
-  bool started_ = false;
-};
+using namespace ::poller::iocp_internal;  // NOLINT(build/namespaces)
 
 class IocpPoller final : public Backend {
  public:
-  IocpPoller(const Ntdll& ntdll, WinsockUse winsock, ScopedHandle port,
-             ScopedHandle afd)
+  IocpPoller(const Ntdll& ntdll, WinsockUse winsock, ScopedHandle port)
       : ntdll_(ntdll),
         winsock_(std::move(winsock)),
         port_(std::move(port)),
-        afd_(std::move(afd)),
-        packets_(new OVERLAPPED_ENTRY[kMaxPackets]) {}
+        helpers_(ntdll, port_.get(), kAfdKey) {}
   ~IocpPoller() override;
+
+  // The allocations Create checks; false if one failed.
+  bool Allocated() {
+    packets_.reset(new (std::nothrow) OVERLAPPED_ENTRY[kMaxPackets]);
+    held_.reset(new (std::nothrow) Registration*[kMaxPackets]);
+    reap_packets_.reset(new (std::nothrow) OVERLAPPED_ENTRY[kMaxPackets]);
+    return packets_ != nullptr && held_ != nullptr && reap_packets_ != nullptr;
+  }
+  // Opens the first helper handle, so that Create fails when there is none.
+  absl::Status OpenFirstHelper() {
+    absl::StatusOr<HANDLE> helper = helpers_.Acquire();
+    if (!helper.ok()) return helper.status();
+    helpers_.Release(*helper);  // The last one stays open.
+    return absl::OkStatus();
+  }
 
   absl::string_view name() const override { return IocpBackend::kName; }
   bool SupportsMode(Mode mode) const override { return mode != Mode::kEdge; }
+  // GetQueuedCompletionStatusEx takes whole milliseconds (iocp_backend.h).
+  absl::Duration timeout_resolution() const override {
+    return absl::Milliseconds(1);
+  }
   absl::Status Add(NativeHandle handle, Token token, Interest interest,
                    Mode mode) override;
   absl::Status Modify(NativeHandle handle, Token token, Interest interest,
@@ -315,7 +66,7 @@ class IocpPoller final : public Backend {
 
  private:
   enum class RequestState : std::uint8_t {
-    kIdle,       // No poll request: nothing to ask for, or queued for one.
+    kIdle,       // No poll request: queued for one, or it failed.
     kPending,    // A request is with the driver.
     kCancelled,  // Cancelled; its packet has not arrived yet.
   };
@@ -327,9 +78,15 @@ class IocpPoller final : public Backend {
     AfdPollInfo poll_info;
     NativeHandle socket;
     HANDLE base_socket;
+    HANDLE helper;
     Token token;
-    // The events of the request in flight.
+    Registration* next_queued = nullptr;
+    Registration* next_watched = nullptr;
+    // The events of the request in flight, LOCAL_CLOSE aside.
     ULONG requested_events = 0;
+    // Events the socket was last seen to have: a level registration's watch
+    // leaves them out.
+    ULONG known_events = 0;
     Interest interest;
     Mode mode;
     RequestState state = RequestState::kIdle;
@@ -337,103 +94,94 @@ class IocpPoller final : public Backend {
     bool armed = true;
     // Deleted while a request was pending: freed when its packet arrives.
     bool deleted = false;
-    // Queued for its next request, which the next Wait issues.
+    // Queued for its full request, which the next Wait (or pass) issues.
     bool queued = false;
-    Registration* next_queued = nullptr;
+    // On the list of level watches the next Wait refreshes.
+    bool listed = false;
+    // Its packet is in held_: the request is over.
+    bool held = false;
   };
-  static_assert(sizeof(Registration) <= 96, "the header promises 96 bytes");
+  static_assert(sizeof(Registration) <= 128, "the header promises 128 bytes");
 
   ULONG Wanted(const Registration& registration) const {
     return registration.armed ? WantedEvents(registration.interest) : 0;
   }
+  // Whether the pending request leaves out events now wanted (a watch, or
+  // the request of a narrower interest).
+  bool Narrower(const Registration& registration) const {
+    return (Wanted(registration) & ~registration.requested_events) != 0;
+  }
 
-  // Modify's work on a registration found under mutex_: the new settings,
-  // re-armed, with the request issued or cancelled as they need; on failure
-  // the registration is as it was, so the call can be retried.
   absl::Status ChangeLocked(Registration& registration, Token token,
                             Interest interest, Mode mode);
-  // Issues the poll request `registration` needs, if any. Requires mutex_.
-  absl::Status Issue(Registration& registration);
-  // Cancels the pending request. Requires mutex_.
+  // Issues `events` (its full request, or a watch) with LOCAL_CLOSE. On
+  // failure the registration is idle. Requires mutex_.
+  absl::Status Issue(Registration& registration, ULONG events);
+  // The full request, or the LOCAL_CLOSE-only watch when nothing is wanted.
+  absl::Status IssueFull(Registration& registration) {
+    return Issue(registration, Wanted(registration));
+  }
   absl::Status Cancel(Registration& registration);
-  // Turns the packet of `registration`'s request into an event (or none),
-  // and queues it for its next request. Requires mutex_.
   void Complete(Registration& registration, absl::Span<Event> events,
                 WaitResult& result);
+  void Queue(Registration& registration);
+  // Takes a registration off the queue and the list of watches.
+  void Unlink(Registration& registration);
   // Forgets a registration with no request pending. Requires mutex_.
-  void Drop(Registration& registration);
-  // Issues the requests of the queued registrations. Requires mutex_.
-  absl::Status IssueQueued();
-  absl::StatusOr<HANDLE> BaseSocket(NativeHandle handle) const;
+  void Forget(Registration& registration);
+  // A deleted registration of the socket `base` whose cancelled request may
+  // still be with the driver (its packet has not been taken), or null.
+  Registration* Predecessor(HANDLE base) const;
+  // Issues the queued full requests that can be issued. Returns the first
+  // failure (the registration stays queued); sets *issued if any went out.
+  absl::Status IssueQueued(bool* issued);
+  // Cancels the watches of level registrations that reported (see the design
+  // comment), so that the next packets bring their full requests.
+  void RefreshWatches();
+  // Takes packets off the port, without waiting, until `wanted`'s arrives or
+  // none is left, and keeps them in held_ for Wait. Returns whether `wanted`'s
+  // was among them. Requires mutex_.
+  absl::StatusOr<bool> Reap(Registration& wanted);
+  // Turns the packets Reap kept into events. Requires mutex_.
+  void CompleteHeld(absl::Span<Event> events, WaitResult& result);
 
   const Ntdll& ntdll_;
   WinsockUse winsock_;
   ScopedHandle port_;
-  ScopedHandle afd_;
 
   std::mutex mutex_;
   // Guarded by mutex_.
+  AfdHelpers helpers_;
   std::unordered_map<NativeHandle, std::unique_ptr<Registration>>
       registrations_;
   // Deleted, with a cancelled request whose packet has not come yet.
   std::unordered_set<Registration*> deleted_;
   Registration* queue_head_ = nullptr;
+  Registration* watched_head_ = nullptr;
+  // Packets Reap took off the port, and whether one of them was a wake.
+  std::unique_ptr<Registration*[]> held_;
+  std::unique_ptr<OVERLAPPED_ENTRY[]> reap_packets_;
+  ULONG held_count_ = 0;
+  bool held_wake_ = false;
 
   // Only touched inside Wait, which Poller serializes, and the destructor.
   std::unique_ptr<OVERLAPPED_ENTRY[]> packets_;
 };
 
-absl::StatusOr<HANDLE> IocpPoller::BaseSocket(NativeHandle handle) const {
-  const auto ioctl = [](SOCKET socket, DWORD code, SOCKET* out,
-                        CallError* error) {
-    return WindowsCall("WSAIoctl", error, [&]() -> unsigned long {  // NOLINT
-      DWORD bytes = 0;
-      if (::WSAIoctl(socket, code, nullptr, 0, out, sizeof(*out), &bytes,
-                     nullptr, nullptr) == 0) {
-        return 0;
-      }
-      return static_cast<unsigned long>(::WSAGetLastError());  // NOLINT
-    });
-  };
-  SOCKET base = INVALID_SOCKET;
-  CallError error;
-  if (ioctl(handle, SIO_BASE_HANDLE, &base, &error)) {
-    return reinterpret_cast<HANDLE>(base);
-  }
-  if (IsNotASocket(error.error_number)) {
-    return HandleFailure(error, "WSAIoctl(SIO_BASE_HANDLE)", handle,
-                         kSocketsOnly, absl::StatusCode::kInvalidArgument);
-  }
-  // A layered service provider that does not forward SIO_BASE_HANDLE may still
-  // name the socket beneath it for polling (mio and polling do the same).
-  SOCKET provider = INVALID_SOCKET;
-  CallError ignored;
-  if (ioctl(handle, SIO_BSP_HANDLE_POLL, &provider, &ignored) &&
-      provider != handle && ioctl(provider, SIO_BASE_HANDLE, &base, &ignored)) {
-    return reinterpret_cast<HANDLE>(base);
-  }
-  return HandleFailure(error, "WSAIoctl(SIO_BASE_HANDLE)", handle);
-}
-
-absl::Status IocpPoller::Issue(Registration& registration) {
-  const ULONG wanted = Wanted(registration);
-  if (wanted == 0) {
-    registration.state = RequestState::kIdle;
-    return absl::OkStatus();
-  }
+absl::Status IocpPoller::Issue(Registration& registration, ULONG events) {
   AfdPollInfo& info = registration.poll_info;
   info.timeout.QuadPart = INT64_MAX;
   info.number_of_handles = 1;
   info.exclusive = FALSE;
   info.handles[0].handle = registration.base_socket;
-  info.handles[0].events = wanted | kAfdPollLocalClose;
+  info.handles[0].events = events | kAfdPollLocalClose;
   info.handles[0].status = 0;
   registration.io_status.Status = kStatusPending;
   registration.io_status.Information = 0;
   CallError error;
   if (!WindowsCall("NtDeviceIoControlFile", &error, [&]() -> unsigned long {
         const NTSTATUS status = ntdll_.device_io_control_file(
-            afd_.get(), nullptr, nullptr, &registration,
+            registration.helper, nullptr, nullptr, &registration,
             &registration.io_status, kIoctlAfdPoll, &info, sizeof(info), &info,
             sizeof(info));
         if (!IsNtError(status)) return 0;
@@ -450,7 +198,7 @@ absl::Status IocpPoller::Issue(Registration& registration) {
                          registration.socket);
   }
   registration.state = RequestState::kPending;
-  registration.requested_events = wanted;
+  registration.requested_events = events;
   return absl::OkStatus();
 }
 
@@ -459,7 +207,7 @@ absl::Status IocpPoller::Cancel(Registration& registration) {
   CallError error;
   if (!WindowsCall("NtCancelIoFileEx", &error, [&]() -> unsigned long {
         const NTSTATUS status = ntdll_.cancel_io_file_ex(
-            afd_.get(), &registration.io_status, &cancel_status);
+            registration.helper, &registration.io_status, &cancel_status);
         // Not found: the request completed and its packet is queued.
         if (!IsNtError(status) || status == kStatusNotFound) return 0;
         error.nt_status = status;
@@ -471,26 +219,148 @@ absl::Status IocpPoller::Cancel(Registration& registration) {
   return absl::OkStatus();
 }
 
-void IocpPoller::Drop(Registration& registration) {
+void IocpPoller::Queue(Registration& registration) {
+  if (registration.queued) return;
+  registration.queued = true;
+  registration.next_queued = queue_head_;
+  queue_head_ = &registration;
+}
+
+void IocpPoller::Unlink(Registration& registration) {
+  if (registration.queued) {
+    Registration** link = &queue_head_;
+    while (*link != &registration) link = &(*link)->next_queued;
+    *link = registration.next_queued;
+  }
+  if (registration.listed) {
+    Registration** link = &watched_head_;
+    while (*link != &registration) link = &(*link)->next_watched;
+    *link = registration.next_watched;
+  }
+  registration.queued = false;
+  registration.listed = false;
+}
+
+void IocpPoller::Forget(Registration& registration) {
+  Unlink(registration);
+  helpers_.Release(registration.helper);
   registrations_.erase(registration.socket);
 }
 
-absl::Status IocpPoller::IssueQueued() {
-  while (queue_head_ != nullptr) {
-    Registration& registration = *queue_head_;
-    absl::Status issued = Issue(registration);
-    // Any other failure leaves it queued: this Wait reports the error, and the
-    // next one tries again.
-    if (!issued.ok() && issued.code() != absl::StatusCode::kInvalidArgument) {
-      return issued;
+IocpPoller::Registration* IocpPoller::Predecessor(HANDLE base) const {
+  for (Registration* deleted : deleted_) {
+    if (deleted->base_socket == base && !deleted->held) return deleted;
+  }
+  return nullptr;
+}
+
+absl::Status IocpPoller::IssueQueued(bool* issued) {
+  absl::Status first_failure = absl::OkStatus();
+  Registration** link = &queue_head_;
+  while (*link != nullptr) {
+    Registration& registration = **link;
+    if (Predecessor(registration.base_socket) != nullptr) {
+      link = &registration.next_queued;
+      continue;
     }
-    queue_head_ = registration.next_queued;
+    absl::Status status = IssueFull(registration);
+    // Any failure but a socket that is gone leaves it queued: the caller
+    // reports the error, and the next Wait tries again.
+    if (!status.ok() && status.code() != absl::StatusCode::kInvalidArgument) {
+      if (first_failure.ok()) first_failure = status;
+      link = &registration.next_queued;
+      continue;
+    }
+    *link = registration.next_queued;
     registration.next_queued = nullptr;
     registration.queued = false;
-    // The socket was closed without Delete: as for AFD_POLL_LOCAL_CLOSE.
-    if (!issued.ok()) Drop(registration);
+    if (!status.ok()) {
+      // Closed without Delete (the handle is no socket now): as for
+      // AFD_POLL_LOCAL_CLOSE.
+      Forget(registration);
+    } else {
+      *issued = true;
+    }
   }
-  return absl::OkStatus();
+  return first_failure;
+}
+
+void IocpPoller::RefreshWatches() {
+  Registration* registration = std::exchange(watched_head_, nullptr);
+  while (registration != nullptr) {
+    Registration* next = std::exchange(registration->next_watched, nullptr);
+    registration->listed = false;
+    if (!registration->deleted &&
+        registration->state == RequestState::kPending &&
+        Narrower(*registration) && !Cancel(*registration).ok()) {
+      // Still watched: the next Wait tries again.
+      registration->listed = true;
+      registration->next_watched = watched_head_;
+      watched_head_ = registration;
+    }
+    registration = next;
+  }
+}
+
+absl::StatusOr<bool> IocpPoller::Reap(Registration& wanted) {
+  bool took = false;
+  while (!wanted.held && held_count_ < kMaxPackets) {
+    const ULONG room = kMaxPackets - held_count_;
+    ULONG removed = 0;
+    CallError error;
+    if (!WindowsCall("GetQueuedCompletionStatusEx", &error,
+                     [&]() -> unsigned long {  // NOLINT(runtime/int)
+                       if (::GetQueuedCompletionStatusEx(
+                               port_.get(), reap_packets_.get(), room, &removed,
+                               0, FALSE)) {
+                         return 0;
+                       }
+                       removed = 0;
+                       const DWORD failure = ::GetLastError();
+                       return failure == WAIT_TIMEOUT ? 0 : failure;
+                     })) {
+      break;  // Nothing learned.
+    }
+    for (ULONG i = 0; i < removed; ++i) {
+      const OVERLAPPED_ENTRY& packet = reap_packets_[i];
+      took = true;
+      if (packet.lpCompletionKey == kWakeKey) {
+        held_wake_ = true;
+      } else if (packet.lpCompletionKey == kAfdKey &&
+                 packet.lpOverlapped != nullptr) {
+        auto* owner = reinterpret_cast<Registration*>(packet.lpOverlapped);
+        owner->held = true;
+        held_[held_count_++] = owner;
+      }
+    }
+    if (removed < room) break;  // The port is empty.
+  }
+  if (took) {
+    // A Wait blocked on the port may have lost those packets to this thread:
+    // this one makes it take them from held_.
+    CallError error;
+    if (!WindowsCall("PostQueuedCompletionStatus", &error,
+                     [&]() -> unsigned long {  // NOLINT(runtime/int)
+                       return ::PostQueuedCompletionStatus(port_.get(), 0,
+                                                           kHeldKey, nullptr)
+                                  ? 0
+                                  : ::GetLastError();
+                     })) {
+      return Failure(error, "PostQueuedCompletionStatus");
+    }
+  }
+  return wanted.held;
+}
+
+void IocpPoller::CompleteHeld(absl::Span<Event> events, WaitResult& result) {
+  if (std::exchange(held_wake_, false)) result.woken = true;
+  ULONG taken = 0;
+  // No more than `events` holds, one event each at most; the rest wait.
+  while (taken < held_count_ && result.count < events.size()) {
+    Complete(*held_[taken++], events, result);
+  }
+  std::copy(held_.get() + taken, held_.get() + held_count_, held_.get());
+  held_count_ -= taken;
 }
 
 absl::Status IocpPoller::Add(NativeHandle handle, Token token,
@@ -499,26 +369,64 @@ absl::Status IocpPoller::Add(NativeHandle handle, Token token,
     return absl::InvalidArgumentError("Add fd -1: INVALID_SOCKET");
   }
   std::lock_guard<std::mutex> lock(mutex_);
-  if (registrations_.count(handle) > 0) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("Add fd ", handle, ": already registered"));
+  auto found = registrations_.find(handle);
+  if (found != registrations_.end()) {
+    // Closed without Delete, and the value reused? The closed socket's packet
+    // says so if it is queued already: then the registration goes now.
+    Registration& old = *found->second;
+    if (old.state != RequestState::kIdle) {
+      absl::StatusOr<bool> reaped = Reap(old);
+      if (!reaped.ok()) return reaped.status();
+      if (*reaped && old.io_status.Status != kStatusCancelled &&
+          !IsNtError(old.io_status.Status) &&
+          old.poll_info.number_of_handles >= 1 &&
+          (old.poll_info.handles[0].events & kAfdPollLocalClose)) {
+        *std::find(held_.get(), held_.get() + held_count_, &old) =
+            held_[held_count_ - 1];
+        --held_count_;
+        old.state = RequestState::kIdle;
+        Forget(old);
+      }
+    }
+    if (registrations_.count(handle) > 0) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("Add fd ", handle, ": already registered"));
+    }
   }
   absl::StatusOr<HANDLE> base = BaseSocket(handle);
   if (!base.ok()) return base.status();
+  // Deleted a moment ago, its cancelled request perhaps still with the
+  // driver? One request per socket at a time (see the design comment): its
+  // packet is taken first if it is there, else the new request waits for it.
+  bool deferred = false;
+  if (Registration* predecessor = Predecessor(*base)) {
+    absl::StatusOr<bool> reaped = Reap(*predecessor);
+    if (!reaped.ok()) return reaped.status();
+    deferred = !*reaped;
+  }
+  absl::StatusOr<HANDLE> helper = helpers_.Acquire();
+  if (!helper.ok()) return helper.status();
   std::unique_ptr<Registration> created(new (std::nothrow) Registration());
   if (created == nullptr) {
+    helpers_.Release(*helper);
     return absl::ResourceExhaustedError(
         absl::StrCat("Add fd ", handle, ": out of memory"));
   }
   Registration& registration = *created;
   registration.socket = handle;
   registration.base_socket = *base;
+  registration.helper = *helper;
   registration.token = token;
   registration.interest = interest;
   registration.mode = mode;
   registrations_.emplace(handle, std::move(created));
-  absl::Status issued = Issue(registration);
-  if (!issued.ok()) Drop(registration);
+  if (deferred) {
+    // Issued by the Wait that collects the predecessor's packet.
+    Queue(registration);
+    return absl::OkStatus();
+  }
+  absl::Status issued = IssueFull(registration);
+  if (!issued.ok()) Forget(registration);
   return issued;
 }
 
@@ -569,12 +477,13 @@ absl::Status IocpPoller::ChangeLocked(Registration& registration, Token token,
   switch (registration.state) {
     case RequestState::kIdle:
       // A queued one is issued by the next Wait, with these settings.
-      if (!registration.queued) changed = Issue(registration);
+      if (!registration.queued) changed = IssueFull(registration);
       break;
     case RequestState::kPending:
-      if ((Wanted(registration) & ~registration.requested_events) != 0) {
-        changed = Cancel(registration);
-      }
+      // A watch, or a request for less than is now wanted: cancelled, and
+      // the Wait that collects its packet issues the full request. One that
+      // covers the new interest stays (its completion is filtered by it).
+      if (Narrower(registration)) changed = Cancel(registration);
       break;
     case RequestState::kCancelled:
       // The next request is issued when the packet arrives.
@@ -602,12 +511,7 @@ absl::Status IocpPoller::Delete(NativeHandle handle) {
   Registration& registration = *found->second;
   switch (registration.state) {
     case RequestState::kIdle:
-      if (registration.queued) {
-        Registration** link = &queue_head_;
-        while (*link != &registration) link = &(*link)->next_queued;
-        *link = registration.next_queued;
-      }
-      registrations_.erase(found);
+      Forget(registration);
       return absl::OkStatus();
     case RequestState::kPending: {
       absl::Status cancelled = Cancel(registration);
@@ -617,6 +521,7 @@ absl::Status IocpPoller::Delete(NativeHandle handle) {
     case RequestState::kCancelled:
       break;
   }
+  // Freed when its packet arrives; RefreshWatches skips it meanwhile.
   deleted_.insert(&registration);
   registration.deleted = true;
   found->second.release();
@@ -627,15 +532,19 @@ absl::Status IocpPoller::Delete(NativeHandle handle) {
 void IocpPoller::Complete(Registration& registration, absl::Span<Event> events,
                           WaitResult& result) {
   registration.state = RequestState::kIdle;
+  registration.held = false;
   if (registration.deleted) {
+    // Deleted during this Wait, it may have been watched since its start.
+    Unlink(registration);
     deleted_.erase(&registration);
+    helpers_.Release(registration.helper);
     delete &registration;
     return;
   }
   ULONG happened = 0;
   const NTSTATUS status = registration.io_status.Status;
   if (status == kStatusCancelled) {
-    // Cancelled by Modify: issue the request it needs now.
+    // Cancelled by Modify, Rearm or RefreshWatches: nothing happened.
   } else if (IsNtError(status)) {
     // The request itself failed: say so as an error on the socket.
     happened = kAfdPollConnectFail;
@@ -645,7 +554,14 @@ void IocpPoller::Complete(Registration& registration, absl::Span<Event> events,
   if (happened & kAfdPollLocalClose) {
     // Closed without Delete (see iocp_backend.h): the SOCKET value may be
     // reused by the next socket, so the registration must not outlive it.
-    Drop(registration);
+    Forget(registration);
+    return;
+  }
+  if (status == kStatusCancelled || Narrower(registration)) {
+    // A watch (or a narrower request) that completed or was cancelled: its
+    // events are not all the socket has. The full request goes out in this
+    // Wait, and reports.
+    Queue(registration);
     return;
   }
   if (registration.armed) {
@@ -656,13 +572,28 @@ void IocpPoller::Complete(Registration& registration, absl::Span<Event> events,
       if (IsOneshot(registration.mode)) registration.armed = false;
     }
   }
-  // The next request is issued by the next Wait, not now: it then sees what
-  // the program did with this event (a level registration whose socket was
-  // drained meanwhile is not reported again).
-  if (Wanted(registration) != 0) {
-    registration.queued = true;
-    registration.next_queued = queue_head_;
-    queue_head_ = &registration;
+  const ULONG seen = happened & Wanted(registration);
+  if (registration.mode != Mode::kLevel || seen == 0) {
+    // A oneshot registration that fired gets its LOCAL_CLOSE-only watch; any
+    // other its full request.
+    Queue(registration);
+    return;
+  }
+  // A level registration is watched for what it was not seen to have, and
+  // refreshed by the next Wait (see the design comment).
+  absl::Status watched = Issue(registration, Wanted(registration) & ~seen);
+  if (watched.ok()) {
+    // Already listed if its last watch completed within this Wait: once is
+    // enough (RefreshWatches looks at what each entry is when it gets there).
+    if (!registration.listed) {
+      registration.listed = true;
+      registration.next_watched = watched_head_;
+      watched_head_ = &registration;
+    }
+  } else if (watched.code() == absl::StatusCode::kInvalidArgument) {
+    Forget(registration);  // The socket is gone.
+  } else {
+    Queue(registration);  // Retried, as any queued request.
   }
 }
 
@@ -671,43 +602,66 @@ absl::StatusOr<WaitResult> IocpPoller::Wait(absl::Span<Event> events,
   WaitResult result;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    absl::Status issued = IssueQueued();
-    if (!issued.ok()) return issued;
+    RefreshWatches();
+    CompleteHeld(events, result);
+    bool issued = false;
+    absl::Status status = IssueQueued(&issued);
+    // Nothing is lost: the registration stays queued for the next Wait.
+    if (!status.ok() && result.count == 0) return status;
   }
-  const ULONG capacity =
-      static_cast<ULONG>(std::min<size_t>(events.size(), kMaxPackets));
   const int milliseconds = internal::TimeoutToMilliseconds(timeout);
-  const DWORD wait = milliseconds < 0 ? INFINITE : milliseconds;
-  ULONG removed = 0;
-  CallError error;
-  if (!WindowsCall("GetQueuedCompletionStatusEx", &error,
-                   [&]() -> unsigned long {  // NOLINT(runtime/int)
-                     if (::GetQueuedCompletionStatusEx(port_.get(),
-                                                       packets_.get(), capacity,
-                                                       &removed, wait, FALSE)) {
-                       return 0;
-                     }
-                     removed = 0;
-                     const DWORD failure = ::GetLastError();
-                     return failure == WAIT_TIMEOUT ? 0 : failure;
-                   })) {
-    if (error.error_number == EINTR) {
-      result.interrupted = true;
-      return result;
+  DWORD wait = milliseconds < 0 ? INFINITE : milliseconds;
+  if (result.count > 0 || result.woken) wait = 0;
+  for (int pass = 0; pass < kMaxPasses; ++pass) {
+    // Never more packets than `events` has room for, one event each at most,
+    // so that no event is taken from the kernel and then dropped.
+    const ULONG room = static_cast<ULONG>(
+        std::min<size_t>(events.size() - result.count, kMaxPackets));
+    if (room == 0) break;
+    ULONG removed = 0;
+    CallError error;
+    if (!WindowsCall(
+            "GetQueuedCompletionStatusEx", &error,
+            [&]() -> unsigned long {  // NOLINT(runtime/int)
+              if (::GetQueuedCompletionStatusEx(port_.get(), packets_.get(),
+                                                room, &removed, wait, FALSE)) {
+                return 0;
+              }
+              removed = 0;
+              const DWORD failure = ::GetLastError();
+              return failure == WAIT_TIMEOUT ? 0 : failure;
+            },
+            /*kernel_wait=*/true)) {
+      if (error.error_number == EINTR) {
+        result.interrupted = true;
+        return result;
+      }
+      if (result.count > 0) return result;
+      return Failure(error, "GetQueuedCompletionStatusEx");
     }
-    return Failure(error, "GetQueuedCompletionStatusEx");
-  }
-
-  std::lock_guard<std::mutex> lock(mutex_);
-  for (ULONG i = 0; i < removed; ++i) {
-    const OVERLAPPED_ENTRY& packet = packets_[i];
-    if (packet.lpCompletionKey == kWakeKey) {
-      result.woken = true;
-    } else if (packet.lpCompletionKey == kAfdKey &&
-               packet.lpOverlapped != nullptr) {
-      Complete(*reinterpret_cast<Registration*>(packet.lpOverlapped), events,
-               result);
+    bool issued = false;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (ULONG i = 0; i < removed; ++i) {
+        const OVERLAPPED_ENTRY& packet = packets_[i];
+        if (packet.lpCompletionKey == kWakeKey) {
+          result.woken = true;
+        } else if (packet.lpCompletionKey == kHeldKey) {
+          CompleteHeld(events, result);
+        } else if (packet.lpCompletionKey == kAfdKey &&
+                   packet.lpOverlapped != nullptr) {
+          Complete(*reinterpret_cast<Registration*>(packet.lpOverlapped),
+                   events, result);
+        }
+      }
+      // What cancelled packets were waiting for goes out now, and the port is
+      // looked at once more, so that readiness already there is reported by
+      // this Wait (Wait(0) after a widening Modify included).
+      absl::Status status = IssueQueued(&issued);
+      if (!status.ok() && result.count == 0 && !result.woken) return status;
     }
+    if (!issued) break;
+    wait = 0;
   }
   return result;
 }
@@ -728,14 +682,21 @@ absl::Status IocpPoller::Wake() {
 
 IocpPoller::~IocpPoller() {
   std::lock_guard<std::mutex> lock(mutex_);
-  size_t outstanding = deleted_.size();
+  // Packets Reap kept: their requests are over.
+  for (ULONG i = 0; i < held_count_; ++i) {
+    held_[i]->state = RequestState::kIdle;
+  }
+  held_count_ = 0;
+  size_t outstanding = 0;
+  for (Registration* registration : deleted_) {
+    if (registration->state != RequestState::kIdle) ++outstanding;
+  }
   for (const auto& [handle, registration] : registrations_) {
     if (registration->state != RequestState::kIdle) ++outstanding;
   }
   if (outstanding > 0) {
-    // Every request on the helper handle, whichever thread issued it.
-    IO_STATUS_BLOCK cancel_status{};
-    (void)ntdll_.cancel_io_file_ex(afd_.get(), nullptr, &cancel_status);
+    // Every request on every helper handle, whichever thread issued it.
+    helpers_.CancelAll();
     const auto give_up = std::chrono::steady_clock::now() +
                          std::chrono::milliseconds(kDestroyDrainMilliseconds);
     while (outstanding > 0) {
@@ -771,40 +732,6 @@ IocpPoller::~IocpPoller() {
   }
 }
 
-// Opens a handle to the AFD driver, which polls sockets for readiness;
-// Unavailable where there is no such driver.
-absl::Status OpenAfd(const Ntdll& ntdll, HANDLE* afd) {
-  CallError error;
-  // \Device\Afd\poller: any name below \Device\Afd opens the driver; the
-  // last part only labels the handle.
-  wchar_t device_name[] = L"\\Device\\Afd\\poller";
-  UNICODE_STRING name;
-  name.Length = sizeof(device_name) - sizeof(wchar_t);
-  name.MaximumLength = sizeof(device_name);
-  name.Buffer = device_name;
-  OBJECT_ATTRIBUTES attributes{};
-  attributes.Length = sizeof(attributes);
-  attributes.ObjectName = &name;
-  IO_STATUS_BLOCK open_status{};
-  if (!WindowsCall("NtCreateFile", &error, [&]() -> unsigned long {  // NOLINT
-        const NTSTATUS status = ntdll.create_file(
-            afd, SYNCHRONIZE, &attributes, &open_status, nullptr, 0,
-            FILE_SHARE_READ | FILE_SHARE_WRITE, /*FILE_OPEN=*/1, 0, nullptr, 0);
-        if (!IsNtError(status)) return 0;
-        error.nt_status = status;
-        return NtStatusToWindowsError(ntdll, status);
-      })) {
-    if (error.nt_status == kStatusObjectNameNotFound ||
-        error.nt_status == kStatusObjectPathNotFound) {
-      return absl::UnavailableError(
-          absl::StrCat("NtCreateFile(\\Device\\Afd): no AFD driver here: ",
-                       Explain(error, {})));
-    }
-    return Failure(error, "NtCreateFile(\\Device\\Afd)");
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Backend>> IocpBackend::Create() {
@@ -831,48 +758,37 @@ absl::StatusOr<std::unique_ptr<Backend>> IocpBackend::Create() {
   }
   winsock.set_started();
 
+  // The port's concurrency limit: no limit. While as many threads as the
+  // limit that last took packets from the port are running, the port
+  // releases no other waiting thread; a thread that returned from Wait and
+  // handles its events keeps counting. Poller lets one thread at a time into
+  // the kernel, so a limit throttles nothing and only keeps a second thread's
+  // Wait from its events and its Wake: with 1 always, with 0 (the number of
+  // processors, as wepoll and mio pass) once that many threads returned from
+  // Wait and are busy (one, on a one-processor machine). Wine ignores the
+  // parameter, so the rule that checks this (iocp_backend_test,
+  // ASecondThreadIsWokenWhileTheFirstIsBusy) cannot fail under Wine: it
+  // documents the requirement for Windows.
+  constexpr DWORD kNoConcurrencyLimit = 0x7FFFFFFF;
   HANDLE created_port = nullptr;
   if (!WindowsCall("CreateIoCompletionPort", &error,
                    [&]() -> unsigned long {  // NOLINT(runtime/int)
                      created_port = ::CreateIoCompletionPort(
-                         INVALID_HANDLE_VALUE, nullptr, 0, 1);
+                         INVALID_HANDLE_VALUE, nullptr, 0, kNoConcurrencyLimit);
                      return created_port != nullptr ? 0 : ::GetLastError();
                    })) {
     return Failure(error, "CreateIoCompletionPort");
   }
   ScopedHandle port(created_port);
 
-  HANDLE created_afd = nullptr;
-  absl::Status opened = OpenAfd(ntdll, &created_afd);
-  if (!opened.ok()) return opened;
-  ScopedHandle afd(created_afd);
-
-  if (!WindowsCall("CreateIoCompletionPort", &error,
-                   [&]() -> unsigned long {  // NOLINT(runtime/int)
-                     return ::CreateIoCompletionPort(afd.get(), port.get(),
-                                                     kAfdKey, 0) != nullptr
-                                ? 0
-                                : ::GetLastError();
-                   })) {
-    return Failure(error, "CreateIoCompletionPort(\\Device\\Afd)");
-  }
-  // Completions only need the port: skip signalling the handle's event too,
-  // as wepoll does.
-  if (!WindowsCall("SetFileCompletionNotificationModes", &error,
-                   [&]() -> unsigned long {  // NOLINT(runtime/int)
-                     return ::SetFileCompletionNotificationModes(
-                                afd.get(), FILE_SKIP_SET_EVENT_ON_HANDLE)
-                                ? 0
-                                : ::GetLastError();
-                   })) {
-    return Failure(error, "SetFileCompletionNotificationModes");
-  }
-  std::unique_ptr<Backend> backend(new (std::nothrow) IocpPoller(
-      ntdll, std::move(winsock), std::move(port), std::move(afd)));
-  if (backend == nullptr) {
+  std::unique_ptr<IocpPoller> backend(new (std::nothrow) IocpPoller(
+      ntdll, std::move(winsock), std::move(port)));
+  if (backend == nullptr || !backend->Allocated()) {
     return absl::ResourceExhaustedError("iocp: out of memory");
   }
-  return backend;
+  absl::Status opened = backend->OpenFirstHelper();
+  if (!opened.ok()) return opened;
+  return std::unique_ptr<Backend>(std::move(backend));
 }
 
 }  // namespace poller

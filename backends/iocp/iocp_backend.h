@@ -11,19 +11,28 @@
 // SOCKET; nothing else can be registered.
 //
 // Strategy
-//   Create opens one completion port, opens one AFD helper handle
-//   (NtCreateFile on \Device\Afd\poller) and associates it with the port. Each
-//   registration holds one poll request at most: IOCTL_AFD_POLL through
-//   NtDeviceIoControlFile on the helper handle, naming the socket's base
-//   handle (WSAIoctl SIO_BASE_HANDLE, which looks through layered service
-//   providers) and the AFD_POLL_* events its interest needs. When the socket
+//   Create opens one completion port (with no concurrency limit, so that a
+//   thread busy with its events never keeps another thread's Wait from its
+//   own) and one AFD helper handle (NtCreateFile on \Device\Afd\poller),
+//   associated with the port; more helpers open as registrations grow, 32
+//   registrations each. Each registration holds one poll request at a time:
+//   IOCTL_AFD_POLL through NtDeviceIoControlFile on its helper handle,
+//   naming the socket's base handle (WSAIoctl SIO_BASE_HANDLE, which looks
+//   through layered service providers; if a provider breaks it, with any
+//   error but WSAENOTSOCK, SIO_BSP_HANDLE_POLL and then SIO_BSP_HANDLE_SELECT
+//   name the socket beneath, and failing those the socket itself is polled)
+//   and the AFD_POLL_* events its interest needs. When the socket
 //   has one of them, the driver completes the request and the completion port
 //   queues a packet that points back at the registration. Wait collects
 //   packets with GetQueuedCompletionStatusEx and turns each into an event:
 //     AFD_POLL_RECEIVE, AFD_POLL_ACCEPT   -> readable
 //     AFD_POLL_DISCONNECT                 -> hang-up and readable (end of file)
-//     AFD_POLL_ABORT (a reset)            -> hang-up and error, and readable
-//                                            and writable if asked for
+//     AFD_POLL_ABORT (a reset)            -> hang-up, and readable and
+//                                            writable if asked for; not
+//                                            error: Windows leaves SO_ERROR
+//                                            at 0 after a reset (the next
+//                                            recv or send says
+//                                            WSAECONNRESET)
 //     AFD_POLL_CONNECT_FAIL               -> error and hang-up, and readable
 //                                            and writable if asked for
 //     AFD_POLL_SEND                       -> writable
@@ -35,29 +44,42 @@
 //   CONNECT_FAIL; writable for SEND, ABORT and CONNECT_FAIL; priority for
 //   RECEIVE_EXPEDITED; every request also asks for LOCAL_CLOSE.
 //
-//   After a packet, the registration's next request is issued at the start
-//   of the next Wait (as wepoll does), not at once: it then sees what the
-//   program did with the event, so a level registration is reported again if
-//   the socket is still ready (the request completes at once) and not if the
-//   program drained it. A oneshot registration that reported is not queued:
-//   it stays idle, costing nothing, until Modify issues its request. A Modify
-//   whose interest needs events the pending request does not cover cancels it
-//   (NtCancelIoFileEx); the cancelled request's packet queues the
-//   registration (Wait reports nothing for it; Poller waits on, and the next
-//   round issues the new request). A Modify covered by the pending request only
-//   changes the token, interest and mode: the completion is filtered by the
-//   current interest. Delete cancels the pending request; the registration's
-//   memory is freed when its last packet arrives (the driver writes into it
-//   until then), and that packet is dropped. Every request can be issued from
-//   any thread: a request on a handle associated with a completion port is not
+//   Between two Waits every registration has a request pending, so that the
+//   driver's LOCAL_CLOSE tells it when its socket is closed: its full request,
+//   or a watch that asks for LOCAL_CLOSE and for none of the events the socket
+//   is known to have. A level registration that reported is watched for what
+//   it did not report, and the next Wait cancels the watch and issues the
+//   full request once the cancelled packet is in: a socket that is still
+//   ready is reported again, one the program drained is not. A oneshot
+//   registration that reported, and one with kNone interest, keep a
+//   LOCAL_CLOSE-only watch until Rearm or Modify. A Modify or Rearm that needs
+//   events the pending request does not ask for cancels it (NtCancelIoFileEx),
+//   and the Wait that collects the cancelled packet issues the new request; a
+//   change the pending request covers only changes the token, interest and
+//   mode (the completion is filtered by the current interest). A new request
+//   is never issued beside a cancelled one on the same socket (Windows mixes
+//   up the completions of two requests on one socket): an Add right after
+//   Delete takes the cancelled packet off the port first, or leaves its
+//   request to the Wait that collects it. Every Wait issues what cancelled
+//   packets were waiting for and looks at the port again (at most three
+//   times), so readiness already there is reported by the next Wait, Wait(0)
+//   included. Delete cancels the pending request; the registration's memory
+//   is freed when its last packet arrives (the driver writes into it until
+//   then), and that packet is dropped. Every request can be issued from any
+//   thread: a request on a handle associated with a completion port is not
 //   cancelled when the thread that issued it exits.
+//
+//   Cost: a oneshot registration's report and Rearm take three requests
+//   (the watch, its cancel, the full request) and a second look at the port;
+//   a level registration that reports does the same on every Wait. The
+//   other backends re-arm in one call or none.
 //
 //   Wake posts a packet with its own completion key
 //   (PostQueuedCompletionStatus). Poller coalesces wakes, so a burst posts one.
 //
 //   Wait: GetQueuedCompletionStatusEx takes whole milliseconds, rounded up;
-//   the conformance suite's sub-millisecond precision test is skipped for this
-//   backend (BackendUnderTest::sub_millisecond_timeouts). A high-resolution
+//   timeout_resolution() says 1 ms, so the conformance suite's
+//   sub-millisecond precision test skips for this backend. A high-resolution
 //   waitable timer ending an alertable wait would be finer on Windows 10, but
 //   not under Wine 8, whose server runs every timer to the millisecond
 //   (measured: a 100 us timer ended the wait after 1.1 to 1.4 ms), and an
@@ -65,12 +87,12 @@
 //   are taken per call, and never more than the Events buffer holds, so no
 //   event is taken from the kernel and then dropped.
 //
-//   If issuing a queued request fails, Wait returns the error and the
-//   registration stays queued for the next Wait, so nothing is lost for good;
-//   if it fails because the socket is gone (closed without Delete), the
-//   registration is dropped, as for LOCAL_CLOSE.
+//   If issuing a request fails in Wait, the registration stays queued for the
+//   next Wait, so nothing is lost for good, and Wait returns the error if it
+//   has no event to return; if it fails because the socket is gone (closed
+//   without Delete), the registration is dropped, as for LOCAL_CLOSE.
 //
-//   Destruction cancels every request on the helper handle and waits (up to
+//   Destruction cancels every request on every helper handle and waits (up to
 //   5 s) for their packets before freeing the registrations, since the driver
 //   writes into them until then; a registration whose packet never comes is
 //   leaked rather than freed under the driver.
@@ -89,30 +111,38 @@
 //     Emulating it by re-polling would spin. Use kOneshot and re-arm.
 //
 // Memory
-//   96 bytes per registration (the request's IO_STATUS_BLOCK and
-//   AFD_POLL_INFO, the socket, its base handle, token, interest and state),
-//   allocated once by Add and never moved, plus a hash-map node, plus what
-//   the driver keeps for a pending request. One helper handle per poller,
-//   whatever the number of sockets: wepoll and polling spread sockets over
-//   helpers of 32 each; one is simpler, and the conformance suite's 10,000
-//   registrations run on it.
+//   128 bytes per registration (the request's IO_STATUS_BLOCK and
+//   AFD_POLL_INFO, the socket, its base handle, helper handle, token,
+//   interest and state), allocated once by Add and never moved, plus a
+//   hash-map node, plus what the driver keeps for a pending request. One
+//   helper handle per 32 registrations (as wepoll and mio): a cancel walks the
+//   requests pending on its helper, so with one helper for every socket it
+//   would cost more the more sockets there are. A helper left empty is closed,
+//   the last one excepted.
 //
 // Semantics that differ from other backends
 //   - Sockets only (TCP, UDP, listeners; IPv4 and IPv6). Another handle (a
 //     file, a pipe, a CRT descriptor, a closed socket) is InvalidArgument,
 //     with a message naming the Windows error.
-//   - kNone interest reports nothing at all, hang-up and error included (no
-//     request is pending), unlike epoll and poll.
-//   - Closing a socket without Delete: if a request is pending (a level
-//     registration, or an armed oneshot one), the driver completes it with
-//     LOCAL_CLOSE and the next Wait drops the registration silently; Delete
-//     then says NotFound and the same SOCKET value can be added again. If
-//     none is pending (a oneshot registration that fired, or kNone), the
-//     registration stays until Delete, which succeeds; until then, Add of a
-//     new socket that got the same value (Windows reuses them) is
-//     AlreadyExists. Either way, a request that completed before the close
-//     may still be reported once (the readiness was there when it
-//     completed). Delete before closesocket.
+//   - kNone interest reports nothing at all, hang-up and error included (its
+//     request only watches for the close), unlike epoll and poll.
+//   - Closing a socket without Delete: the driver completes the pending
+//     request with LOCAL_CLOSE, and the next Wait drops the registration
+//     silently (Delete then says NotFound). Add of a new socket that got the
+//     same SOCKET value (Windows reuses them) succeeds: it takes the closed
+//     socket's packet off the port if it is there, which it is once
+//     closesocket has returned on Windows and under Wine; if not yet, Add says
+//     AlreadyExists until the next Wait. A Modify of the value before the
+//     next Wait returns OK and reports nothing under either token (the
+//     registration is dropped). What cannot be told apart: a completion that
+//     was queued before the close is reported once, under the old token (the
+//     readiness was the old socket's), and the request issued after it polls
+//     whatever socket has the value by then. Delete before closesocket.
+//   - One socket, two registrations (two handles from WSADuplicateSocket, or
+//     two pollers): two requests on one socket, whose completions Windows may
+//     mix up (one reports the other's events and the other never completes;
+//     reported on Windows 10 and 11, not seen under Wine). Register a socket
+//     once.
 //   - No fork() and no exec inheritance to speak of: the port and the helper
 //     handle are not inheritable.
 //   - Timeouts are whole milliseconds (see Wait above).

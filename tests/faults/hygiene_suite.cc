@@ -57,6 +57,23 @@ constexpr int kCycles = 100000;
 TEST_P(HygieneTest, CreateUseDestroyCyclesLeaveDescriptorCountUnchanged) {
   Pipe pipe = MakePipe();
   WriteBytes(pipe.write_end.get());
+#if defined(_WIN32)
+  // One cycle first: under Wine the first cycle of a process (Add, Wake,
+  // Wait) leaves two handles open that no later cycle adds to (measured: the
+  // count is then flat for 20,000 cycles), a one-time cost of the process
+  // rather than of a poller; a leak grows with the cycles.
+  {
+    absl::StatusOr<std::unique_ptr<Poller>> warm_up = backend().factory();
+    ASSERT_TRUE(warm_up.ok()) << warm_up.status();
+    ASSERT_TRUE(
+        (*warm_up)
+            ->Add(pipe.read_end.get(), 1, Interest::kReadable, Mode::kLevel)
+            .ok());
+    ASSERT_TRUE((*warm_up)->Wake().ok());
+    Events events(8);
+    ASSERT_TRUE((*warm_up)->Wait(events, absl::ZeroDuration()).ok());
+  }
+#endif
   const int before = OpenDescriptorCount();
   ASSERT_GT(before, 0) << "cannot count descriptors here";
   Events events(8);

@@ -147,6 +147,13 @@ TEST_P(PitfallTest, CloseWithoutDelete) {
   const int number = pipe.read_end.get();
   WriteBytes(pipe.write_end.get());
   ASSERT_TRUE(poller_->Add(number, 5, Interest::kReadable, Mode::kLevel).ok());
+#if defined(_WIN32)
+  // A Wait first: under Wine the first Wait of a process opens handles of
+  // its own, once (see hygiene_suite.cc), and one would take the closed value
+  // this rule wants back (values are reused last-closed first).
+  Events warm_up(8);
+  ASSERT_TRUE(poller_->Wait(warm_up, absl::ZeroDuration()).ok());
+#endif
   pipe.read_end.Reset();
   const std::map<Token, Readiness> seen = Collect();
   const absl::Status delete_status = poller_->Delete(number);

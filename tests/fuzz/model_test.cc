@@ -18,26 +18,13 @@
 #include "gtest/gtest.h"
 #include "poller/core/backend.h"
 #include "poller/poller.h"
+#include "tests/fuzz/program.h"
 
 namespace poller::fuzz {
 namespace {
 
 using ::testing::HasSubstr;
 
-enum Op : std::uint8_t {
-  kPipe,
-  kSocketPair,
-  kAdd,
-  kModify,
-  kDelete,
-  kWrite,
-  kRead,
-  kClose,
-  kWait,
-  kWake,
-  kShutdown,
-  kRearm
-};
 constexpr std::uint8_t kR = 1, kW = 2;
 constexpr std::uint8_t kLevel = 1 << 3, kEdge = 2 << 3;
 constexpr std::uint8_t kZero = 0, kLong = 2;

@@ -33,7 +33,7 @@
 //     Registrations belong to descriptor numbers, not files: a number closed
 //     without Delete stays registered, so Add of a new file that reuses it
 //     fails with AlreadyExists until Delete. (poller's own backends replace
-//     such a registration; ppoll_backend_test declares the two conformance
+//     such a registration; ppoll_backend_test declares the conformance
 //     rules about it unsupported.)
 //   - Wait allocates nothing: the pollfd array is sized by Add. When an Add
 //     during a Wait outgrows it, Add prepares a larger spare that the next

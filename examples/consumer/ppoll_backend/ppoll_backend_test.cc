@@ -1,7 +1,7 @@
 // Every suite of poller (conformance, stress, faults, hygiene, pitfalls, fuzz
 // corpus replay) against the consumer's own backend, in one line. Edge modes
 // are declared unsupported through PpollBackend::SupportsMode, so their tests
-// skip and the suite checks that Add in those modes is Unimplemented. Two
+// skip and the suite checks that Add in those modes is Unimplemented. Three
 // rules are declared unsupported by name (see ppoll_backend.h, "Semantics that
 // differ"). Its system calls do not go through poller's seam, so the tests
 // that inject faults or force schedules skip, saying so.
@@ -29,8 +29,10 @@ poller::conformance::BackendUnderTest Ppoll() {
   // Registrations belong to descriptor numbers, and a number closed without
   // Delete stays registered until Delete: its reuse is refused
   // (AlreadyExists), not replaced.
-  backend.unsupported = {"ReusedNumberIsNotReportedUnderTheOldToken",
-                         "ClosedWhileDuplicatedNeverBusyLoops"};
+  backend.unsupported = {
+      "ReusedNumberIsNotReportedUnderTheOldToken",
+      "ReportedThenClosedAndReusedIsNotReportedUnderOldToken",
+      "ClosedWhileDuplicatedNeverBusyLoops"};
   return backend;
 }
 
