@@ -105,6 +105,7 @@
 #include <liburing.h>
 #include <pthread.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
@@ -246,10 +247,24 @@ IoUringBackend::IoUringBackend(std::unique_ptr<io_uring> ring,
       signal_(std::move(signal)),
       files_(std::move(files)),
       batch_(new BatchEntry[ring_->sq.ring_entries]),
-      batch_capacity_(ring_->sq.ring_entries) {}
+      batch_capacity_(ring_->sq.ring_entries),
+      pid_(::getpid()) {}
 
 IoUringBackend::~IoUringBackend() {
-  // Closing the ring cancels every request still in flight.
+  // Closing the ring cancels every request still in flight, but later: the
+  // kernel's teardown runs on a worker after the close, and the cancelled
+  // requests complete as task work of the thread that submitted them. Until
+  // then each holds its file open (a socket closed meanwhile sends no FIN),
+  // and that work, queued on the issuing thread, delayed the reports of the
+  // thread's other rings by up to 50 ms (a new poller's first edge report,
+  // made as task work, missed the Wait that returned another event; found
+  // by the fuzzer). So the issuing thread cancels every request itself
+  // first, which completes them before it returns. Another thread does not:
+  // it would become a thread the kernel interrupts when the ring goes (see
+  // "One issuer"); nor does a forked child, whose ring is its parent's.
+  if (issuer_ != 0 && issuer_ == ThisThread() && ::getpid() == pid_) {
+    CancelEverythingLocked();
+  }
   io_uring_queue_exit(ring_.get());
 }
 

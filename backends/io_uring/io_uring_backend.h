@@ -56,7 +56,10 @@
 //     closed file while its request lives (a oneshot until it fires, an edge
 //     registration until Modify, Delete, an Add of its number or the
 //     poller's destruction): a socket closed without Delete is not released
-//     (no FIN) until then. A new file that reuses the number is never
+//     (no FIN) until then. A poller destroyed on the thread that last waited
+//     on it releases every file before the destructor returns; destroyed on
+//     another thread (or in a forked child), the kernel releases them soon
+//     after, from a worker. A new file that reuses the number is never
 //     watched under the old registration: every arm first checks (one
 //     epoll_ctl on a private set, poller/internal/open_file_set.h) that the
 //     number still names the registered file. If that check itself fails
@@ -70,6 +73,8 @@
 
 #ifndef POLLER_BACKENDS_IO_URING_IO_URING_BACKEND_H_
 #define POLLER_BACKENDS_IO_URING_IO_URING_BACKEND_H_
+
+#include <sys/types.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -190,6 +195,9 @@ class IoUringBackend final : public Backend {
   // queue, so that it is empty again.
   void CommitBatchLocked(unsigned taken);
   void WithdrawUnsubmittedLocked();
+  // Cancels every request in the ring, on the issuing thread (the
+  // destructor; no other thread uses the backend by then).
+  void CancelEverythingLocked();
   // Submits the batch now (io_uring_submit), retrying EINTR; sets *error to
   // the errno that stopped the kernel. Returns how many entries it took.
   unsigned SubmitBatchLocked(int* error);
@@ -255,6 +263,9 @@ class IoUringBackend final : public Backend {
   // The kernel dropped completions (EBADR): every request is armed again.
   bool resubmit_all_ = false;
   std::uint64_t wait_serial_ = 0;
+  // The process that made the ring: a forked child shares it, and must not
+  // cancel its parent's requests.
+  const pid_t pid_;
 };
 
 }  // namespace poller

@@ -103,6 +103,24 @@ void IoUringBackend::QueueOrphansLocked() {
   }
 }
 
+void IoUringBackend::CancelEverythingLocked() {
+  WithdrawUnsubmittedLocked();
+  batch_size_ = 0;
+  io_uring_sqe* sqe = io_uring_get_sqe(ring_.get());
+  if (sqe == nullptr) return;
+  // Every request of the ring (5.19+; older kernels refuse it with EINVAL,
+  // and their teardown cancels as before).
+  io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+  io_uring_sqe_set_data64(sqe, kCancelUserData);
+  // A poll request is cancelled inside the submission; its completion runs
+  // as this thread's task work before the call returns (waiting for one
+  // completion runs it; so does the return to user space). A failure leaves
+  // the requests to the kernel's teardown, as without this call.
+  (void)UringCall("io_uring_submit_and_wait", [&] {
+    return io_uring_submit_and_wait(ring_.get(), 1);
+  });
+}
+
 void IoUringBackend::WithdrawUnsubmittedLocked() {
   // liburing has no call that takes queued entries back. Without an SQPOLL
   // thread the kernel reads the submission queue only inside an
