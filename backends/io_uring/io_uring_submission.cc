@@ -116,9 +116,8 @@ void IoUringBackend::CancelEverythingLocked() {
   // as this thread's task work before the call returns (waiting for one
   // completion runs it; so does the return to user space). A failure leaves
   // the requests to the kernel's teardown, as without this call.
-  (void)UringCall("io_uring_submit_and_wait", [&] {
-    return io_uring_submit_and_wait(ring_.get(), 1);
-  });
+  (void)UringCall("io_uring_submit_and_wait",
+                  [&] { return io_uring_submit_and_wait(ring_.get(), 1); });
 }
 
 void IoUringBackend::WithdrawUnsubmittedLocked() {
