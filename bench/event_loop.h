@@ -105,6 +105,10 @@ std::unique_ptr<EventLoop> NewPollerLoop(const std::string& backend,
 // poller's epoll backend with OneshotStrategy::kKernel (Linux only).
 std::unique_ptr<EventLoop> NewPollerEpollKernelOneshotLoop(
     const LoopOptions& options);
+// poller's io_uring backend with Options::deleted_before_close (where io_uring
+// is compiled in).
+std::unique_ptr<EventLoop> NewPollerIoUringDeletedBeforeCloseLoop(
+    const LoopOptions& options);
 std::unique_ptr<EventLoop> NewLibeventLoop(const LoopOptions& options);
 std::unique_ptr<EventLoop> NewLibevLoop(const LoopOptions& options);
 std::unique_ptr<EventLoop> NewLibuvLoop(const LoopOptions& options);

@@ -27,6 +27,12 @@ std::vector<Implementation> AllImplementations() {
   all.push_back(
       {"poller/epoll-kernel-oneshot", NewPollerEpollKernelOneshotLoop, false});
 #endif
+#if defined(POLLER_HAVE_IO_URING_BACKEND)
+  // The io_uring backend with the caller's promise to Delete before close
+  // (no identity check per re-arm). Every bench case deletes before close.
+  all.push_back({"poller/io_uring-deleted-before-close",
+                 NewPollerIoUringDeletedBeforeCloseLoop, false});
+#endif
   all.push_back({"libevent", NewLibeventLoop, true});
   all.push_back({"libev", NewLibevLoop, true});
   all.push_back({"libuv", NewLibuvLoop, true});

@@ -13,6 +13,9 @@
 #if defined(POLLER_HAVE_EPOLL_BACKEND)
 #include "backends/epoll/epoll_backend.h"
 #endif
+#if defined(POLLER_HAVE_IO_URING_BACKEND)
+#include "backends/io_uring/io_uring_backend.h"
+#endif
 
 namespace poller_bench {
 namespace {
@@ -74,6 +77,19 @@ std::unique_ptr<EventLoop> NewPollerLoop(const std::string& backend,
   if (!poller.ok()) return nullptr;
   return std::make_unique<PollerLoop>(*std::move(poller));
 }
+
+#if defined(POLLER_HAVE_IO_URING_BACKEND)
+std::unique_ptr<EventLoop> NewPollerIoUringDeletedBeforeCloseLoop(
+    const LoopOptions&) {
+  poller::IoUringBackend::Options options;
+  options.deleted_before_close = true;
+  absl::StatusOr<std::unique_ptr<poller::Backend>> backend =
+      poller::IoUringBackend::Create(options);
+  if (!backend.ok()) return nullptr;
+  return std::make_unique<PollerLoop>(
+      poller::Poller::FromBackend(*std::move(backend)));
+}
+#endif
 
 #if defined(POLLER_HAVE_EPOLL_BACKEND)
 std::unique_ptr<EventLoop> NewPollerEpollKernelOneshotLoop(const LoopOptions&) {

@@ -174,6 +174,11 @@ absl::Status Unavailable(int error, absl::string_view why) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Backend>> IoUringBackend::Create() {
+  return Create(Options());
+}
+
+absl::StatusOr<std::unique_ptr<Backend>> IoUringBackend::Create(
+    Options options) {
   auto ring = std::make_unique<io_uring>();
   io_uring_params params{};
   params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
@@ -236,13 +241,14 @@ absl::StatusOr<std::unique_ptr<Backend>> IoUringBackend::Create() {
     return files.status();
   }
   return std::unique_ptr<Backend>(new IoUringBackend(
-      std::move(ring), *std::move(signal), *std::move(files)));
+      std::move(ring), *std::move(signal), *std::move(files), options));
 }
 
 IoUringBackend::IoUringBackend(std::unique_ptr<io_uring> ring,
                                internal::EventFdWaker signal,
-                               internal::OpenFileSet files)
-    : ring_(std::move(ring)),
+                               internal::OpenFileSet files, Options options)
+    : options_(options),
+      ring_(std::move(ring)),
       ring_fd_(ring_->ring_fd),
       signal_(std::move(signal)),
       files_(std::move(files)),
@@ -269,6 +275,12 @@ IoUringBackend::~IoUringBackend() {
 }
 
 bool IoUringBackend::SupportsMode(Mode) const { return true; }
+
+bool IoUringBackend::PromisedLocked(int handle) const {
+  if (!options_.deleted_before_close) return false;
+  auto found = registrations_.find(handle);
+  return found != registrations_.end() && !found->second.ended;
+}
 
 bool IoUringBackend::NeedsSignalLocked() {
   if (!may_block_ || signalled_) return false;
@@ -347,7 +359,8 @@ absl::Status IoUringBackend::ChangeRegistration(internal::Operation operation,
     std::lock_guard<std::mutex> lock(mutex_);
     bool not_pollable = false;
     absl::StatusOr<bool> same_file =
-        files_.Contains(name, handle, &not_pollable);
+        PromisedLocked(handle) ? true
+                               : files_.Contains(name, handle, &not_pollable);
     // A check that failed for a passing reason (EINTR, ENOMEM...) says
     // nothing about the registration: keep it, so the call can be retried.
     // Only a closed descriptor or one that now names an unpollable file ends
@@ -409,7 +422,9 @@ absl::Status IoUringBackend::Delete(NativeHandle handle) {
     std::lock_guard<std::mutex> lock(mutex_);
     bool not_pollable = false;
     absl::StatusOr<bool> same_file =
-        files_.Contains("Delete", handle, &not_pollable);
+        PromisedLocked(handle)
+            ? true
+            : files_.Contains("Delete", handle, &not_pollable);
     // A check that failed for a passing reason (EINTR, ENOMEM...) says
     // nothing about the registration: keep it, so the call can be retried.
     // Only a closed descriptor or one that now names an unpollable file ends
@@ -426,7 +441,9 @@ absl::Status IoUringBackend::Delete(NativeHandle handle) {
     } else if (!*same_file || found->second.ended) {
       status = internal::NotRegisteredError(internal::Operation::kDelete,
                                             handle, /*closed=*/true);
-    } else {
+    } else if (!options_.deleted_before_close) {
+      // (With the promise the record is left: it leaves the set with the
+      // file's last close, and an Add of the same file replaces it.)
       files_.Erase(handle);
     }
     // Gone at once: no Wait that starts from now on reports its token. Its

@@ -100,9 +100,24 @@ class IoUringBackend final : public Backend {
  public:
   static constexpr absl::string_view kName = "io_uring";
 
+  struct Options {
+    // The caller's promise that every registered handle is Deleted before
+    // it is closed: a registered number is never closed (nor dup2'ed over)
+    // while registered. With it the backend no longer checks, before each
+    // arm and in Modify, Rearm and Delete, that the number still names the
+    // registered file (one epoll_ctl each, about one system call per event
+    // otherwise), and Delete does not forget the file in that check's set.
+    // Broken, the promise costs what the check prevents: a file that reuses
+    // a closed registered number may be watched, and reported, under the old
+    // registration's token, and Modify or Delete of a closed number may
+    // return OK. Everything else in this header holds either way.
+    bool deleted_before_close = false;
+  };
+
   // Errors: Unavailable when the kernel refuses io_uring or is too old (see
   // above); ResourceExhausted when out of descriptors or locked memory.
   static absl::StatusOr<std::unique_ptr<Backend>> Create();
+  static absl::StatusOr<std::unique_ptr<Backend>> Create(Options options);
 
   ~IoUringBackend() override;
 
@@ -170,13 +185,17 @@ class IoUringBackend final : public Backend {
   };
 
   IoUringBackend(std::unique_ptr<io_uring> ring, internal::EventFdWaker signal,
-                 internal::OpenFileSet files);
+                 internal::OpenFileSet files, Options options);
 
   // Modify, or Rearm (`operation` kRearm: the registration's own token,
   // interest and mode are used, and the arguments ignored).
   absl::Status ChangeRegistration(internal::Operation operation,
                                   NativeHandle handle, Token token,
                                   Interest interest, Mode mode);
+  // The caller promised to Delete before close (Options) and `handle` is
+  // registered: its number names the registered file, unchecked. A number
+  // not registered is checked as without the promise, for its error.
+  bool PromisedLocked(int handle) const;
   // After a change queued for the waiter: whether the caller must signal it
   // (it is blocked in the kernel and was not signalled since it blocked).
   bool NeedsSignalLocked();
@@ -222,6 +241,7 @@ class IoUringBackend final : public Backend {
   void DropLocked(int fd);
   void ReserveLocked();
 
+  const Options options_;
   const std::unique_ptr<io_uring> ring_;
   const int ring_fd_;
   // Written by any thread to end the waiter's kernel wait (Wake, and a change

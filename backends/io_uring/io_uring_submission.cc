@@ -319,7 +319,7 @@ absl::Status IoUringBackend::FlushLocked() {
     const int fd = pending_[i];
     auto found = registrations_.find(fd);
     Registration& registration = found->second;
-    if (registration.rearm) {
+    if (registration.rearm && !options_.deleted_before_close) {
       // The number may name another file by now (closed without Delete and
       // reused): a new request would watch it under this token.
       // The set confirms an answer that ends the registration (closed,
