@@ -208,7 +208,8 @@ class EpollPoller final : public Backend {
     // fired, or one silenced by Wait. Re-arming it needs EPOLL_CTL_MOD.
     bool kernel_quiet : 1;
   };
-  static_assert(sizeof(Registration) <= 24, "the memory figure above promises 24 bytes");
+  static_assert(sizeof(Registration) <= 24,
+                "the memory figure above promises 24 bytes");
 
   absl::Status WakerIsNotRegistered(int operation) const;
   // Modify and Rearm, with mutex_ held.
