@@ -165,6 +165,14 @@ int OnItsOwnThread(Call&& call) {
   return job.result;
 }
 
+// Modify, Rearm or Delete of one of the poller's own descriptors, which no
+// caller registered.
+absl::Status OwnDescriptorError(int fd) {
+  return internal::ErrnoToStatus(
+      absl::StatusCode::kNotFound, ENOENT, "", fd,
+      "not registered (it is one of the poller's own descriptors)");
+}
+
 absl::Status Unavailable(int error, absl::string_view why) {
   return absl::UnavailableError(absl::StrCat(
       internal::ErrnoToStatus(error, "io_uring_queue_init").message(), ": ",
@@ -295,7 +303,7 @@ absl::Status IoUringBackend::Wake() { return Signal(); }
 absl::Status IoUringBackend::Add(NativeHandle handle, Token token,
                                  Interest interest, Mode mode) {
   if (handle == ring_fd_) {
-    return internal::WatchesItselfError(internal::Operation::kAdd, handle);
+    return internal::WatchesItselfError(handle);
   }
   if (handle == signal_.fd() || handle == files_.fd()) {
     return internal::OwnWakeDescriptorError(internal::Operation::kAdd, handle);
@@ -308,7 +316,7 @@ absl::Status IoUringBackend::Add(NativeHandle handle, Token token,
     // number may be added again, and this registration replaces it.
     const bool registered =
         found != registrations_.end() && !found->second.ended;
-    absl::StatusOr<bool> inserted = files_.Insert("Add", handle, registered);
+    absl::StatusOr<bool> inserted = files_.Insert(handle, registered);
     if (!inserted.ok()) return inserted.status();
     if (!*inserted) return internal::AlreadyRegisteredError(handle);
     // A file closed without Delete whose number was reused: replace it (its
@@ -348,19 +356,15 @@ absl::Status IoUringBackend::ChangeRegistration(internal::Operation operation,
                                                 NativeHandle handle,
                                                 Token token, Interest interest,
                                                 Mode mode) {
-  const absl::string_view name = internal::OperationName(operation);
   if (handle == ring_fd_ || handle == signal_.fd()) {
-    return internal::ErrnoToStatus(
-        absl::StatusCode::kNotFound, ENOENT, name, handle,
-        "not registered (it is one of the poller's own descriptors)");
+    return OwnDescriptorError(handle);
   }
   bool signal;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     bool not_pollable = false;
     absl::StatusOr<bool> same_file =
-        PromisedLocked(handle) ? true
-                               : files_.Contains(name, handle, &not_pollable);
+        PromisedLocked(handle) ? true : files_.Contains(handle, &not_pollable);
     // A check that failed for a passing reason (EINTR, ENOMEM...) says
     // nothing about the registration: keep it, so the call can be retried.
     // Only a closed descriptor or one that now names an unpollable file ends
@@ -375,7 +379,7 @@ absl::Status IoUringBackend::ChangeRegistration(internal::Operation operation,
       if (found != registrations_.end()) DropLocked(handle);
       if (!same_file.ok()) return same_file.status();
       if (*same_file) files_.Erase(handle);  // A record Delete left behind.
-      return internal::NotRegisteredError(operation, handle);
+      return internal::NotRegisteredError(handle);
     }
     Registration& registration = found->second;
     if (operation == internal::Operation::kRearm) {
@@ -412,9 +416,7 @@ absl::Status IoUringBackend::ChangeRegistration(internal::Operation operation,
 
 absl::Status IoUringBackend::Delete(NativeHandle handle) {
   if (handle == ring_fd_ || handle == signal_.fd()) {
-    return internal::ErrnoToStatus(
-        absl::StatusCode::kNotFound, ENOENT, "Delete", handle,
-        "not registered (it is one of the poller's own descriptors)");
+    return OwnDescriptorError(handle);
   }
   absl::Status status;
   bool signal = false;
@@ -422,9 +424,7 @@ absl::Status IoUringBackend::Delete(NativeHandle handle) {
     std::lock_guard<std::mutex> lock(mutex_);
     bool not_pollable = false;
     absl::StatusOr<bool> same_file =
-        PromisedLocked(handle)
-            ? true
-            : files_.Contains("Delete", handle, &not_pollable);
+        PromisedLocked(handle) ? true : files_.Contains(handle, &not_pollable);
     // A check that failed for a passing reason (EINTR, ENOMEM...) says
     // nothing about the registration: keep it, so the call can be retried.
     // Only a closed descriptor or one that now names an unpollable file ends
@@ -434,13 +434,12 @@ absl::Status IoUringBackend::Delete(NativeHandle handle) {
     if (found == registrations_.end()) {
       if (!same_file.ok()) return same_file.status();
       if (*same_file) files_.Erase(handle);  // A record Delete left behind.
-      return internal::NotRegisteredError(internal::Operation::kDelete, handle);
+      return internal::NotRegisteredError(handle);
     }
     if (!same_file.ok()) {
       status = same_file.status();
     } else if (!*same_file || found->second.ended) {
-      status = internal::NotRegisteredError(internal::Operation::kDelete,
-                                            handle, /*closed=*/true);
+      status = internal::NotRegisteredError(handle, /*closed=*/true);
     } else if (!options_.deleted_before_close) {
       // (With the promise the record is left: it leaves the set with the
       // file's last close, and an Add of the same file replaces it.)

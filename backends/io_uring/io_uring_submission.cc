@@ -328,13 +328,12 @@ absl::Status IoUringBackend::FlushLocked() {
       // a signal storm ends the Wait as interrupted, the arm still due), and
       // any other error keeps the registration, due for the next Wait.
       bool not_pollable = false;
-      absl::StatusOr<bool> same_file =
-          files_.Contains("Wait", fd, &not_pollable);
+      absl::StatusOr<bool> same_file = files_.Contains(fd, &not_pollable);
       for (int retry = 0;
            retry < kInterruptedCheckRetries &&
            same_file.status().code() == absl::StatusCode::kAborted;
            ++retry) {
-        same_file = files_.Contains("Wait", fd, &not_pollable);
+        same_file = files_.Contains(fd, &not_pollable);
       }
       if (!same_file.ok() && !not_pollable) {
         if (failure.ok()) failure = same_file.status();
