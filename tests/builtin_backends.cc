@@ -14,6 +14,9 @@
 #if defined(POLLER_HAVE_EPOLL_BACKEND)
 #include "backends/epoll/epoll_backend.h"
 #endif
+#if defined(POLLER_HAVE_IO_URING_BACKEND)
+#include "backends/io_uring/io_uring_backend.h"
+#endif
 
 namespace poller::conformance {
 
@@ -42,6 +45,36 @@ BackendUnderTest EpollKernelOneshot() {
   return backend;
 }
 
+BackendUnderTest IoUringDeletedBeforeClose() {
+  BackendUnderTest backend;
+  backend.name = "io_uring_deleted_before_close";
+  backend.factory = []() -> absl::StatusOr<std::unique_ptr<Poller>> {
+#if defined(POLLER_HAVE_IO_URING_BACKEND)
+    IoUringBackend::Options options;
+    options.deleted_before_close = true;
+    absl::StatusOr<std::unique_ptr<Backend>> made =
+        IoUringBackend::Create(options);
+    if (!made.ok()) return made.status();
+    return Poller::FromBackend(*std::move(made));
+#else
+    return absl::UnimplementedError("the io_uring backend is not compiled in");
+#endif
+  };
+  backend.unsupported = {
+      // Close a registered descriptor without Delete and reuse its number:
+      // what the promise gives up.
+      "ReusedNumberIsNotReportedUnderTheOldToken",
+      "ReportedThenClosedAndReusedIsNotReportedUnderOldToken",
+      // Fails the Modify's first system call. With the promise a Modify of
+      // a registered handle makes none but the write that ends the blocked
+      // Wait's kernel wait, and a failure of that write does not undo the
+      // change (the Wait arms it when it next returns; see the header: the
+      // kernel cannot refuse Add, Modify or Rearm).
+      "ModifyRefusedDuringAWaitLeavesTheRegistration",
+  };
+  return backend;
+}
+
 std::vector<BackendUnderTest> BuiltinBackends() {
   std::vector<BackendUnderTest> backends;
   for (const std::string& name : Poller::CompiledBackends()) {
@@ -49,6 +82,9 @@ std::vector<BackendUnderTest> BuiltinBackends() {
   }
 #if defined(POLLER_HAVE_EPOLL_BACKEND)
   backends.push_back(EpollKernelOneshot());
+#endif
+#if defined(POLLER_HAVE_IO_URING_BACKEND)
+  backends.push_back(IoUringDeletedBeforeClose());
 #endif
   return backends;
 }

@@ -28,8 +28,16 @@ BackendUnderTest BuiltinBackend(const std::string& name);
 // says Unimplemented where epoll is not compiled in.
 BackendUnderTest EpollKernelOneshot();
 
+// The io_uring backend with the caller's promise to Delete before close
+// (IoUringBackend::Options::deleted_before_close). It declares unsupported
+// the conformance rules that close a registered handle without Delete (and
+// one more, see its list). Its factory says Unimplemented where io_uring is
+// not compiled in.
+BackendUnderTest IoUringDeletedBeforeClose();
+
 // Every built-in instance compiled in here: BuiltinBackend() of each compiled
-// backend, then EpollKernelOneshot() where epoll is compiled in.
+// backend, then EpollKernelOneshot() where epoll is compiled in and
+// IoUringDeletedBeforeClose() where io_uring is.
 std::vector<BackendUnderTest> BuiltinBackends();
 
 }  // namespace poller::conformance
