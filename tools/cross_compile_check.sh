@@ -224,7 +224,7 @@ compile() {  # label compiler flags... -- files...
   done
 }
 
-# (poller/registry.cc is left out: it includes the table Bazel generates from poller/backends.bzl.)
+# (poller/registry.cc is left out: it includes the table Bazel generates from backends/backends.bzl.)
 kqueue_files=(
   backends/kqueue/kqueue_backend.cc
   backends/kqueue/kqueue_logic.cc

@@ -89,7 +89,7 @@ def _row(name):
     for backend in BACKENDS:
         if backend.name == name:
             return backend
-    fail("poller has no backend named {} (poller/backends.bzl: {})".format(
+    fail("poller has no backend named {} (backends/backends.bzl: {})".format(
         name,
         ", ".join(BACKEND_NAMES),
     ))
@@ -185,7 +185,7 @@ _choice_error = rule(
 def _default_define(system):
     names = [b.name for b in BACKENDS if system in b.default_on]
     if len(names) != 1:
-        fail("poller/backends.bzl: {} must be the default of exactly one backend, not {}".format(
+        fail("backends/backends.bzl: {} must be the default of exactly one backend, not {}".format(
             system,
             names,
         ))
@@ -262,7 +262,7 @@ def override_defines():
 
 def _compiled_backends_header_impl(ctx):
     lines = [
-        "// Generated from poller/backends.bzl by compiled_backends_header(): do not edit.",
+        "// Generated from backends/backends.bzl by compiled_backends_header(): do not edit.",
         "// Each backend's library defines POLLER_HAVE_<NAME>_BACKEND where it is compiled in.",
         "",
     ]
