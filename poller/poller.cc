@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <mutex>
 #include <new>
 #include <thread>
@@ -17,6 +18,7 @@
 #include "absl/types/span.h"
 #include "poller/core/backend.h"
 #include "poller/internal/errno_status.h"
+#include "poller/internal/registration_errors.h"
 #include "poller/internal/timeout.h"
 
 namespace poller {
@@ -101,31 +103,68 @@ bool Poller::is_shut_down() const {
   return shut_down_.load(std::memory_order_acquire);
 }
 
+namespace {
+
+// A handle no open file can have: refused here, once, before any backend is
+// asked (a backend indexing a table by it must not see it).
+bool IsInvalidHandle(NativeHandle handle) {
+#if defined(_WIN32)
+  return handle == static_cast<NativeHandle>(~std::uintptr_t{0});
+#else
+  return handle < 0;
+#endif
+}
+
+// Poller's own refusal of `operation` on `handle`, worded as a backend's
+// would be ("fd 7: ..."), with the operation in front.
+absl::Status Refused(absl::StatusCode code, absl::string_view operation,
+                     NativeHandle handle, absl::string_view why) {
+  return internal::InOperation(
+      operation,
+      absl::Status(code, absl::StrCat("fd ", static_cast<std::int64_t>(handle),
+                                      ": ", why)));
+}
+
+}  // namespace
+
+absl::Status Poller::CheckHandle(absl::string_view operation,
+                                 NativeHandle handle) const {
+  if (IsInvalidHandle(handle)) {
+    return internal::InOperation(
+        operation,
+        internal::InvalidHandleError(static_cast<std::int64_t>(handle)));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Poller::CheckRegistration(absl::string_view operation,
                                        NativeHandle handle, Token token,
                                        Interest interest, Mode mode) const {
   if (is_shut_down()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(operation, " fd ", handle, ": the poller is shut down"));
+    return Refused(absl::StatusCode::kFailedPrecondition, operation, handle,
+                   "the poller is shut down");
   }
+  absl::Status valid_handle = CheckHandle(operation, handle);
+  if (!valid_handle.ok()) return valid_handle;
   if (token == kReservedToken) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        operation, " fd ", handle,
-        ": token 0xffffffffffffffff (kReservedToken) is reserved for the "
-        "poller's wake source"));
+    return Refused(absl::StatusCode::kInvalidArgument, operation, handle,
+                   "token 0xffffffffffffffff (kReservedToken) is reserved for "
+                   "the poller's wake source");
   }
   if ((static_cast<std::uint8_t>(interest) & ~kAllInterestBits) != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        operation, " fd ", handle, ": interest has unknown bits 0x",
-        absl::Hex(static_cast<std::uint8_t>(interest))));
+    return Refused(
+        absl::StatusCode::kInvalidArgument, operation, handle,
+        absl::StrCat("interest has unknown bits 0x",
+                     absl::Hex(static_cast<std::uint8_t>(interest))));
   }
   if (!IsKnownMode(mode)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        operation, " fd ", handle, ": unknown mode ", static_cast<int>(mode)));
+    return Refused(absl::StatusCode::kInvalidArgument, operation, handle,
+                   absl::StrCat("unknown mode ", static_cast<int>(mode)));
   }
   if (!backend_->SupportsMode(mode)) {
-    return absl::UnimplementedError(
-        absl::StrCat(operation, " fd ", handle, ": the ", backend_->name(),
+    return Refused(
+        absl::StatusCode::kUnimplemented, operation, handle,
+        absl::StrCat("the ", backend_->name(),
                      " backend does not support mode ", ModeName(mode)));
   }
   return absl::OkStatus();
@@ -150,13 +189,17 @@ absl::Status Poller::Modify(NativeHandle handle, Token token, Interest interest,
 
 absl::Status Poller::Rearm(NativeHandle handle) {
   if (is_shut_down()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("Rearm fd ", handle, ": the poller is shut down"));
+    return Refused(absl::StatusCode::kFailedPrecondition, "Rearm", handle,
+                   "the poller is shut down");
   }
+  absl::Status valid = CheckHandle("Rearm", handle);
+  if (!valid.ok()) return valid;
   return internal::InOperation("Rearm", backend_->Rearm(handle));
 }
 
 absl::Status Poller::Delete(NativeHandle handle) {
+  absl::Status valid = CheckHandle("Delete", handle);
+  if (!valid.ok()) return valid;
   return internal::InOperation("Delete", backend_->Delete(handle));
 }
 

@@ -413,6 +413,9 @@ class Poller {
  private:
   explicit Poller(std::unique_ptr<Backend> backend);
 
+  // InvalidArgument for a handle no open file can have.
+  absl::Status CheckHandle(absl::string_view operation,
+                           NativeHandle handle) const;
   absl::Status CheckRegistration(absl::string_view operation,
                                  NativeHandle handle, Token token,
                                  Interest interest, Mode mode) const;

@@ -236,8 +236,7 @@ absl::Status EpollBackend::Control(int operation, NativeHandle handle,
         "this kind of file cannot be polled (a regular file or directory?)");
   }
   if (error == EINVAL && handle == epoll_fd_.get()) {
-    return internal::WatchesItselfError(RegistrationOperation(operation),
-                                        handle, error);
+    return internal::WatchesItselfError(handle, error);
   }
   return internal::ErrnoToStatus(error, OperationName(operation), handle);
 }
@@ -259,7 +258,7 @@ absl::Status EpollBackend::Add(NativeHandle handle, Token token,
                                Interest interest, Mode mode) {
   if (handle == waker_.fd()) return WakerIsNotRegistered(EPOLL_CTL_ADD);
   if (handle < 0) {
-    return internal::ErrnoToStatus(EBADF, OperationName(EPOLL_CTL_ADD), handle);
+    return internal::InvalidHandleError(handle);
   }
   std::lock_guard<std::mutex> lock(mutex_);
   const bool in_table = static_cast<size_t>(handle) < table_size_;
@@ -296,7 +295,7 @@ absl::Status EpollBackend::Modify(NativeHandle handle, Token token,
                                   Interest interest, Mode mode) {
   if (handle == waker_.fd()) return WakerIsNotRegistered(EPOLL_CTL_MOD);
   if (handle < 0) {
-    return internal::ErrnoToStatus(EBADF, OperationName(EPOLL_CTL_MOD), handle);
+    return internal::InvalidHandleError(handle);
   }
   std::lock_guard<std::mutex> lock(mutex_);
   return ModifyLocked(handle, token, interest, mode);
@@ -308,7 +307,7 @@ absl::Status EpollBackend::Rearm(NativeHandle handle) {
                                             handle);
   }
   if (handle < 0) {
-    return internal::ErrnoToStatus(EBADF, OperationName(EPOLL_CTL_MOD), handle);
+    return internal::InvalidHandleError(handle);
   }
   std::lock_guard<std::mutex> lock(mutex_);
   if (static_cast<size_t>(handle) < table_size_ &&
@@ -340,9 +339,7 @@ absl::Status EpollBackend::ModifyLocked(NativeHandle handle, Token token,
       (void)internal::Syscall("epoll_ctl", [&] {
         return ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, handle, nullptr);
       });
-      return internal::ErrnoToStatus(absl::StatusCode::kNotFound, ENOENT,
-                                     OperationName(EPOLL_CTL_MOD), handle,
-                                     "not registered in this poller");
+      return internal::NotRegisteredError(handle);
     }
     return status;
   }

@@ -37,6 +37,14 @@ constexpr std::uint64_t kWakeUserData = kInternalBit | 1;
 constexpr std::uint64_t kCancelUserData = kInternalBit | 2;
 constexpr std::uint32_t kMaxSerial = 0x7fffffff;
 
+// Modify, Rearm or Delete of the ring's own descriptor, which no caller
+// registered.
+absl::Status OwnRingError(int fd) {
+  return internal::ErrnoToStatus(
+      absl::StatusCode::kNotFound, ENOENT, "", fd,
+      "not registered (it is the poller's own ring)");
+}
+
 std::uint64_t UserData(int fd, std::uint32_t serial) {
   return (std::uint64_t{serial} << 32) | static_cast<std::uint32_t>(fd);
 }
@@ -450,8 +458,7 @@ absl::Status IoUringBackend::FlushLocked() {
       // The number may name another file by now (closed without Delete and
       // reused): a new request would watch it under this token.
       bool not_pollable = false;
-      absl::StatusOr<bool> same_file =
-          files_.Contains("Wait", fd, &not_pollable);
+      absl::StatusOr<bool> same_file = files_.Contains(fd, &not_pollable);
       if (!same_file.ok() && !not_pollable) {
         if (failure.ok()) failure = same_file.status();
         continue;
@@ -489,7 +496,7 @@ absl::Status IoUringBackend::FlushLocked() {
 absl::Status IoUringBackend::Add(NativeHandle handle, Token token,
                                  Interest interest, Mode mode) {
   if (handle == ring_fd_) {
-    return internal::WatchesItselfError(internal::Operation::kAdd, handle);
+    return internal::WatchesItselfError(handle);
   }
   if (handle == files_.fd()) {
     return internal::OwnWakeDescriptorError(internal::Operation::kAdd, handle);
@@ -497,7 +504,7 @@ absl::Status IoUringBackend::Add(NativeHandle handle, Token token,
   std::lock_guard<std::mutex> lock(mutex_);
   auto found = registrations_.find(handle);
   const bool registered = found != registrations_.end() && !found->second.ended;
-  absl::StatusOr<bool> inserted = files_.Insert("Add", handle, registered);
+  absl::StatusOr<bool> inserted = files_.Insert(handle, registered);
   if (!inserted.ok()) return inserted.status();
   if (!*inserted) return internal::AlreadyRegisteredError(handle);
   if (found != registrations_.end()) {
@@ -538,15 +545,10 @@ absl::Status IoUringBackend::ChangeRegistration(internal::Operation operation,
                                                 NativeHandle handle,
                                                 Token token, Interest interest,
                                                 Mode mode) {
-  const absl::string_view name = internal::OperationName(operation);
-  if (handle == ring_fd_) {
-    return internal::ErrnoToStatus(
-        absl::StatusCode::kNotFound, ENOENT, name, handle,
-        "not registered (it is the poller's own ring)");
-  }
+  if (handle == ring_fd_) return OwnRingError(handle);
   std::lock_guard<std::mutex> lock(mutex_);
   bool not_pollable = false;
-  absl::StatusOr<bool> same_file = files_.Contains(name, handle, &not_pollable);
+  absl::StatusOr<bool> same_file = files_.Contains(handle, &not_pollable);
   // A check that failed for a passing reason (EINTR, ENOMEM...) says nothing
   // about the registration: keep it, so the call can be retried. Only a
   // closed descriptor or one that now names an unpollable file ends it.
@@ -564,8 +566,7 @@ absl::Status IoUringBackend::ChangeRegistration(internal::Operation operation,
     }
     if (!same_file.ok()) return same_file.status();
     if (*same_file) files_.Erase(handle);
-    return internal::ErrnoToStatus(absl::StatusCode::kNotFound, ENOENT, name,
-                                   handle, "not registered in this poller");
+    return internal::NotRegisteredError(handle);
   }
   Registration& registration = found->second;
   if (operation == internal::Operation::kRearm) {
@@ -600,15 +601,10 @@ absl::Status IoUringBackend::ChangeRegistration(internal::Operation operation,
 }
 
 absl::Status IoUringBackend::Delete(NativeHandle handle) {
-  if (handle == ring_fd_) {
-    return internal::ErrnoToStatus(
-        absl::StatusCode::kNotFound, ENOENT, "Delete", handle,
-        "not registered (it is the poller's own ring)");
-  }
+  if (handle == ring_fd_) return OwnRingError(handle);
   std::lock_guard<std::mutex> lock(mutex_);
   bool not_pollable = false;
-  absl::StatusOr<bool> same_file =
-      files_.Contains("Delete", handle, &not_pollable);
+  absl::StatusOr<bool> same_file = files_.Contains(handle, &not_pollable);
   // A check that failed for a passing reason (EINTR, ENOMEM...) says nothing
   // about the registration: keep it, so the call can be retried. Only a
   // closed descriptor or one that now names an unpollable file ends it.
@@ -617,9 +613,7 @@ absl::Status IoUringBackend::Delete(NativeHandle handle) {
   if (found == registrations_.end()) {
     if (!same_file.ok()) return same_file.status();
     if (*same_file) files_.Erase(handle);
-    return internal::ErrnoToStatus(absl::StatusCode::kNotFound, ENOENT,
-                                   "Delete", handle,
-                                   "not registered in this poller");
+    return internal::NotRegisteredError(handle);
   }
   Registration& registration = found->second;
   if (!same_file.ok() || !*same_file || registration.ended) {
@@ -631,9 +625,7 @@ absl::Status IoUringBackend::Delete(NativeHandle handle) {
     SubmitBatchLocked(&ignored);
     if (!same_file.ok()) return same_file.status();
     if (*same_file) files_.Erase(handle);
-    return internal::ErrnoToStatus(
-        absl::StatusCode::kNotFound, ENOENT, "Delete", handle,
-        "not registered in this poller (the registered file was closed)");
+    return internal::NotRegisteredError(handle, /*closed=*/true);
   }
   if (registration.live) {
     QueueCancelLocked(BatchEntry::Kind::kCancel, handle, registration.serial);

@@ -366,7 +366,7 @@ void IocpPoller::CompleteHeld(absl::Span<Event> events, WaitResult& result) {
 absl::Status IocpPoller::Add(NativeHandle handle, Token token,
                              Interest interest, Mode mode) {
   if (handle == INVALID_SOCKET) {
-    return absl::InvalidArgumentError("Add fd -1: INVALID_SOCKET");
+    return internal::InvalidHandleError(-1);
   }
   std::lock_guard<std::mutex> lock(mutex_);
   auto found = registrations_.find(handle);
@@ -389,8 +389,7 @@ absl::Status IocpPoller::Add(NativeHandle handle, Token token,
       }
     }
     if (registrations_.count(handle) > 0) {
-      return absl::AlreadyExistsError(
-          absl::StrCat("Add fd ", handle, ": already registered"));
+      return internal::AlreadyRegisteredError(static_cast<int>(handle));
     }
   }
   absl::StatusOr<HANDLE> base = BaseSocket(handle);
@@ -410,7 +409,7 @@ absl::Status IocpPoller::Add(NativeHandle handle, Token token,
   if (created == nullptr) {
     helpers_.Release(*helper);
     return absl::ResourceExhaustedError(
-        absl::StrCat("Add fd ", handle, ": out of memory"));
+        absl::StrCat("fd ", handle, ": out of memory for its registration"));
   }
   Registration& registration = *created;
   registration.socket = handle;
@@ -433,26 +432,24 @@ absl::Status IocpPoller::Add(NativeHandle handle, Token token,
 absl::Status IocpPoller::Modify(NativeHandle handle, Token token,
                                 Interest interest, Mode mode) {
   if (handle == INVALID_SOCKET) {
-    return absl::InvalidArgumentError("Modify fd -1: INVALID_SOCKET");
+    return internal::InvalidHandleError(-1);
   }
   std::lock_guard<std::mutex> lock(mutex_);
   auto found = registrations_.find(handle);
   if (found == registrations_.end()) {
-    return absl::NotFoundError(
-        absl::StrCat("Modify fd ", handle, ": not registered"));
+    return internal::NotRegisteredError(static_cast<int>(handle));
   }
   return ChangeLocked(*found->second, token, interest, mode);
 }
 
 absl::Status IocpPoller::Rearm(NativeHandle handle) {
   if (handle == INVALID_SOCKET) {
-    return absl::InvalidArgumentError("Rearm fd -1: INVALID_SOCKET");
+    return internal::InvalidHandleError(-1);
   }
   std::lock_guard<std::mutex> lock(mutex_);
   auto found = registrations_.find(handle);
   if (found == registrations_.end()) {
-    return absl::NotFoundError(
-        absl::StrCat("Rearm fd ", handle, ": not registered"));
+    return internal::NotRegisteredError(static_cast<int>(handle));
   }
   Registration& registration = *found->second;
   if (!IsOneshot(registration.mode)) {
@@ -500,13 +497,12 @@ absl::Status IocpPoller::ChangeLocked(Registration& registration, Token token,
 
 absl::Status IocpPoller::Delete(NativeHandle handle) {
   if (handle == INVALID_SOCKET) {
-    return absl::InvalidArgumentError("Delete fd -1: INVALID_SOCKET");
+    return internal::InvalidHandleError(-1);
   }
   std::lock_guard<std::mutex> lock(mutex_);
   auto found = registrations_.find(handle);
   if (found == registrations_.end()) {
-    return absl::NotFoundError(
-        absl::StrCat("Delete fd ", handle, ": not registered"));
+    return internal::NotRegisteredError(static_cast<int>(handle));
   }
   Registration& registration = *found->second;
   switch (registration.state) {

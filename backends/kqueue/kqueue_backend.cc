@@ -438,7 +438,7 @@ absl::Status KqueueBackend::Add(NativeHandle handle, Token token,
     return internal::OwnWakeDescriptorError(internal::Operation::kAdd, handle);
   }
   if (handle == kqueue_fd_) {
-    return internal::WatchesItselfError(internal::Operation::kAdd, handle);
+    return internal::WatchesItselfError(handle);
   }
   struct stat info;
   if (internal::Syscall("fstat", [&] { return ::fstat(handle, &info); }) != 0) {
@@ -508,7 +508,7 @@ absl::Status KqueueBackend::ChangeRegistration(internal::Operation operation,
     if (!IsOpen(handle)) {
       return internal::ErrnoToStatus(EBADF, "fcntl(F_GETFD)", handle);
     }
-    return internal::NotRegisteredError(operation, handle);
+    return internal::NotRegisteredError(handle);
   }
   Registration& registration = found->second;
   if (operation == internal::Operation::kRearm) {
@@ -557,7 +557,7 @@ absl::Status KqueueBackend::Delete(NativeHandle handle) {
     if (!IsOpen(handle)) {
       return internal::ErrnoToStatus(EBADF, "fcntl(F_GETFD)", handle);
     }
-    return internal::NotRegisteredError(internal::Operation::kDelete, handle);
+    return internal::NotRegisteredError(handle);
   }
   const Registration& registration = found->second;
   Change changes[3];

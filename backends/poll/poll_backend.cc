@@ -117,7 +117,7 @@ absl::Status PollBackend::Add(NativeHandle handle, Token token,
   std::lock_guard<std::mutex> lock(mutex_);
   auto found = registrations_.find(handle);
   const bool registered = found != registrations_.end();
-  absl::StatusOr<bool> inserted = files_.Insert("Add", handle, registered);
+  absl::StatusOr<bool> inserted = files_.Insert(handle, registered);
   if (!inserted.ok()) return inserted.status();
   if (!*inserted) return internal::AlreadyRegisteredError(handle);
   // A registration found now is of a file closed without Delete whose number
@@ -144,13 +144,12 @@ absl::Status PollBackend::Rearm(NativeHandle handle) {
 absl::Status PollBackend::ChangeRegistration(internal::Operation operation,
                                              NativeHandle handle, Token token,
                                              Interest interest, Mode mode) {
-  const absl::string_view name = internal::OperationName(operation);
   if (handle == waker_.fd()) {
     return internal::OwnWakeDescriptorError(operation, handle);
   }
   std::lock_guard<std::mutex> lock(mutex_);
   bool not_pollable = false;
-  absl::StatusOr<bool> same_file = files_.Contains(name, handle, &not_pollable);
+  absl::StatusOr<bool> same_file = files_.Contains(handle, &not_pollable);
   // A check that failed for a passing reason (EINTR, ENOMEM...) says nothing
   // about the registration: keep it, so the call can be retried. Only a
   // closed descriptor or one that now names an unpollable file ends it.
@@ -165,7 +164,7 @@ absl::Status PollBackend::ChangeRegistration(internal::Operation operation,
     }
     if (!same_file.ok()) return same_file.status();
     if (*same_file) files_.Erase(handle);  // A record Delete left behind.
-    return internal::NotRegisteredError(operation, handle);
+    return internal::NotRegisteredError(handle);
   }
   if (operation == internal::Operation::kRearm) {
     if (!IsOneshot(found->second.mode)) {
@@ -188,8 +187,7 @@ absl::Status PollBackend::Delete(NativeHandle handle) {
   }
   std::lock_guard<std::mutex> lock(mutex_);
   bool not_pollable = false;
-  absl::StatusOr<bool> same_file =
-      files_.Contains("Delete", handle, &not_pollable);
+  absl::StatusOr<bool> same_file = files_.Contains(handle, &not_pollable);
   // A check that failed for a passing reason (EINTR, ENOMEM...) says nothing
   // about the registration: keep it, so the call can be retried. Only a
   // closed descriptor or one that now names an unpollable file ends it.
@@ -199,7 +197,7 @@ absl::Status PollBackend::Delete(NativeHandle handle) {
   if (!same_file.ok()) return same_file.status();
   if (*same_file) files_.Erase(handle);
   if (!registered || !*same_file) {
-    return internal::NotRegisteredError(internal::Operation::kDelete, handle,
+    return internal::NotRegisteredError(handle,
                                         /*closed=*/registered);
   }
   return absl::OkStatus();
@@ -245,7 +243,7 @@ bool PollBackend::TranslateLocked(size_t slot, Event* event) {
   // The number may name another file by now: closed without Delete and
   // reused (an accept, a pipe) before this poll. Its readiness is not the
   // registration's, and its token may name memory the program freed.
-  absl::StatusOr<bool> same_file = files_.Contains("Wait", slots_[slot].fd);
+  absl::StatusOr<bool> same_file = files_.Contains(slots_[slot].fd);
   if (same_file.ok() && !*same_file) {
     registration.armed = false;
     entry.fd = -1;

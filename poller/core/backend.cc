@@ -8,7 +8,7 @@ namespace poller {
 
 absl::Status Backend::Rearm(NativeHandle handle) {
   return absl::UnimplementedError(absl::StrCat(
-      "Rearm fd ", handle, ": the ", name(),
+      "fd ", handle, ": the ", name(),
       " backend does not implement Backend::Rearm (poller/core/backend.h); "
       "re-arm with Modify and the registration's token, interest and mode"));
 }

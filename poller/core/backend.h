@@ -11,8 +11,9 @@
 //
 // A backend translates calls into system calls and nothing more. Poller does
 // the policy, once for every backend, before a backend is called:
-//   - rejects kReservedToken, unknown interest bits, unsupported modes and
-//     calls after Shutdown;
+//   - rejects handles no file can have (negative; INVALID_SOCKET),
+//     kReservedToken, unknown interest bits, unsupported modes and calls
+//     after Shutdown;
 //   - serializes Wait(): at most one thread is inside Backend::Wait at a time;
 //   - coalesces wakes: Backend::Wake() is called at most once per burst of
 //     Poller::Wake() calls, and only while a Wait is blocked in the backend or
@@ -25,6 +26,11 @@
 //     (for example after filtering out kernel events) without breaking the
 //     timeout promise;
 //   - turns timeouts too long for a clock into absl::InfiniteDuration().
+//   - names the operation in every error message, once: a backend's message
+//     starts with the system call it made ("epoll_ctl(EPOLL_CTL_ADD) fd 7:
+//     EPERM ...", internal::ErrnoToStatus) or, for a refusal of its own, with
+//     the handle ("fd 7: not registered ...", poller/internal/
+//     registration_errors.h), and never names a call it did not make.
 // A backend must make Add, Modify, Delete and Wake safe to call from any
 // thread while another thread is inside Wait, and take effect for that wait.
 // An event the kernel reported before a concurrent Modify or Delete must be
@@ -108,8 +114,8 @@ class Backend {
   //
   // Register, change or remove a handle. Arguments are already checked as
   // described above. Errors must be the codes Poller documents (AlreadyExists,
-  // NotFound, InvalidArgument, ResourceExhausted...), with messages from
-  // internal::ErrnoToStatus where an errno is involved.
+  // NotFound, InvalidArgument, ResourceExhausted...), worded as the file
+  // comment says (no operation name: Poller adds it).
   virtual absl::Status Add(NativeHandle handle, Token token, Interest interest,
                            Mode mode) = 0;
   virtual absl::Status Modify(NativeHandle handle, Token token,

@@ -7,7 +7,6 @@
 #include <string>
 
 #include "absl/strings/cord.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace poller::internal {
@@ -67,7 +66,9 @@ absl::Status Format(absl::StatusCode code, int error_number,
                     absl::string_view operation, const int64_t* handle,
                     absl::string_view explanation) {
   std::string message(operation);
-  if (handle != nullptr) absl::StrAppend(&message, " fd ", *handle);
+  if (handle != nullptr) {
+    absl::StrAppend(&message, message.empty() ? "" : " ", "fd ", *handle);
+  }
   absl::string_view name = ErrnoName(error_number);
   if (name.empty()) {
     absl::StrAppend(&message, ": errno ", error_number);
@@ -137,9 +138,7 @@ absl::Status ErrnoToStatus(absl::StatusCode code, int error_number,
 }
 
 absl::Status InOperation(absl::string_view operation, absl::Status status) {
-  if (status.ok() || absl::StartsWith(status.message(), operation)) {
-    return status;
-  }
+  if (status.ok()) return status;
   absl::Status named(status.code(),
                      absl::StrCat(operation, ": ", status.message()));
   status.ForEachPayload(

@@ -5,17 +5,18 @@
 //
 // Every backend reports a failed system call through ErrnoToStatus(), so the
 // same errno always maps to the same status code everywhere, and every message
-// a program sees has one shape: the Poller method that failed first, then
-// what failed inside it, the handle, the errno name and its description:
+// a program sees has one shape: the Poller method that failed, once, then what
+// failed inside it (a system call, named only if it was made), the handle, the
+// errno name and its description:
 //
 //   "Add: epoll_ctl(EPOLL_CTL_ADD) fd 7: EEXIST (File exists)"
-//   "Add fd 7: EEXIST (File exists): already registered in this poller"
+//   "Add: fd 7: EEXIST (File exists): already registered in this poller"
 //   "Wait: epoll_pwait2 fd 3: ENOMEM (Cannot allocate memory)"
 //
-// A backend names the system call (ErrnoToStatus) or, for a check of its
-// own, the method ("Add"); Poller puts the method in front of the first kind
-// (InOperation), so a message never has to be traced back to the call that
-// made it.
+// A backend's message starts with the system call it made or, for a check of
+// its own, with the handle ("fd 7: ..."; registration_errors.h); Poller puts
+// the method in front (InOperation), so a message never has to be traced back
+// to the call that made it.
 
 #ifndef POLLER_INTERNAL_ERRNO_STATUS_H_
 #define POLLER_INTERNAL_ERRNO_STATUS_H_
@@ -49,6 +50,7 @@ absl::string_view ErrnoName(int error_number);
 // An error status for `error_number` raised by `operation` on `handle`, e.g.
 // ErrnoToStatus(EEXIST, "epoll_ctl(EPOLL_CTL_ADD)", 7) is
 // AlreadyExistsError("epoll_ctl(EPOLL_CTL_ADD) fd 7: EEXIST (File exists)").
+// An empty `operation` (no call was made) starts the message at "fd 7".
 // `error_number` must not be 0.
 absl::Status ErrnoToStatus(int error_number, absl::string_view operation,
                            int64_t handle);
@@ -65,11 +67,10 @@ absl::Status ErrnoToStatus(absl::StatusCode code, int error_number,
                            absl::string_view operation, int64_t handle,
                            absl::string_view explanation);
 
-// `status` with "<operation>: " put in front of its message, unless the
-// message already starts with `operation` (a backend's own check worded it
-// so). Poller applies it to what a backend returns, with the name of the
-// public method ("Add", "Wait", "Create(epoll)"). The code and payloads are
-// kept; OK stays OK.
+// `status` with "<operation>: " put in front of its message. Poller applies it
+// to what a backend returns, and to its own checks, with the name of the
+// public method ("Add", "Wait", "Create(epoll)"): the one place a message
+// names the method. The code and payloads are kept; OK stays OK.
 absl::Status InOperation(absl::string_view operation, absl::Status status);
 
 #if defined(_WIN32)

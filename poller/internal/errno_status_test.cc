@@ -82,10 +82,15 @@ TEST(InOperationTest, PutsTheMethodFirstKeepingTheCode) {
             "Add: epoll_ctl(EPOLL_CTL_ADD) fd 7: EEXIST (File exists)");
 }
 
-TEST(InOperationTest, LeavesAMessageThatAlreadyStartsWithTheMethod) {
+TEST(InOperationTest, NamesTheMethodOfABackendsOwnCheck) {
   const absl::Status own = ErrnoToStatus(absl::StatusCode::kNotFound, ENOENT,
-                                         "Delete", 5, "not registered");
-  EXPECT_EQ(InOperation("Delete", own), own);
+                                         "", 5, "not registered");
+  EXPECT_EQ(own.message(),
+            "fd 5: ENOENT (No such file or directory): not "
+            "registered");
+  EXPECT_EQ(InOperation("Delete", own).message(),
+            "Delete: fd 5: ENOENT (No such file or directory): not "
+            "registered");
 }
 
 TEST(InOperationTest, KeepsPayloadsAndOk) {

@@ -27,14 +27,13 @@ namespace {
 // a closed or unpollable file, which ends a registration. Errors: those of the
 // asking call (its EBADF, InvalidArgument, says the number is closed).
 // `*closed` is set when the asking call says EBADF: the number is closed.
-absl::StatusOr<bool> ConfirmNotPollable(absl::string_view operation, int fd,
-                                        int error, bool* closed) {
+absl::StatusOr<bool> ConfirmNotPollable(int fd, int error, bool* closed) {
   *closed = false;
   if (error == EBADF) {
     const int flags = Syscall("fcntl", [&] { return ::fcntl(fd, F_GETFL); });
     if (flags < 0) {
       *closed = errno == EBADF;
-      return ErrnoToStatus(errno, absl::StrCat(operation, " fcntl"), fd);
+      return ErrnoToStatus(errno, "fcntl", fd);
     }
 #if defined(O_PATH)
     return (flags & O_PATH) == O_PATH;
@@ -45,7 +44,7 @@ absl::StatusOr<bool> ConfirmNotPollable(absl::string_view operation, int fd,
   struct stat status;
   if (Syscall("fstat", [&] { return ::fstat(fd, &status); }) != 0) {
     *closed = errno == EBADF;
-    return ErrnoToStatus(errno, absl::StrCat(operation, " fstat"), fd);
+    return ErrnoToStatus(errno, "fstat", fd);
   }
   return S_ISREG(status.st_mode) || S_ISDIR(status.st_mode);
 }
@@ -53,23 +52,21 @@ absl::StatusOr<bool> ConfirmNotPollable(absl::string_view operation, int fd,
 
 // The error for a number that is closed or names a file nobody can poll, in
 // the words epoll_ctl's errno has for it. `call` names the call that failed.
-absl::Status NotPollable(absl::string_view operation, absl::string_view call,
-                         int fd, int error) {
-  const std::string what = absl::StrCat(operation, " ", call);
+absl::Status NotPollable(absl::string_view call, int fd, int error) {
   if (error == EPERM) {
     return ErrnoToStatus(
-        absl::StatusCode::kInvalidArgument, EPERM, what, fd,
+        absl::StatusCode::kInvalidArgument, EPERM, call, fd,
         "this kind of file cannot be polled (a regular file or directory)");
   }
 #if defined(O_PATH)
   // epoll_ctl says EBADF for a descriptor opened with O_PATH too: say which.
   const int flags = ::fcntl(fd, F_GETFL);
   if (flags >= 0 && (flags & O_PATH) == O_PATH) {
-    return ErrnoToStatus(absl::StatusCode::kInvalidArgument, EBADF, what, fd,
+    return ErrnoToStatus(absl::StatusCode::kInvalidArgument, EBADF, call, fd,
                          "an O_PATH descriptor cannot be polled");
   }
 #endif
-  return ErrnoToStatus(EBADF, what, fd);
+  return ErrnoToStatus(EBADF, call, fd);
 }
 
 void SetIf(bool* flag, bool value) {
@@ -87,8 +84,8 @@ absl::StatusOr<OpenFileSet> OpenFileSet::Create() {
   return OpenFileSet(ScopedFd(set));
 }
 
-absl::StatusOr<bool> OpenFileSet::Insert(absl::string_view operation, int fd,
-                                         bool registered, bool* not_pollable) {
+absl::StatusOr<bool> OpenFileSet::Insert(int fd, bool registered,
+                                         bool* not_pollable) {
   SetIf(not_pollable, false);
   // No events: the entry is bookkeeping only (see the file comment).
   epoll_event entry{};
@@ -109,25 +106,22 @@ absl::StatusOr<bool> OpenFileSet::Insert(absl::string_view operation, int fd,
   }
   if (error == EBADF || error == EPERM) {
     bool closed = false;
-    absl::StatusOr<bool> confirmed =
-        ConfirmNotPollable(operation, fd, error, &closed);
+    absl::StatusOr<bool> confirmed = ConfirmNotPollable(fd, error, &closed);
     if (!confirmed.ok()) {
       SetIf(not_pollable, closed);
       return confirmed.status();
     }
     SetIf(not_pollable, *confirmed);
-    return NotPollable(operation, call, fd, error);
+    return NotPollable(call, fd, error);
   }
   if (fd == set_.get()) {
-    return ErrnoToStatus(absl::StatusCode::kInvalidArgument, error,
-                         absl::StrCat(operation, " ", call), fd,
+    return ErrnoToStatus(absl::StatusCode::kInvalidArgument, error, call, fd,
                          "this is the poller's own descriptor");
   }
-  return ErrnoToStatus(error, absl::StrCat(operation, " ", call), fd);
+  return ErrnoToStatus(error, call, fd);
 }
 
-absl::StatusOr<bool> OpenFileSet::Contains(absl::string_view operation, int fd,
-                                           bool* not_pollable) {
+absl::StatusOr<bool> OpenFileSet::Contains(int fd, bool* not_pollable) {
   SetIf(not_pollable, false);
   epoll_event entry{};
   if (Syscall("epoll_ctl", [&] {
@@ -148,21 +142,20 @@ absl::StatusOr<bool> OpenFileSet::Contains(absl::string_view operation, int fd,
       return false;
     }
     if (errno == EEXIST) return true;  // The first answer was not the truth.
-    return ErrnoToStatus(ENOENT, absl::StrCat(operation, " ", call), fd);
+    return ErrnoToStatus(ENOENT, call, fd);
   }
   if (error == EBADF || error == EPERM) {
     bool closed = false;
-    absl::StatusOr<bool> confirmed =
-        ConfirmNotPollable(operation, fd, error, &closed);
+    absl::StatusOr<bool> confirmed = ConfirmNotPollable(fd, error, &closed);
     if (!confirmed.ok()) {
       SetIf(not_pollable, closed);
       return confirmed.status();
     }
     SetIf(not_pollable, *confirmed);
-    if (*confirmed) return NotPollable(operation, call, fd, error);
+    if (*confirmed) return NotPollable(call, fd, error);
   }
   if (fd == set_.get()) return false;  // EINVAL: never recorded.
-  return ErrnoToStatus(error, absl::StrCat(operation, " ", call), fd);
+  return ErrnoToStatus(error, call, fd);
 }
 void OpenFileSet::Erase(int fd) {
   // ENOENT (not recorded) and EBADF (closed: the entry left with the file)
@@ -181,26 +174,26 @@ absl::StatusOr<OpenFileSet> OpenFileSet::Create() {
 namespace {
 
 // fstat(2) of a number that must name a pollable file.
-absl::Status Inspect(absl::string_view operation, int fd, struct stat* status) {
+absl::Status Inspect(int fd, struct stat* status) {
   if (Syscall("fstat", [&] { return ::fstat(fd, status); }) != 0) {
     const int error = errno;
-    if (error == EBADF) return NotPollable(operation, "fstat", fd, EBADF);
-    return ErrnoToStatus(error, absl::StrCat(operation, " fstat"), fd);
+    if (error == EBADF) return NotPollable("fstat", fd, EBADF);
+    return ErrnoToStatus(error, "fstat", fd);
   }
   // Always "ready" to poll(2); refused by epoll and kqueue alike.
   if (S_ISREG(status->st_mode) || S_ISDIR(status->st_mode)) {
-    return NotPollable(operation, "fstat", fd, EPERM);
+    return NotPollable("fstat", fd, EPERM);
   }
   return absl::OkStatus();
 }
 
 }  // namespace
 
-absl::StatusOr<bool> OpenFileSet::Insert(absl::string_view operation, int fd,
-                                         bool registered, bool* not_pollable) {
+absl::StatusOr<bool> OpenFileSet::Insert(int fd, bool registered,
+                                         bool* not_pollable) {
   SetIf(not_pollable, false);
   struct stat status;
-  absl::Status inspected = Inspect(operation, fd, &status);
+  absl::Status inspected = Inspect(fd, &status);
   if (!inspected.ok()) {
     SetIf(not_pollable, inspected.code() == absl::StatusCode::kInvalidArgument);
     return inspected;
@@ -217,11 +210,10 @@ absl::StatusOr<bool> OpenFileSet::Insert(absl::string_view operation, int fd,
   return true;
 }
 
-absl::StatusOr<bool> OpenFileSet::Contains(absl::string_view operation, int fd,
-                                           bool* not_pollable) {
+absl::StatusOr<bool> OpenFileSet::Contains(int fd, bool* not_pollable) {
   SetIf(not_pollable, false);
   struct stat status;
-  absl::Status inspected = Inspect(operation, fd, &status);
+  absl::Status inspected = Inspect(fd, &status);
   if (!inspected.ok()) {
     SetIf(not_pollable, inspected.code() == absl::StatusCode::kInvalidArgument);
     return inspected;

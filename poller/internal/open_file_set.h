@@ -63,13 +63,13 @@ class OpenFileSet {
   // Records the open file `fd` names now: true when it was not recorded,
   // false when this number already names the recorded file and the caller
   // says it is `registered` (for a number that is not, a record a failed
-  // Erase left is replaced). Errors, with `operation` leading the message:
+  // Erase left is replaced). Errors, naming the call that failed:
   // InvalidArgument for a closed descriptor, an O_PATH descriptor or a file
   // that cannot be polled (a regular file, a directory), with `*not_pollable`
   // set (if given), the same errors epoll_ctl gives; others
   // (ResourceExhausted...) leave it false.
-  absl::StatusOr<bool> Insert(absl::string_view operation, int fd,
-                              bool registered, bool* not_pollable = nullptr);
+  absl::StatusOr<bool> Insert(int fd, bool registered,
+                              bool* not_pollable = nullptr);
 
   // Contains
   //
@@ -79,8 +79,7 @@ class OpenFileSet {
   // for a number that is closed or names a file that cannot be polled; a
   // passing failure such as ENOMEM leaves it false and says nothing about the
   // file).
-  absl::StatusOr<bool> Contains(absl::string_view operation, int fd,
-                                bool* not_pollable = nullptr);
+  absl::StatusOr<bool> Contains(int fd, bool* not_pollable = nullptr);
 
   // Erase
   //

@@ -2,10 +2,14 @@
 //
 // registration_errors.h: the errors every backend gives for the same mistakes,
 // worded once, so a program sees the same code and message whichever backend
-// it runs on.
+// it runs on. Like every message a backend returns, they start with the
+// handle ("fd 7: ..."): Poller names the operation in front of it, once, and
+// no system call is named, as none was made.
 
 #ifndef POLLER_INTERNAL_REGISTRATION_ERRORS_H_
 #define POLLER_INTERNAL_REGISTRATION_ERRORS_H_
+
+#include <cstdint>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -27,8 +31,12 @@ absl::Status OwnWakeDescriptorError(Operation operation, int fd);
 // `fd` is the poller's own kernel queue: InvalidArgument, as a queue cannot
 // report on itself. `error_number` is what the kernel said, if it was asked
 // (0 if not).
-absl::Status WatchesItselfError(Operation operation, int fd,
-                                int error_number = 0);
+absl::Status WatchesItselfError(int fd, int error_number = 0);
+
+// A handle no open file can have (negative; on Windows INVALID_SOCKET):
+// InvalidArgument. Poller refuses it before a backend is asked; a backend
+// whose table is indexed by the handle checks it too.
+absl::Status InvalidHandleError(std::int64_t fd);
 
 // Rearm of a registration in `mode`, level or edge, which is never disarmed
 // and so has nothing to re-arm: FailedPrecondition, naming the mode. (Rearm
@@ -38,11 +46,10 @@ absl::Status NotOneshotError(int fd, Mode mode);
 
 // AlreadyExists for an Add of a handle that is registered, and NotFound for
 // a Modify, Rearm or Delete of one that is not (`closed`: its registration
-// ended when its file was closed without Delete). No system call is named:
-// the backend's own table says so.
+// ended when its file was closed without Delete). The backend's own table
+// says so.
 absl::Status AlreadyRegisteredError(int fd);
-absl::Status NotRegisteredError(Operation operation, int fd,
-                                bool closed = false);
+absl::Status NotRegisteredError(int fd, bool closed = false);
 
 }  // namespace poller::internal
 

@@ -112,15 +112,19 @@ TEST_P(ConformanceTest, PathOnlyDescriptorIsInvalidArgument) {
 
 TEST_P(ConformanceTest, ErrorMessagesStartWithTheMethod) {
   RULE(
-      "every error message starts with the Poller method that failed, "
-      "whether the policy layer, the backend's own check or a system call "
-      "refused it");
+      "every error message starts with the Poller method that failed, and "
+      "names it once, whether the policy layer, the backend's own check or a "
+      "system call refused it");
   Pipe pipe = MakePipe();
   const NativeHandle handle = pipe.read_end.get();
   auto starts_with = [](const absl::Status& status, absl::string_view method) {
     EXPECT_FALSE(status.ok()) << method;
-    EXPECT_TRUE(absl::StartsWith(status.message(), method))
-        << "expected a message starting with " << method << ": " << status;
+    const std::string prefix = absl::StrCat(method, ": ");
+    EXPECT_TRUE(absl::StartsWith(status.message(), prefix))
+        << "expected a message starting with \"" << prefix << "\": " << status;
+    EXPECT_FALSE(absl::StrContains(status.message().substr(prefix.size()),
+                                   absl::StrCat(method, " fd")))
+        << "the method is named twice: " << status;
   };
   starts_with(poller_->Modify(handle, 40, Interest::kReadable, Mode::kOneshot),
               "Modify");

@@ -7,9 +7,11 @@
 // Promises: poller/poller.h: SupportsMode, Add, Modify, Delete;
 // poller/core/types.h: Token, Interest, Mode.
 
+#include <memory>
 #include <set>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "tests/conformance/rules.h"
 #include "tests/conformance/test_handles.h"
 
@@ -20,6 +22,9 @@ using ::poller::testing::DrainBytes;
 using ::poller::testing::MakePipe;
 using ::poller::testing::MakeSocketPair;
 using ::poller::testing::Pipe;
+using ::poller::testing::ReadableHandle;
+using ::poller::testing::ReadableKind;
+using ::poller::testing::ReadableKinds;
 using ::poller::testing::SocketPair;
 using ::poller::testing::WriteBytes;
 
@@ -125,6 +130,55 @@ TEST_P(ConformanceTest, EdgeOneshotReportsOnceUntilModify) {
   WriteBytes(pipe.write_end.get());
   EXPECT_TRUE(Has(WaitForToken(*poller_, 10), Readiness::kReadable));
   ExpectQuiet(*poller_, 10);
+}
+
+TEST_P(ConformanceTest, EveryModeHoldsForEveryKindOfHandle) {
+  RULE(
+      "each mode's reporting (level again, edge once per change, oneshot once "
+      "until Rearm) and Delete's silence hold for every kind of handle, not "
+      "only for pipes");
+  for (const ReadableKind& kind : ReadableKinds()) {
+    for (Mode mode :
+         {Mode::kLevel, Mode::kEdge, Mode::kOneshot, Mode::kEdgeOneshot}) {
+      if (!poller_->SupportsMode(mode)) continue;
+      SCOPED_TRACE(absl::StrCat(kind.name, ", ", ModeName(mode)));
+      std::unique_ptr<ReadableHandle> file = kind.make();
+      const NativeHandle handle = file->handle();
+      ASSERT_TRUE(poller_->Add(handle, 21, Interest::kReadable, mode).ok());
+      file->MakeReadable();
+      ASSERT_TRUE(Has(WaitForToken(*poller_, 21), Readiness::kReadable))
+          << "a ready handle is reported";
+      switch (mode) {
+        case Mode::kLevel:
+          EXPECT_TRUE(Has(WaitForToken(*poller_, 21), Readiness::kReadable))
+              << "level: still ready, so reported again";
+          break;
+        case Mode::kEdge:
+          ExpectQuiet(*poller_, 21);
+          file->MakeReadable();
+          EXPECT_TRUE(Has(WaitForToken(*poller_, 21), Readiness::kReadable))
+              << "edge: new readiness is a new edge";
+          break;
+        case Mode::kOneshot:
+          ExpectQuiet(*poller_, 21);
+          ASSERT_TRUE(poller_->Rearm(handle).ok());
+          EXPECT_TRUE(Has(WaitForToken(*poller_, 21), Readiness::kReadable))
+              << "oneshot: re-armed while still ready, so reported again";
+          break;
+        case Mode::kEdgeOneshot:
+          ExpectQuiet(*poller_, 21);
+          ASSERT_TRUE(poller_->Rearm(handle).ok());
+          file->MakeReadable();
+          EXPECT_TRUE(Has(WaitForToken(*poller_, 21), Readiness::kReadable))
+              << "edge-oneshot: re-armed, new readiness is reported";
+          break;
+      }
+      ASSERT_TRUE(poller_->Delete(handle).ok());
+      file->MakeReadable();
+      // The reports above are this check's positive control.
+      ExpectQuiet(*poller_, 21);
+    }
+  }
 }
 
 TEST_P(ConformanceTest, WritableInterest) {

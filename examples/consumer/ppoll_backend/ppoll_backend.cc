@@ -46,9 +46,11 @@ absl::Status ErrnoError(int error_number, absl::string_view operation, int fd) {
   }
 }
 
-absl::Status InvalidHandle(absl::string_view operation, int fd) {
+// Poller puts the method that failed in front of every message ("Add: fd -1:
+// ..."): a backend's own message starts with the descriptor.
+absl::Status InvalidHandle(int fd) {
   return absl::InvalidArgumentError(
-      absl::StrCat(operation, " fd ", fd, ": not a valid descriptor"));
+      absl::StrCat("fd ", fd, ": not a valid descriptor"));
 }
 
 short PollEventsFor(Interest interest) {
@@ -147,27 +149,27 @@ void PpollBackend::SignalWaiterLocked() {
 
 absl::Status PpollBackend::Add(poller::NativeHandle handle, poller::Token token,
                                Interest interest, Mode mode) {
-  if (handle < 0) return InvalidHandle("Add", handle);
+  if (handle < 0) return InvalidHandle(handle);
   // An O_PATH descriptor names a file without opening it: ppoll would report
   // POLLNVAL for it on every call.
   const int flags = ::fcntl(handle, F_GETFL);
-  if (flags < 0) return ErrnoError(errno, "Add", handle);
+  if (flags < 0) return ErrnoError(errno, "fcntl", handle);
   if ((flags & O_PATH) == O_PATH) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "Add fd ", handle, ": an O_PATH descriptor cannot be polled"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("fd ", handle, ": an O_PATH descriptor cannot be polled"));
   }
   struct stat status;
-  if (::fstat(handle, &status) != 0) return ErrnoError(errno, "Add", handle);
+  if (::fstat(handle, &status) != 0) return ErrnoError(errno, "fstat", handle);
   if (S_ISREG(status.st_mode) || S_ISDIR(status.st_mode)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("Add fd ", handle,
+        absl::StrCat("fd ", handle,
                      ": ppoll cannot poll a regular file or directory (it "
                      "would always be ready)"));
   }
   std::lock_guard<std::mutex> lock(mutex_);
   if (registrations_.count(handle) > 0) {
     return absl::AlreadyExistsError(
-        absl::StrCat("Add fd ", handle, ": already registered in this poller"));
+        absl::StrCat("fd ", handle, ": already registered in this poller"));
   }
   // The self-pipe takes one entry.
   ReserveLocked(registrations_.size() + 2);
@@ -181,12 +183,12 @@ absl::Status PpollBackend::Add(poller::NativeHandle handle, poller::Token token,
 absl::Status PpollBackend::Modify(poller::NativeHandle handle,
                                   poller::Token token, Interest interest,
                                   Mode mode) {
-  if (handle < 0) return InvalidHandle("Modify", handle);
+  if (handle < 0) return InvalidHandle(handle);
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = registrations_.find(handle);
   if (it == registrations_.end()) {
     return absl::NotFoundError(
-        absl::StrCat("Modify fd ", handle, ": not registered in this poller"));
+        absl::StrCat("fd ", handle, ": not registered in this poller"));
   }
   Registration& registration = it->second;
   registration.token = token;
@@ -198,18 +200,18 @@ absl::Status PpollBackend::Modify(poller::NativeHandle handle,
 }
 
 absl::Status PpollBackend::Rearm(poller::NativeHandle handle) {
-  if (handle < 0) return InvalidHandle("Rearm", handle);
+  if (handle < 0) return InvalidHandle(handle);
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = registrations_.find(handle);
   if (it == registrations_.end()) {
     return absl::NotFoundError(
-        absl::StrCat("Rearm fd ", handle, ": not registered in this poller"));
+        absl::StrCat("fd ", handle, ": not registered in this poller"));
   }
   Registration& registration = it->second;
   if (!poller::IsOneshot(registration.mode)) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "Rearm fd ", handle, ": registered in ",
-        poller::ModeName(registration.mode), " mode, which is never disarmed"));
+        "fd ", handle, ": registered in ", poller::ModeName(registration.mode),
+        " mode, which is never disarmed"));
   }
   // Already armed: nothing changes, and a blocked Wait need not rebuild.
   if (registration.armed) return absl::OkStatus();
@@ -219,11 +221,11 @@ absl::Status PpollBackend::Rearm(poller::NativeHandle handle) {
 }
 
 absl::Status PpollBackend::Delete(poller::NativeHandle handle) {
-  if (handle < 0) return InvalidHandle("Delete", handle);
+  if (handle < 0) return InvalidHandle(handle);
   std::lock_guard<std::mutex> lock(mutex_);
   if (registrations_.erase(handle) == 0) {
     return absl::NotFoundError(
-        absl::StrCat("Delete fd ", handle, ": not registered in this poller"));
+        absl::StrCat("fd ", handle, ": not registered in this poller"));
   }
   // The Wait in progress filters the handle out of its results; ending it
   // also takes the descriptor out of the kernel's set before it is closed.
