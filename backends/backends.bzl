@@ -110,6 +110,24 @@ def _switched_in(backend, system):
     """The config_setting: `backend`'s switch is on and the target system is `system`."""
     return "//poller:{}_switched_in_on_{}".format(backend.name, _system_name(system))
 
+def backend_if_compiled(name):
+    """The backend's library where it is compiled in (its systems, its switch on), else nothing.
+
+    For the deps of a target built everywhere that uses the backend only where it exists (under
+    #if defined(POLLER_HAVE_<NAME>_BACKEND)), such as //tests:builtin_backends with epoll.
+    """
+    row = _row(name)
+    if row.switch:
+        conditions = {_switched_in(row, system): [row.package] for system in row.systems}
+        conditions["//conditions:default"] = []
+        return select(conditions)
+    conditions = {
+        system: ([row.package] if system in row.systems else [])
+        for system in ALL_SYSTEMS
+    }
+    conditions["//conditions:default"] = [row.package] if "elsewhere" in row.systems else []
+    return select(conditions)
+
 def backend_compatible_with(name):
     """target_compatible_with for a backend's targets and its tests."""
     row = _row(name)
