@@ -84,18 +84,26 @@
 
 #include "backends/epoll/epoll_backend.h"
 
+#include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <cerrno>
+#include <cstdint>
+#include <memory>
+#include <mutex>
 #include <new>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "poller/internal/errno_status.h"
+#include "poller/internal/eventfd_waker.h"
 #include "poller/internal/poll_readiness.h"
 #include "poller/internal/registration_errors.h"
+#include "poller/internal/scoped_fd.h"
 #include "poller/internal/syscall.h"
 #include "poller/internal/timeout.h"
 
@@ -140,6 +148,135 @@ const char* OperationName(int operation) {
   }
 }
 
+// The backend itself; EpollBackend::Create makes one.
+class EpollPoller final : public Backend {
+ public:
+  using Options = EpollBackend::Options;
+  using OneshotStrategy = EpollBackend::OneshotStrategy;
+
+  EpollPoller(internal::ScopedFd epoll_fd, internal::EventFdWaker waker,
+              Options options);
+
+  absl::string_view name() const override { return EpollBackend::kName; }
+  bool SupportsMode(Mode mode) const override;
+  absl::Status Add(NativeHandle handle, Token token, Interest interest,
+                   Mode mode) override;
+  absl::Status Modify(NativeHandle handle, Token token, Interest interest,
+                      Mode mode) override;
+  absl::Status Delete(NativeHandle handle) override;
+  absl::Status Rearm(NativeHandle handle) override;
+  absl::StatusOr<WaitResult> Wait(absl::Span<Event> events,
+                                  absl::Duration timeout) override;
+  absl::Status Wake() override;
+  // epoll_pwait2 takes a timespec; epoll_wait, its fallback on kernels
+  // before 5.11, milliseconds.
+  absl::Duration timeout_resolution() const override {
+    return use_epoll_pwait2_.load(std::memory_order_relaxed)
+               ? absl::Nanoseconds(1)
+               : absl::Milliseconds(1);
+  }
+
+ private:
+  static constexpr int kMaxKernelEvents = 1024;
+
+  // What the backend knows of one descriptor number.
+  struct Registration {
+    Registration()
+        : registered(false),
+          armed(false),
+          kernel_oneshot(false),
+          kernel_quiet(false) {}
+
+    Token token = 0;
+    // The value of changes_ when Add or Modify last changed this
+    // registration. A Wait that read changes_ before that may hold a kernel
+    // event taken before the change: it re-checks it (see Wait).
+    std::uint64_t changed_at = 0;
+    // Bumped by every Add of this descriptor number, and carried in the kernel
+    // event, so events of an earlier registration of the same number are
+    // recognized and dropped.
+    std::uint32_t serial = 0;
+    Interest interest = Interest::kNone;
+    Mode mode = Mode::kOneshot;
+    bool registered : 1;
+    // Oneshot modes: the next event may be delivered.
+    bool armed : 1;
+    // The kernel registration uses EPOLLONESHOT (strategy kKernel, or a lazy
+    // registration that was found ready while disarmed).
+    bool kernel_oneshot : 1;
+    // The kernel registration currently reports nothing: a kernel oneshot that
+    // fired, or one silenced by Wait. Re-arming it needs EPOLL_CTL_MOD.
+    bool kernel_quiet : 1;
+  };
+  static_assert(sizeof(Registration) <= 24,
+                "the memory figure above promises 24 bytes");
+
+  absl::Status WakerIsNotRegistered(int operation) const;
+  // Modify and Rearm, with mutex_ held.
+  absl::Status ModifyLocked(NativeHandle handle, Token token, Interest interest,
+                            Mode mode);
+  // EPOLL_CTL_ADD/MOD for `registration` at `handle`, with errors mapped to
+  // poller's codes; the errno of a failure goes to `error_number` if given.
+  absl::Status Control(int operation, NativeHandle handle,
+                       const Registration& registration,
+                       int* error_number = nullptr);
+  // The epoll_event that asks the kernel for `registration`.
+  static epoll_event KernelEvent(NativeHandle handle,
+                                 const Registration& registration);
+  // Makes the kernel registration report nothing (see the file comment).
+  // Returns false if the kernel no longer knows the handle by that number: a
+  // descriptor closed without Delete, whose registration may live on.
+  bool Silence(NativeHandle handle, Registration& registration);
+  // Grows the table to hold `handle`, without throwing. False if out of
+  // memory.
+  bool ReserveLocked(NativeHandle handle);
+  // Moves every live registration to a new epoll instance and closes the old
+  // one, which takes with it registrations that no descriptor number reaches
+  // any more (see "Registrations nothing can reach" in the file comment).
+  absl::Status RebuildKernelSetLocked();
+  // Records a kernel event that matched no current registration. Returns true
+  // if the same kernel data word was also stale in the previous Wait: an
+  // event Delete or Modify left in flight comes back at most once, so a
+  // second sighting is a registration the kernel keeps for a closed number.
+  bool IsRepeatedStaleEvent(std::uint64_t data);
+  // epoll_pwait2 for timeouts that are not whole milliseconds (unless the
+  // kernel refused it once), epoll_wait otherwise; `call` names the one made.
+  int KernelWait(int max_events, absl::Duration timeout, const char** call);
+  // What one kernel event of a Wait becomes: true, with `event` written, if it
+  // is delivered; false if it is stale (its registration was deleted or
+  // replaced), left nothing the registration now asks for, or fired a
+  // disarmed oneshot registration (which it silences). Sets rebuild_needed_
+  // when the kernel set must be rebuilt.
+  bool TranslateLocked(const epoll_event& kernel_event,
+                       std::uint64_t changes_before_wait, Event* event);
+
+  internal::ScopedFd epoll_fd_;
+  internal::EventFdWaker waker_;
+  const Options options_;
+
+  std::mutex mutex_;
+  // Indexed by descriptor; guarded by mutex_. An array, not a vector, so that
+  // growing it can fail without an exception.
+  std::unique_ptr<Registration[]> registrations_;
+  size_t table_size_ = 0;
+  // Counts Add and Modify calls; written under mutex_, read by Wait before it
+  // enters the kernel (see Registration::changed_at).
+  std::atomic<std::uint64_t> changes_{0};
+  // Kernel data words of stale events seen by the previous and the current
+  // Wait (guarded by mutex_), for IsRepeatedStaleEvent.
+  static constexpr size_t kStaleMemory = 16;
+  std::array<std::uint64_t, kStaleMemory> previous_stale_{};
+  std::array<std::uint64_t, kStaleMemory> current_stale_{};
+  size_t previous_stale_count_ = 0;
+  size_t current_stale_count_ = 0;
+  // A rebuild failed (out of memory or descriptors); the next Wait retries.
+  bool rebuild_needed_ = false;
+  // Only touched inside Wait, which Poller serializes.
+  std::unique_ptr<epoll_event[]> kernel_events_;
+  // Written inside Wait, read by timeout_resolution() from any thread.
+  std::atomic<bool> use_epoll_pwait2_{true};
+};
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Backend>> EpollBackend::Create() {
@@ -168,17 +305,17 @@ absl::StatusOr<std::unique_ptr<Backend>> EpollBackend::Create(Options options) {
                                    wake_fd);
   }
   return std::unique_ptr<Backend>(
-      new EpollBackend(std::move(epoll_fd), *std::move(waker), options));
+      new EpollPoller(std::move(epoll_fd), *std::move(waker), options));
 }
 
-EpollBackend::EpollBackend(internal::ScopedFd epoll_fd,
-                           internal::EventFdWaker waker, Options options)
+EpollPoller::EpollPoller(internal::ScopedFd epoll_fd,
+                         internal::EventFdWaker waker, Options options)
     : epoll_fd_(std::move(epoll_fd)),
       waker_(std::move(waker)),
       options_(options),
       kernel_events_(new epoll_event[kMaxKernelEvents]) {}
 
-bool EpollBackend::SupportsMode(Mode) const { return true; }
+bool EpollPoller::SupportsMode(Mode) const { return true; }
 
 namespace {
 
@@ -195,13 +332,13 @@ internal::Operation RegistrationOperation(int epoll_operation) {
 
 }  // namespace
 
-absl::Status EpollBackend::WakerIsNotRegistered(int operation) const {
+absl::Status EpollPoller::WakerIsNotRegistered(int operation) const {
   return internal::OwnWakeDescriptorError(RegistrationOperation(operation),
                                           waker_.fd());
 }
 
-epoll_event EpollBackend::KernelEvent(NativeHandle handle,
-                                      const Registration& registration) {
+epoll_event EpollPoller::KernelEvent(NativeHandle handle,
+                                     const Registration& registration) {
   epoll_event event{};
   if (registration.kernel_quiet) {
     event.events = EPOLLONESHOT;
@@ -218,9 +355,9 @@ epoll_event EpollBackend::KernelEvent(NativeHandle handle,
   return event;
 }
 
-absl::Status EpollBackend::Control(int operation, NativeHandle handle,
-                                   const Registration& registration,
-                                   int* error_number) {
+absl::Status EpollPoller::Control(int operation, NativeHandle handle,
+                                  const Registration& registration,
+                                  int* error_number) {
   epoll_event event = KernelEvent(handle, registration);
   if (internal::Syscall("epoll_ctl", [&] {
         return ::epoll_ctl(epoll_fd_.get(), operation, handle, &event);
@@ -241,7 +378,7 @@ absl::Status EpollBackend::Control(int operation, NativeHandle handle,
   return internal::ErrnoToStatus(error, OperationName(operation), handle);
 }
 
-bool EpollBackend::ReserveLocked(NativeHandle handle) {
+bool EpollPoller::ReserveLocked(NativeHandle handle) {
   const size_t needed = static_cast<size_t>(handle) + 1;
   if (needed <= table_size_) return true;
   const size_t size = std::max(needed, table_size_ * 2);
@@ -254,8 +391,8 @@ bool EpollBackend::ReserveLocked(NativeHandle handle) {
   return true;
 }
 
-absl::Status EpollBackend::Add(NativeHandle handle, Token token,
-                               Interest interest, Mode mode) {
+absl::Status EpollPoller::Add(NativeHandle handle, Token token,
+                              Interest interest, Mode mode) {
   if (handle == waker_.fd()) return WakerIsNotRegistered(EPOLL_CTL_ADD);
   if (handle < 0) {
     return internal::InvalidHandleError(handle);
@@ -291,8 +428,8 @@ absl::Status EpollBackend::Add(NativeHandle handle, Token token,
   return absl::OkStatus();
 }
 
-absl::Status EpollBackend::Modify(NativeHandle handle, Token token,
-                                  Interest interest, Mode mode) {
+absl::Status EpollPoller::Modify(NativeHandle handle, Token token,
+                                 Interest interest, Mode mode) {
   if (handle == waker_.fd()) return WakerIsNotRegistered(EPOLL_CTL_MOD);
   if (handle < 0) {
     return internal::InvalidHandleError(handle);
@@ -301,7 +438,7 @@ absl::Status EpollBackend::Modify(NativeHandle handle, Token token,
   return ModifyLocked(handle, token, interest, mode);
 }
 
-absl::Status EpollBackend::Rearm(NativeHandle handle) {
+absl::Status EpollPoller::Rearm(NativeHandle handle) {
   if (handle == waker_.fd()) {
     return internal::OwnWakeDescriptorError(internal::Operation::kRearm,
                                             handle);
@@ -324,8 +461,8 @@ absl::Status EpollBackend::Rearm(NativeHandle handle) {
   return ModifyLocked(handle, 0, Interest::kNone, Mode::kOneshot);
 }
 
-absl::Status EpollBackend::ModifyLocked(NativeHandle handle, Token token,
-                                        Interest interest, Mode mode) {
+absl::Status EpollPoller::ModifyLocked(NativeHandle handle, Token token,
+                                       Interest interest, Mode mode) {
   if (static_cast<size_t>(handle) >= table_size_ ||
       !registrations_[handle].registered) {
     // Not ours: let the kernel say whether the descriptor is invalid or just
@@ -389,7 +526,7 @@ absl::Status EpollBackend::ModifyLocked(NativeHandle handle, Token token,
   return status;
 }
 
-absl::Status EpollBackend::Delete(NativeHandle handle) {
+absl::Status EpollPoller::Delete(NativeHandle handle) {
   if (handle == waker_.fd()) return WakerIsNotRegistered(EPOLL_CTL_DEL);
   std::lock_guard<std::mutex> lock(mutex_);
   const bool known = handle >= 0 && static_cast<size_t>(handle) < table_size_ &&
@@ -417,7 +554,7 @@ absl::Status EpollBackend::Delete(NativeHandle handle) {
   return internal::ErrnoToStatus(error, OperationName(EPOLL_CTL_DEL), handle);
 }
 
-bool EpollBackend::Silence(NativeHandle handle, Registration& registration) {
+bool EpollPoller::Silence(NativeHandle handle, Registration& registration) {
   Registration silenced = registration;
   silenced.kernel_oneshot = true;
   silenced.kernel_quiet = true;
@@ -434,7 +571,7 @@ bool EpollBackend::Silence(NativeHandle handle, Registration& registration) {
          status.code() != absl::StatusCode::kInvalidArgument;
 }
 
-bool EpollBackend::IsRepeatedStaleEvent(std::uint64_t data) {
+bool EpollPoller::IsRepeatedStaleEvent(std::uint64_t data) {
   for (size_t i = 0; i < previous_stale_count_; ++i) {
     if (previous_stale_[i] == data) return true;
   }
@@ -444,7 +581,7 @@ bool EpollBackend::IsRepeatedStaleEvent(std::uint64_t data) {
   return false;
 }
 
-absl::Status EpollBackend::RebuildKernelSetLocked() {
+absl::Status EpollPoller::RebuildKernelSetLocked() {
   internal::ScopedFd fresh(internal::Syscall(
       "epoll_create1", [] { return ::epoll_create1(EPOLL_CLOEXEC); }));
   if (!fresh.valid()) return internal::ErrnoToStatus(errno, "epoll_create1");
@@ -489,8 +626,8 @@ absl::Status EpollBackend::RebuildKernelSetLocked() {
   return absl::OkStatus();
 }
 
-int EpollBackend::KernelWait(int max_events, absl::Duration timeout,
-                             const char** call) {
+int EpollPoller::KernelWait(int max_events, absl::Duration timeout,
+                            const char** call) {
   const int milliseconds = internal::TimeoutToMilliseconds(timeout);
 #if defined(SYS_epoll_pwait2)
   // epoll_pwait2 costs more than epoll_wait (about 130 ns per call measured
@@ -518,9 +655,9 @@ int EpollBackend::KernelWait(int max_events, absl::Duration timeout,
   });
 }
 
-bool EpollBackend::TranslateLocked(const epoll_event& kernel_event,
-                                   std::uint64_t changes_before_wait,
-                                   Event* event) {
+bool EpollPoller::TranslateLocked(const epoll_event& kernel_event,
+                                  std::uint64_t changes_before_wait,
+                                  Event* event) {
   const auto handle = static_cast<NativeHandle>(
       static_cast<std::uint32_t>(kernel_event.data.u64));
   const auto serial = static_cast<std::uint32_t>(kernel_event.data.u64 >> 32);
@@ -574,8 +711,8 @@ bool EpollBackend::TranslateLocked(const epoll_event& kernel_event,
   return true;
 }
 
-absl::StatusOr<WaitResult> EpollBackend::Wait(absl::Span<Event> events,
-                                              absl::Duration timeout) {
+absl::StatusOr<WaitResult> EpollPoller::Wait(absl::Span<Event> events,
+                                             absl::Duration timeout) {
   WaitResult result;
   const int max_events =
       static_cast<int>(std::min<size_t>(events.size(), kMaxKernelEvents));
@@ -635,6 +772,6 @@ absl::StatusOr<WaitResult> EpollBackend::Wait(absl::Span<Event> events,
   return result;
 }
 
-absl::Status EpollBackend::Wake() { return waker_.Wake(); }
+absl::Status EpollPoller::Wake() { return waker_.Wake(); }
 
 }  // namespace poller

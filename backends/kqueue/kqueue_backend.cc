@@ -68,6 +68,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "backends/kqueue/kqueue_poller.h"
 #include "poller/internal/errno_status.h"
 #include "poller/internal/registration_errors.h"
 #include "poller/internal/syscall.h"
@@ -280,7 +281,7 @@ absl::StatusOr<std::unique_ptr<Backend>> KqueueBackend::Create() {
 #endif
   if (kqueue_fd < 0) return internal::ErrnoToStatus(errno, kCreateName);
   // Owns the descriptor from here: every return below closes it on failure.
-  std::unique_ptr<KqueueBackend> backend(new KqueueBackend(kqueue_fd));
+  std::unique_ptr<KqueuePoller> backend(new KqueuePoller(kqueue_fd));
 #if !defined(KQUEUE_CLOEXEC) && !defined(__NetBSD__) && !defined(__APPLE__)
   if (internal::Syscall("fcntl", [&] {
         return ::fcntl(kqueue_fd, F_SETFD, FD_CLOEXEC);
@@ -296,7 +297,7 @@ absl::StatusOr<std::unique_ptr<Backend>> KqueueBackend::Create() {
   return std::unique_ptr<Backend>(std::move(backend));
 }
 
-KqueueBackend::KqueueBackend(int kqueue_fd)
+KqueuePoller::KqueuePoller(int kqueue_fd)
     : kqueue_fd_(kqueue_fd),
       creator_pid_(::getpid()),
       forks_at_create_(forks_seen.load(std::memory_order_relaxed)),
@@ -304,20 +305,20 @@ KqueueBackend::KqueueBackend(int kqueue_fd)
       silence_changes_(new struct kevent[kMaxSilenceChanges]),
       silence_receipts_(new struct kevent[kMaxSilenceChanges]) {}
 
-KqueueBackend::~KqueueBackend() {
+KqueuePoller::~KqueuePoller() {
   // In a forked child the number names no kqueue, or a file the child opened
   // since: closing it would close that file.
   if (InCreatorProcess()) ::close(kqueue_fd_);
 }
 
-bool KqueueBackend::InCreatorProcess() const {
+bool KqueuePoller::InCreatorProcess() const {
   if (forks_counted.load(std::memory_order_relaxed)) {
     return forks_seen.load(std::memory_order_relaxed) == forks_at_create_;
   }
   return ::getpid() == creator_pid_;
 }
 
-absl::Status KqueueBackend::NotCreatorProcess(const char* operation) const {
+absl::Status KqueuePoller::NotCreatorProcess(const char* operation) const {
   return absl::FailedPreconditionError(absl::StrCat(
       operation, " fd ", kqueue_fd_,
       ": this poller's kqueue belongs to process ", creator_pid_,
@@ -326,10 +327,10 @@ absl::Status KqueueBackend::NotCreatorProcess(const char* operation) const {
       "process"));
 }
 
-bool KqueueBackend::SupportsMode(Mode) const { return true; }
+bool KqueuePoller::SupportsMode(Mode) const { return true; }
 
-bool KqueueBackend::ApplyChanges(struct kevent* changes, int count,
-                                 struct kevent* receipts, int* errors) {
+bool KqueuePoller::ApplyChanges(struct kevent* changes, int count,
+                                struct kevent* receipts, int* errors) {
   const struct timespec no_wait = {0, 0};
 #if defined(EV_RECEIPT)
   // Every change returns a receipt (EV_ERROR with its errno, or 0, in `data`)
@@ -360,9 +361,9 @@ bool KqueueBackend::ApplyChanges(struct kevent* changes, int count,
   return true;
 }
 
-absl::Status KqueueBackend::Apply(const char* operation, int fd,
-                                  const Registration& old,
-                                  Registration& registration, bool* forget) {
+absl::Status KqueuePoller::Apply(const char* operation, int fd,
+                                 const Registration& old,
+                                 Registration& registration, bool* forget) {
   Change changes[kqueue_logic::kMaxChanges];
   const int count =
       kqueue_logic::PlanChanges(old, registration, kPlatform, changes);
@@ -418,7 +419,7 @@ absl::Status KqueueBackend::Apply(const char* operation, int fd,
   return status;
 }
 
-void KqueueBackend::UpdateSynthetic(int fd, Registration& registration) {
+void KqueuePoller::UpdateSynthetic(int fd, Registration& registration) {
   registration.synthetic_due =
       kqueue_logic::SyntheticDueAfterChange(registration);
   if (registration.synthetic_due) {
@@ -431,8 +432,8 @@ void KqueueBackend::UpdateSynthetic(int fd, Registration& registration) {
   if (registration.synthetic_due) (void)waker_->Wake();
 }
 
-absl::Status KqueueBackend::Add(NativeHandle handle, Token token,
-                                Interest interest, Mode mode) {
+absl::Status KqueuePoller::Add(NativeHandle handle, Token token,
+                               Interest interest, Mode mode) {
   if (!InCreatorProcess()) return NotCreatorProcess("kevent(EV_ADD)");
   if (waker_->OwnsDescriptor(handle)) {
     return internal::OwnWakeDescriptorError(internal::Operation::kAdd, handle);
@@ -484,20 +485,20 @@ absl::Status KqueueBackend::Add(NativeHandle handle, Token token,
   return absl::OkStatus();
 }
 
-absl::Status KqueueBackend::Modify(NativeHandle handle, Token token,
-                                   Interest interest, Mode mode) {
+absl::Status KqueuePoller::Modify(NativeHandle handle, Token token,
+                                  Interest interest, Mode mode) {
   return ChangeRegistration(internal::Operation::kModify, handle, token,
                             interest, mode);
 }
 
-absl::Status KqueueBackend::Rearm(NativeHandle handle) {
+absl::Status KqueuePoller::Rearm(NativeHandle handle) {
   return ChangeRegistration(internal::Operation::kRearm, handle, 0,
                             Interest::kNone, Mode::kOneshot);
 }
 
-absl::Status KqueueBackend::ChangeRegistration(internal::Operation operation,
-                                               NativeHandle handle, Token token,
-                                               Interest interest, Mode mode) {
+absl::Status KqueuePoller::ChangeRegistration(internal::Operation operation,
+                                              NativeHandle handle, Token token,
+                                              Interest interest, Mode mode) {
   if (!InCreatorProcess()) return NotCreatorProcess("kevent(EV_ADD)");
   if (waker_->OwnsDescriptor(handle)) {
     return internal::OwnWakeDescriptorError(operation, handle);
@@ -545,7 +546,7 @@ absl::Status KqueueBackend::ChangeRegistration(internal::Operation operation,
   return applied;
 }
 
-absl::Status KqueueBackend::Delete(NativeHandle handle) {
+absl::Status KqueuePoller::Delete(NativeHandle handle) {
   if (!InCreatorProcess()) return NotCreatorProcess("kevent(EV_DELETE)");
   if (waker_->OwnsDescriptor(handle)) {
     return internal::OwnWakeDescriptorError(internal::Operation::kDelete,
@@ -608,8 +609,8 @@ absl::Status KqueueBackend::Delete(NativeHandle handle) {
       "registration");
 }
 
-void KqueueBackend::QueueSilence(int fd, const Registration& registration,
-                                 FilterSet silence) {
+void KqueuePoller::QueueSilence(int fd, const Registration& registration,
+                                FilterSet silence) {
   if (silence == kqueue_logic::kNoFilter) return;
   if (silence_count_ + 3 > kMaxSilenceChanges) FlushSilence();
   Change changes[3];
@@ -620,7 +621,7 @@ void KqueueBackend::QueueSilence(int fd, const Registration& registration,
   }
 }
 
-void KqueueBackend::FlushSilence() {
+void KqueuePoller::FlushSilence() {
   // Failures (ENOENT: closed meanwhile) leave nothing to silence.
   if (silence_count_ > 0) {
     ApplyChanges(silence_changes_.get(), silence_count_,
@@ -629,8 +630,8 @@ void KqueueBackend::FlushSilence() {
   silence_count_ = 0;
 }
 
-void KqueueBackend::ReportKernelEventsLocked(int kept, absl::Span<Event> events,
-                                             WaitResult& result) {
+void KqueuePoller::ReportKernelEventsLocked(int kept, absl::Span<Event> events,
+                                            WaitResult& result) {
   for (int i = 0; i < kept;) {
     const std::uintptr_t ident = kernel_events_[i].ident;
     const std::uint64_t udata = UdataBits(kernel_events_[i].udata);
@@ -677,8 +678,8 @@ void KqueueBackend::ReportKernelEventsLocked(int kept, absl::Span<Event> events,
   }
 }
 
-void KqueueBackend::ReportSyntheticLocked(absl::Span<Event> events,
-                                          WaitResult& result) {
+void KqueuePoller::ReportSyntheticLocked(absl::Span<Event> events,
+                                         WaitResult& result) {
   for (auto it = synthetic_.begin(); it != synthetic_.end();) {
     if (result.count == events.size()) break;
     const int fd = *it;
@@ -710,8 +711,8 @@ void KqueueBackend::ReportSyntheticLocked(absl::Span<Event> events,
   }
 }
 
-absl::StatusOr<WaitResult> KqueueBackend::Wait(absl::Span<Event> events,
-                                               absl::Duration timeout) {
+absl::StatusOr<WaitResult> KqueuePoller::Wait(absl::Span<Event> events,
+                                              absl::Duration timeout) {
   if (!InCreatorProcess()) return NotCreatorProcess("kevent");
   WaitResult result;
   // A report the backend owes itself (see synthetic_) must not wait.
@@ -768,7 +769,7 @@ absl::StatusOr<WaitResult> KqueueBackend::Wait(absl::Span<Event> events,
   return result;
 }
 
-absl::Status KqueueBackend::Wake() {
+absl::Status KqueuePoller::Wake() {
   if (!InCreatorProcess()) {
     return NotCreatorProcess("kevent(EVFILT_USER, NOTE_TRIGGER)");
   }

@@ -27,18 +27,33 @@
 
 #include "backends/poll/poll_backend.h"
 
+#include <poll.h>
 #include <time.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
 #include <utility>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "poller/internal/errno_status.h"
+#include "poller/internal/open_file_set.h"
 #include "poller/internal/poll_readiness.h"
 #include "poller/internal/registration_errors.h"
 #include "poller/internal/syscall.h"
 #include "poller/internal/timeout.h"
+
+#if defined(__linux__)
+#include "poller/internal/eventfd_waker.h"
+#else
+#include "poller/internal/pipe_waker.h"
+#endif
 
 namespace poller {
 namespace {
@@ -47,18 +62,119 @@ namespace {
 // grow.
 constexpr size_t kInitialCapacity = 64;
 
+// The backend itself; PollBackend::Create makes one.
+class PollPoller final : public Backend {
+ public:
+#if defined(__linux__)
+  using Waker = internal::EventFdWaker;
+#else
+  using Waker = internal::PipeWaker;
+#endif
+
+  PollPoller(Waker waker, internal::OpenFileSet files);
+
+  absl::string_view name() const override { return PollBackend::kName; }
+  bool SupportsMode(Mode mode) const override;
+  absl::Status Add(NativeHandle handle, Token token, Interest interest,
+                   Mode mode) override;
+  absl::Status Modify(NativeHandle handle, Token token, Interest interest,
+                      Mode mode) override;
+  absl::Status Delete(NativeHandle handle) override;
+  absl::Status Rearm(NativeHandle handle) override;
+  absl::StatusOr<WaitResult> Wait(absl::Span<Event> events,
+                                  absl::Duration timeout) override;
+  absl::Status Wake() override;
+  // ppoll(2) takes a timespec; poll(2), elsewhere, milliseconds.
+  absl::Duration timeout_resolution() const override {
+#if defined(__linux__)
+    return absl::Nanoseconds(1);
+#else
+    return absl::Milliseconds(1);
+#endif
+  }
+
+ private:
+  struct Registration {
+    Token token;
+    Interest interest;
+    Mode mode;
+    // False once a oneshot registration fired or its descriptor was found
+    // closed; true again after Modify or Rearm.
+    bool armed;
+    // Changes with every Add and Modify, so Wait can tell whether a result
+    // belongs to the registration as it is now.
+    std::uint64_t serial;
+  };
+
+  // What the pollfd at the same index was built from.
+  struct Slot {
+    int fd;
+    std::uint64_t serial;
+  };
+
+  // Modify, or Rearm (`operation` kRearm: the registration's own token,
+  // interest and mode are used, and the arguments ignored).
+  absl::Status ChangeRegistration(internal::Operation operation,
+                                  NativeHandle handle, Token token,
+                                  Interest interest, Mode mode);
+
+  // Keeps spare arrays big enough for `registrations` entries plus the waker.
+  void ReserveLocked(size_t registrations);
+  // Bumps the table version and, if a waiter is blocked, makes it rebuild.
+  void ChangedLocked();
+  // Refills the pollfd array from the table. Never allocates.
+  void RebuildLocked();
+  int KernelPoll(absl::Duration timeout);
+  // What slot `slot` of the last poll became: true, with `event` written, if
+  // it is delivered; false if the slot's registration changed since the array
+  // was built, the file behind the number was closed or replaced, or nothing
+  // is left to report. Disarms a oneshot registration it delivers.
+  bool TranslateLocked(size_t slot, Event* event);
+
+  Waker waker_;
+  // Which open file each registered number names. Guarded by mutex_.
+  internal::OpenFileSet files_;
+
+  std::mutex mutex_;
+  // Guarded by mutex_.
+  absl::flat_hash_map<int, Registration> registrations_;
+  std::uint64_t table_version_ = 1;
+  std::uint64_t next_serial_ = 1;
+  // A thread is blocked in poll() with an array built before the last change.
+  bool waiting_ = false;
+  // The wake source was signalled for a change since the waiter last drained
+  // it.
+  bool change_signalled_ = false;
+  // Buffers that become the pollfd array at the next rebuild that needs more
+  // room. Only Add allocates them.
+  std::vector<pollfd> spare_pollfds_;
+  std::vector<Slot> spare_slots_;
+
+  // Owned by the thread in Wait (Poller serializes it); structural changes
+  // happen under mutex_ so Add may read their capacity.
+  std::vector<pollfd> pollfds_;
+  std::vector<Slot> slots_;
+  std::uint64_t built_table_version_ = 0;
+  // Where the next scan of results starts (round-robin fairness).
+  size_t next_slot_ = 1;
+
+  // Set by Wake() before it signals, so Wait reports `woken` only for it.
+  std::atomic<bool> wake_requested_{false};
+};
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Backend>> PollBackend::Create() {
+  using Waker = PollPoller::Waker;
   absl::StatusOr<Waker> waker = Waker::Create();
   if (!waker.ok()) return waker.status();
   absl::StatusOr<internal::OpenFileSet> files = internal::OpenFileSet::Create();
   if (!files.ok()) return files.status();
   return std::unique_ptr<Backend>(
-      new PollBackend(*std::move(waker), *std::move(files)));
+      new PollPoller(*std::move(waker), *std::move(files)));
 }
 
-PollBackend::PollBackend(Waker waker, internal::OpenFileSet files)
+PollPoller::PollPoller(Waker waker, internal::OpenFileSet files)
     : waker_(std::move(waker)), files_(std::move(files)) {
   pollfds_.reserve(kInitialCapacity + 1);
   slots_.reserve(kInitialCapacity + 1);
@@ -68,9 +184,9 @@ PollBackend::PollBackend(Waker waker, internal::OpenFileSet files)
 
 // poll(2) reports states, never changes: edge mode cannot be done (see the
 // file comment), so it is refused rather than delivered like level.
-bool PollBackend::SupportsMode(Mode mode) const { return mode != Mode::kEdge; }
+bool PollPoller::SupportsMode(Mode mode) const { return mode != Mode::kEdge; }
 
-void PollBackend::ReserveLocked(size_t registrations) {
+void PollPoller::ReserveLocked(size_t registrations) {
   const size_t needed = registrations + 1;  // And the waker.
   if (pollfds_.capacity() >= needed || spare_pollfds_.capacity() >= needed) {
     return;
@@ -80,7 +196,7 @@ void PollBackend::ReserveLocked(size_t registrations) {
   spare_slots_.reserve(capacity);
 }
 
-void PollBackend::ChangedLocked() {
+void PollPoller::ChangedLocked() {
   ++table_version_;
   if (waiting_ && !change_signalled_) {
     // A failed signal leaves the waiter on its old array until it returns
@@ -89,7 +205,7 @@ void PollBackend::ChangedLocked() {
   }
 }
 
-void PollBackend::RebuildLocked() {
+void PollPoller::RebuildLocked() {
   // Capacity was reserved by Add: swap, never allocate.
   if (pollfds_.capacity() < registrations_.size() + 1) {
     std::swap(pollfds_, spare_pollfds_);
@@ -109,8 +225,8 @@ void PollBackend::RebuildLocked() {
   if (next_slot_ >= pollfds_.size()) next_slot_ = 1;
 }
 
-absl::Status PollBackend::Add(NativeHandle handle, Token token,
-                              Interest interest, Mode mode) {
+absl::Status PollPoller::Add(NativeHandle handle, Token token,
+                             Interest interest, Mode mode) {
   if (handle == waker_.fd() || handle == files_.fd()) {
     return internal::OwnWakeDescriptorError(internal::Operation::kAdd, handle);
   }
@@ -130,20 +246,20 @@ absl::Status PollBackend::Add(NativeHandle handle, Token token,
   return absl::OkStatus();
 }
 
-absl::Status PollBackend::Modify(NativeHandle handle, Token token,
-                                 Interest interest, Mode mode) {
+absl::Status PollPoller::Modify(NativeHandle handle, Token token,
+                                Interest interest, Mode mode) {
   return ChangeRegistration(internal::Operation::kModify, handle, token,
                             interest, mode);
 }
 
-absl::Status PollBackend::Rearm(NativeHandle handle) {
+absl::Status PollPoller::Rearm(NativeHandle handle) {
   return ChangeRegistration(internal::Operation::kRearm, handle, 0,
                             Interest::kNone, Mode::kOneshot);
 }
 
-absl::Status PollBackend::ChangeRegistration(internal::Operation operation,
-                                             NativeHandle handle, Token token,
-                                             Interest interest, Mode mode) {
+absl::Status PollPoller::ChangeRegistration(internal::Operation operation,
+                                            NativeHandle handle, Token token,
+                                            Interest interest, Mode mode) {
   if (handle == waker_.fd()) {
     return internal::OwnWakeDescriptorError(operation, handle);
   }
@@ -180,7 +296,7 @@ absl::Status PollBackend::ChangeRegistration(internal::Operation operation,
   return absl::OkStatus();
 }
 
-absl::Status PollBackend::Delete(NativeHandle handle) {
+absl::Status PollPoller::Delete(NativeHandle handle) {
   if (handle == waker_.fd()) {
     return internal::OwnWakeDescriptorError(internal::Operation::kDelete,
                                             handle);
@@ -203,7 +319,7 @@ absl::Status PollBackend::Delete(NativeHandle handle) {
   return absl::OkStatus();
 }
 
-int PollBackend::KernelPoll(absl::Duration timeout) {
+int PollPoller::KernelPoll(absl::Duration timeout) {
   const nfds_t count = static_cast<nfds_t>(pollfds_.size());
 #if defined(__linux__)
   struct timespec timespec;
@@ -220,7 +336,7 @@ int PollBackend::KernelPoll(absl::Duration timeout) {
 #endif
 }
 
-bool PollBackend::TranslateLocked(size_t slot, Event* event) {
+bool PollPoller::TranslateLocked(size_t slot, Event* event) {
   pollfd& entry = pollfds_[slot];
   const short revents = entry.revents;  // NOLINT(runtime/int)
   entry.revents = 0;
@@ -263,8 +379,8 @@ bool PollBackend::TranslateLocked(size_t slot, Event* event) {
   return true;
 }
 
-absl::StatusOr<WaitResult> PollBackend::Wait(absl::Span<Event> events,
-                                             absl::Duration timeout) {
+absl::StatusOr<WaitResult> PollPoller::Wait(absl::Span<Event> events,
+                                            absl::Duration timeout) {
   WaitResult result;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -318,7 +434,7 @@ absl::StatusOr<WaitResult> PollBackend::Wait(absl::Span<Event> events,
   return result;
 }
 
-absl::Status PollBackend::Wake() {
+absl::Status PollPoller::Wake() {
   wake_requested_.store(true, std::memory_order_release);
   return waker_.Wake();
 }

@@ -9,7 +9,7 @@
 // Compiles on any POSIX system; the default where there is no epoll, kqueue or
 // IOCP, and an alternative everywhere else (Poller::Create("poll")).
 //
-// Public API: the public members of PollBackend below. A program that wants the
+// Public API: PollBackend below. A program that wants the
 // backend itself, to wrap it (a decorator that counts or logs calls) or to test
 // it, depends on @poller//backends/poll and calls PollBackend::Create(), then
 // hands the result to Poller::FromBackend(); Poller::Create("poll") does the
@@ -68,131 +68,24 @@
 #ifndef POLLER_BACKENDS_POLL_POLL_BACKEND_H_
 #define POLLER_BACKENDS_POLL_POLL_BACKEND_H_
 
-#include <poll.h>
-
-#include <atomic>
-#include <cstddef>
-#include <cstdint>
 #include <memory>
-#include <mutex>
-#include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "poller/core/backend.h"
-#include "poller/internal/open_file_set.h"
-#include "poller/internal/registration_errors.h"
-
-#if defined(__linux__)
-#include "poller/internal/eventfd_waker.h"
-#else
-#include "poller/internal/pipe_waker.h"
-#endif
 
 namespace poller {
 
-class PollBackend final : public Backend {
+// PollBackend
+//
+// Makes poll backends. Thread-safety and errors of the backend are Poller's
+// (poller/poller.h); what differs is in the file comment above.
+class PollBackend {
  public:
   static constexpr absl::string_view kName = "poll";
 
   // Errors: ResourceExhausted when out of descriptors or memory.
   static absl::StatusOr<std::unique_ptr<Backend>> Create();
-
-  absl::string_view name() const override { return kName; }
-  bool SupportsMode(Mode mode) const override;
-  absl::Status Add(NativeHandle handle, Token token, Interest interest,
-                   Mode mode) override;
-  absl::Status Modify(NativeHandle handle, Token token, Interest interest,
-                      Mode mode) override;
-  absl::Status Delete(NativeHandle handle) override;
-  absl::Status Rearm(NativeHandle handle) override;
-  absl::StatusOr<WaitResult> Wait(absl::Span<Event> events,
-                                  absl::Duration timeout) override;
-  absl::Status Wake() override;
-  // ppoll(2) takes a timespec; poll(2), elsewhere, milliseconds.
-  absl::Duration timeout_resolution() const override {
-#if defined(__linux__)
-    return absl::Nanoseconds(1);
-#else
-    return absl::Milliseconds(1);
-#endif
-  }
-
- private:
-#if defined(__linux__)
-  using Waker = internal::EventFdWaker;
-#else
-  using Waker = internal::PipeWaker;
-#endif
-
-  struct Registration {
-    Token token;
-    Interest interest;
-    Mode mode;
-    // False once a oneshot registration fired or its descriptor was found
-    // closed; true again after Modify or Rearm.
-    bool armed;
-    // Changes with every Add and Modify, so Wait can tell whether a result
-    // belongs to the registration as it is now.
-    std::uint64_t serial;
-  };
-
-  // What the pollfd at the same index was built from.
-  struct Slot {
-    int fd;
-    std::uint64_t serial;
-  };
-
-  PollBackend(Waker waker, internal::OpenFileSet files);
-
-  // Modify, or Rearm (`operation` kRearm: the registration's own token,
-  // interest and mode are used, and the arguments ignored).
-  absl::Status ChangeRegistration(internal::Operation operation,
-                                  NativeHandle handle, Token token,
-                                  Interest interest, Mode mode);
-
-  // Keeps spare arrays big enough for `registrations` entries plus the waker.
-  void ReserveLocked(size_t registrations);
-  // Bumps the table version and, if a waiter is blocked, makes it rebuild.
-  void ChangedLocked();
-  // Refills the pollfd array from the table. Never allocates.
-  void RebuildLocked();
-  int KernelPoll(absl::Duration timeout);
-  // What slot `slot` of the last poll became: true, with `event` written, if
-  // it is delivered; false if the slot's registration changed since the array
-  // was built, the file behind the number was closed or replaced, or nothing
-  // is left to report. Disarms a oneshot registration it delivers.
-  bool TranslateLocked(size_t slot, Event* event);
-
-  Waker waker_;
-  // Which open file each registered number names. Guarded by mutex_.
-  internal::OpenFileSet files_;
-
-  std::mutex mutex_;
-  // Guarded by mutex_.
-  absl::flat_hash_map<int, Registration> registrations_;
-  std::uint64_t table_version_ = 1;
-  std::uint64_t next_serial_ = 1;
-  // A thread is blocked in poll() with an array built before the last change.
-  bool waiting_ = false;
-  // The wake source was signalled for a change since the waiter last drained
-  // it.
-  bool change_signalled_ = false;
-  // Buffers that become the pollfd array at the next rebuild that needs more
-  // room. Only Add allocates them.
-  std::vector<pollfd> spare_pollfds_;
-  std::vector<Slot> spare_slots_;
-
-  // Owned by the thread in Wait (Poller serializes it); structural changes
-  // happen under mutex_ so Add may read their capacity.
-  std::vector<pollfd> pollfds_;
-  std::vector<Slot> slots_;
-  std::uint64_t built_table_version_ = 0;
-  // Where the next scan of results starts (round-robin fairness).
-  size_t next_slot_ = 1;
-
-  // Set by Wake() before it signals, so Wait reports `woken` only for it.
-  std::atomic<bool> wake_requested_{false};
 };
 
 }  // namespace poller

@@ -17,6 +17,9 @@
 #include <sys/eventfd.h>
 #endif
 
+#include <memory>
+
+#include "absl/strings/str_cat.h"
 #include "tests/conformance/rules.h"
 #include "tests/conformance/test_handles.h"
 
@@ -29,6 +32,9 @@ using ::poller::testing::MakeSocketPair;
 using ::poller::testing::MakeTcpConnection;
 using ::poller::testing::MakeTcpListener;
 using ::poller::testing::Pipe;
+using ::poller::testing::ReadableHandle;
+using ::poller::testing::ReadableKind;
+using ::poller::testing::ReadableKinds;
 using ::poller::testing::ScopedFd;
 using ::poller::testing::SocketPair;
 
@@ -39,6 +45,30 @@ TEST_P(ConformanceTest, HangUpWhenPeerCloses) {
   pair.second.Reset();
   Readiness readiness = WaitForToken(*poller_, 20);
   EXPECT_TRUE(Has(readiness, Readiness::kHangUp));
+}
+
+TEST_P(ConformanceTest, HangUpWhenThePeerClosesForEveryKindOfStream) {
+  RULE(
+      "hang-up is reported, in every mode, when the other end of any kind of "
+      "byte stream closes (pipe, Unix stream, TCP, pseudo-terminal)");
+  int checked = 0;
+  for (const ReadableKind& kind : ReadableKinds()) {
+    for (Mode mode : {Mode::kOneshot, Mode::kLevel, Mode::kEdge}) {
+      if (!poller_->SupportsMode(mode)) continue;
+      SCOPED_TRACE(absl::StrCat(kind.name, ", ", ModeName(mode)));
+      std::unique_ptr<ReadableHandle> stream = kind.make();
+      ASSERT_TRUE(
+          poller_->Add(stream->handle(), 23, Interest::kReadable, mode).ok());
+      if (!stream->ClosePeer()) {  // No other end: the next kind.
+        ASSERT_TRUE(poller_->Delete(stream->handle()).ok());
+        break;
+      }
+      ++checked;
+      EXPECT_TRUE(Has(WaitForToken(*poller_, 23), Readiness::kHangUp));
+      ASSERT_TRUE(poller_->Delete(stream->handle()).ok());
+    }
+  }
+  EXPECT_GT(checked, 0) << "no kind of byte stream on this platform";
 }
 
 TEST_P(ConformanceTest, HangUpOnHalfClose) {

@@ -619,6 +619,10 @@ class PipeHandle : public ReadableHandle {
     write_end_ = std::move(pipe.write_end);
   }
   void MakeReadable() override { WriteBytes(write_end_.get()); }
+  bool ClosePeer() override {
+    write_end_.Reset();
+    return true;
+  }
 
  private:
   ScopedFd write_end_;
@@ -632,6 +636,10 @@ class StreamSocketHandle : public ReadableHandle {
     peer_ = std::move(pair.second);
   }
   void MakeReadable() override { WriteBytes(peer_.get()); }
+  bool ClosePeer() override {
+    peer_.Reset();
+    return true;
+  }
 
  private:
   ScopedFd peer_;
@@ -645,6 +653,10 @@ class TcpHandle : public ReadableHandle {
     client_ = std::move(connection.client);
   }
   void MakeReadable() override { WriteBytes(client_.get()); }
+  bool ClosePeer() override {
+    client_.Reset();
+    return true;
+  }
 
  private:
   ScopedFd client_;
@@ -704,6 +716,10 @@ class PtyHandle : public ReadableHandle {
   }
   void MakeReadable() override {
     EXPECT_EQ(::write(terminal_.get(), "x\n", 2), 2) << std::strerror(errno);
+  }
+  bool ClosePeer() override {
+    terminal_.Reset();
+    return true;
   }
 
  private:

@@ -137,6 +137,11 @@ class ReadableHandle {
   virtual void MakeReadable() = 0;
   // Closes handle() without Delete, keeping the rest (a pipe's write end).
   void CloseHandle() { handle_.Reset(); }
+  // Closes the other end of a byte stream (a pipe's write end, the peer
+  // socket, a pseudo-terminal's terminal side), which a reader of handle()
+  // sees as a hang-up. False for kinds with no other end (UDP, eventfd,
+  // timerfd), which keep it all.
+  virtual bool ClosePeer() { return false; }
   // Moves handle() to the number `number`, which must be free (closed):
   // POSIX dup2. On Windows, which has no dup2, true only if handle() has that
   // value already.
