@@ -1,6 +1,6 @@
 """The build setting that chooses poller's default backend: --//poller:backend=NAME."""
 
-load(":backends.bzl", "BACKEND_NAMES")
+load("//backends:backends.bzl", "BACKEND_NAMES")
 
 def _backend_setting_impl(ctx):
     value = ctx.build_setting_value

@@ -1,7 +1,7 @@
 // Copyright 2026 The poller Authors.
 //
 // The backends compiled into this build, and which one Create() uses.
-// poller/backends.bzl decides both (by platform and --//poller:backend); this
+// backends/backends.bzl decides both (by platform and --//poller:backend); this
 // file only turns its decision into a C++ table.
 
 #include <array>
@@ -15,7 +15,7 @@
 #include "poller/poller.h"
 
 // The #includes and entries of every compiled backend, from the table in
-// poller/backends.bzl.
+// backends/backends.bzl.
 #include "poller/compiled_backends.inc"
 
 #define POLLER_STRINGIFY_INNER(x) #x
@@ -56,7 +56,7 @@ static_assert(IsCompiled(kDefaultBackend),
               "--//poller:backend (from another workspace: "
               "--@poller//poller:backend) names a backend this platform does "
               "not compile, or one a switch such as --//poller:io_uring=false "
-              "leaves out; poller/backends.bzl lists each backend's systems");
+              "leaves out; backends/backends.bzl lists each backend's systems");
 
 }  // namespace
 

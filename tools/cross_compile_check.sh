@@ -10,19 +10,20 @@
 #   Abseil's and GoogleTest's installed headers are portable: they come from a folder that holds
 #   only them (symlinks into /usr/include), never the rest of Linux's /usr/include.
 #
-# By default Bazel itself builds //poller for //platforms:macos_x86_64, :macos_arm64 and
-# :windows_x86_64 with the compile-only toolchains in //toolchains, so the selection in poller/BUILD
-# picks the files: for macOS the kqueue backend and its waker, the poll backend, poller.cc,
-# registry.cc, the poller/internal helpers, the conformance suite with its kqueue and poll
-# instances, and the stress and fault suites (what POLLER_BACKEND_SUITES runs on a backend); for Windows the IOCP backend, poller.cc, registry.cc, the poller/internal helpers,
-# the conformance suite with its IOCP instance, and the stress and fault suites
-# (tools/windows_test.sh links and runs them under Wine). The build's own flags apply
+# By default Bazel itself builds, for //platforms:macos_x86_64, :macos_arm64 and :windows_x86_64
+# with the compile-only toolchains in //toolchains, every target of //poller/..., //backends/... and
+# //tests/... that is compatible with the platform (the backend table, backends/backends.bzl, says
+# which backends and backend tests those are): for macOS the kqueue and poll backends and their
+# tests, for Windows the IOCP backend and its tests (tools/windows_test.sh links and runs them
+# under Wine), and on both poller.cc, registry.cc, the poller/internal helpers, the conformance,
+# stress, fault, hygiene and pitfall suites and their tests. The build's own flags apply
 # (-std=c++17 -Wall -Wextra -Werror). Then `bazel cquery` checks the backend every platform selects
 # (kqueue on macOS and the four BSDs, IOCP on Windows, epoll on Linux, poll elsewhere) and that the
 # --//poller:backend setting overrides it. Nothing is linked or run.
 #
 # Usage: tools/cross_compile_check.sh [--without-bazel]
-#   --without-bazel   compile the same files with the cross compilers directly (no selection check)
+#   --without-bazel   compile the backends' and suites' files listed below with the cross compilers
+#                     directly (no selection check)
 # Exits non-zero, printing the errors, if anything fails; silent otherwise. Installs what it needs
 # when missing: the npm package into $POLLER_CROSS_CACHE (default ~/.cache/poller-cross),
 # g++-mingw-w64-x86-64-posix and clang-14 with apt-get.
@@ -116,41 +117,21 @@ if ((use_bazel)); then
     --action_env=POLLER_CROSS_CACHE="$cache"
     --jobs=2
   )
-  # What each platform builds: every library the platform compiles, and on macOS the suites and
-  # the kqueue and poll tests too (compiled, not linked: the toolchains cannot link). A library's
-  # default output is its own archive: its dependencies' sources are compiled only when they are
-  # listed too, so each is named here. "compilation_outputs" is a test's own object files alone.
-  macos_libraries="//poller //poller/internal:errno_status //poller/internal:timeout \
-    //poller/internal:syscall //poller/internal:scoped_fd //poller/internal:poll_readiness //poller/internal:registration_errors //poller/core \
-    //backends/kqueue //backends/kqueue:kqueue_logic //backends/poll //poller/internal:pipe_waker \
-    //poller/internal:open_file_set //tests/conformance:suite //tests/conformance:test_handles \
-    //tests/conformance:schedule //tests:backend_under_test //tests:builtin_backends \
-    //tests/stress:stress_suite //tests/faults:fault_injection_suite //tests/faults:hygiene_suite \
-    //tests/faults:pitfalls_suite"
-  windows_libraries="//poller //poller/core //poller/internal:errno_status \
-    //poller/internal:timeout //poller/internal:syscall //poller/internal:registration_errors \
-    //backends/iocp //tests/conformance:suite //tests/conformance:test_handles \
-    //tests/conformance:schedule //tests:backend_under_test //tests:builtin_backends \
-    //tests/stress:stress_suite //tests/faults:fault_injection_suite //tests/faults:hygiene_suite \
-    //tests/faults:pitfalls_suite"
-  macos_tests="//tests/conformance:kqueue_test //tests/conformance:poll_test \
-    //backends/kqueue:kqueue_backend_test //backends/kqueue:kqueue_logic_test"
-  builds=(
-    "macos_x86_64 default ${macos_libraries}"
-    "macos_x86_64 compilation_outputs ${macos_tests}"
-    "macos_arm64 default ${macos_libraries}"
-    "macos_arm64 compilation_outputs ${macos_tests}"
-    "windows_x86_64 default ${windows_libraries}"
-    "windows_x86_64 compilation_outputs //tests/conformance:iocp_test //backends/iocp:iocp_backend_test"
-  )
-  for build in "${builds[@]}"; do
-    read -r platform output_groups targets <<<"$build"
+  # What each platform builds: every target of poller's own packages that is compatible with it,
+  # compiled, not linked (the toolchains cannot link): "compilation_outputs" is a target's own
+  # object files. Which backends and tests those are comes from each target's
+  # target_compatible_with, which the backend table (backends/backends.bzl) sets for every backend
+  # and its tests, so a backend added to the table is compiled here without naming it.
+  compiled_packages="//poller/... //backends/... //tests/..."
+  builds=(macos_x86_64 macos_arm64 windows_x86_64)
+  for platform in "${builds[@]}"; do
     # The suffix keeps these outputs apart from the host build's (both are "k8" to Bazel 4).
-    if ! (cd "$root" && ./bazelw build ${targets} "${bazel_flags[@]}" \
-      --output_groups="$output_groups" --platforms="//platforms:$platform" \
+    # Incompatible targets, matched by the patterns, are skipped.
+    if ! (cd "$root" && ./bazelw build ${compiled_packages} "${bazel_flags[@]}" \
+      --output_groups=compilation_outputs --platforms="//platforms:$platform" \
       --platform_suffix="-$platform") >"$work/$platform.log" 2>&1; then
       grep -v -E '^(Loading|Analyzing|INFO|\[)' "$work/$platform.log" >&2 || true
-      say "FAILED: bazel build ${targets} --platforms=//platforms:$platform"
+      say "FAILED: bazel build ${compiled_packages} --platforms=//platforms:$platform"
       failures=$((failures + 1))
     fi
   done
@@ -224,7 +205,7 @@ compile() {  # label compiler flags... -- files...
   done
 }
 
-# (poller/registry.cc is left out: it includes the table Bazel generates from poller/backends.bzl.)
+# (poller/registry.cc is left out: it includes the table Bazel generates from backends/backends.bzl.)
 kqueue_files=(
   backends/kqueue/kqueue_backend.cc
   backends/kqueue/kqueue_logic.cc

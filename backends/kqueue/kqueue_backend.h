@@ -13,7 +13,7 @@
 //   - Its decisions (filters per registration, changes per Add and Modify,
 //     what each kernel event means, what a oneshot silences, which token an
 //     event carries) live in kqueue_logic.h, which compiles everywhere;
-//     kqueue_logic_test.cc runs them on Linux under ./bazelw test //... with
+//     kqueue_logic_test runs them on Linux under ./bazelw test //... with
 //     kernel answers scripted from the XNU and FreeBSD sources cited below.
 //   - This backend, kqueue_backend_test.cc and the conformance suite compile
 //     against the macOS 13 SDK headers (x86_64, arm64) with the project's

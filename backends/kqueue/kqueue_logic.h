@@ -5,7 +5,7 @@
 // -----------------------------------------------------------------------------
 //
 // The kqueue backend's decisions, apart from its kevent calls, so that they
-// compile and are tested everywhere (kqueue_logic_test.cc runs on Linux): which
+// compile and are tested everywhere (kqueue_logic_test runs on Linux): which
 // kernel filters a registration needs and which changes turn one registration
 // into another; what a kernel event means (readiness, and whether it belongs to
 // the registration as it is now); what a oneshot registration silences after

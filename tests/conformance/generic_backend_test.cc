@@ -2,7 +2,7 @@
 //
 // The conformance suite on one built-in backend, Poller::Create(NAME), where
 // NAME is POLLER_TEST_BACKEND: tests/conformance/BUILD compiles this file once
-// per row of poller/backends.bzl (conformance_tests()) that needs no options.
+// per row of backends/backends.bzl (conformance_tests()) that needs no options.
 
 #include "poller/poller.h"
 #include "tests/conformance/suite.h"

@@ -89,7 +89,7 @@ def _row(name):
     for backend in BACKENDS:
         if backend.name == name:
             return backend
-    fail("poller has no backend named {} (poller/backends.bzl: {})".format(
+    fail("poller has no backend named {} (backends/backends.bzl: {})".format(
         name,
         ", ".join(BACKEND_NAMES),
     ))
@@ -109,6 +109,24 @@ def _system_name(system):
 def _switched_in(backend, system):
     """The config_setting: `backend`'s switch is on and the target system is `system`."""
     return "//poller:{}_switched_in_on_{}".format(backend.name, _system_name(system))
+
+def backend_if_compiled(name):
+    """The backend's library where it is compiled in (its systems, its switch on), else nothing.
+
+    For the deps of a target built everywhere that uses the backend only where it exists (under
+    #if defined(POLLER_HAVE_<NAME>_BACKEND)), such as //tests:builtin_backends with epoll.
+    """
+    row = _row(name)
+    if row.switch:
+        conditions = {_switched_in(row, system): [row.package] for system in row.systems}
+        conditions["//conditions:default"] = []
+        return select(conditions)
+    conditions = {
+        system: ([row.package] if system in row.systems else [])
+        for system in ALL_SYSTEMS
+    }
+    conditions["//conditions:default"] = [row.package] if "elsewhere" in row.systems else []
+    return select(conditions)
 
 def backend_compatible_with(name):
     """target_compatible_with for a backend's targets and its tests."""
@@ -185,7 +203,7 @@ _choice_error = rule(
 def _default_define(system):
     names = [b.name for b in BACKENDS if system in b.default_on]
     if len(names) != 1:
-        fail("poller/backends.bzl: {} must be the default of exactly one backend, not {}".format(
+        fail("backends/backends.bzl: {} must be the default of exactly one backend, not {}".format(
             system,
             names,
         ))
@@ -262,7 +280,7 @@ def override_defines():
 
 def _compiled_backends_header_impl(ctx):
     lines = [
-        "// Generated from poller/backends.bzl by compiled_backends_header(): do not edit.",
+        "// Generated from backends/backends.bzl by compiled_backends_header(): do not edit.",
         "// Each backend's library defines POLLER_HAVE_<NAME>_BACKEND where it is compiled in.",
         "",
     ]
