@@ -115,6 +115,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "backends/io_uring/io_uring_internal.h"
+#include "backends/io_uring/io_uring_poller.h"
 #include "poller/internal/errno_status.h"
 #include "poller/internal/registration_errors.h"
 #include "poller/internal/timeout.h"
@@ -248,13 +249,13 @@ absl::StatusOr<std::unique_ptr<Backend>> IoUringBackend::Create(
     io_uring_queue_exit(ring.get());
     return files.status();
   }
-  return std::unique_ptr<Backend>(new IoUringBackend(
+  return std::unique_ptr<Backend>(new IoUringPoller(
       std::move(ring), *std::move(signal), *std::move(files), options));
 }
 
-IoUringBackend::IoUringBackend(std::unique_ptr<io_uring> ring,
-                               internal::EventFdWaker signal,
-                               internal::OpenFileSet files, Options options)
+IoUringPoller::IoUringPoller(std::unique_ptr<io_uring> ring,
+                             internal::EventFdWaker signal,
+                             internal::OpenFileSet files, Options options)
     : options_(options),
       ring_(std::move(ring)),
       ring_fd_(ring_->ring_fd),
@@ -264,7 +265,7 @@ IoUringBackend::IoUringBackend(std::unique_ptr<io_uring> ring,
       batch_capacity_(ring_->sq.ring_entries),
       pid_(::getpid()) {}
 
-IoUringBackend::~IoUringBackend() {
+IoUringPoller::~IoUringPoller() {
   // Closing the ring cancels every request still in flight, but later: the
   // kernel's teardown runs on a worker after the close, and the cancelled
   // requests complete as task work of the thread that submitted them. Until
@@ -282,26 +283,26 @@ IoUringBackend::~IoUringBackend() {
   io_uring_queue_exit(ring_.get());
 }
 
-bool IoUringBackend::SupportsMode(Mode) const { return true; }
+bool IoUringPoller::SupportsMode(Mode) const { return true; }
 
-bool IoUringBackend::PromisedLocked(int handle) const {
+bool IoUringPoller::PromisedLocked(int handle) const {
   if (!options_.deleted_before_close) return false;
   auto found = registrations_.find(handle);
   return found != registrations_.end() && !found->second.ended;
 }
 
-bool IoUringBackend::NeedsSignalLocked() {
+bool IoUringPoller::NeedsSignalLocked() {
   if (!may_block_ || signalled_) return false;
   signalled_ = true;
   return true;
 }
 
-absl::Status IoUringBackend::Signal() { return signal_.Wake(); }
+absl::Status IoUringPoller::Signal() { return signal_.Wake(); }
 
-absl::Status IoUringBackend::Wake() { return Signal(); }
+absl::Status IoUringPoller::Wake() { return Signal(); }
 
-absl::Status IoUringBackend::Add(NativeHandle handle, Token token,
-                                 Interest interest, Mode mode) {
+absl::Status IoUringPoller::Add(NativeHandle handle, Token token,
+                                Interest interest, Mode mode) {
   if (handle == ring_fd_) {
     return internal::WatchesItselfError(handle);
   }
@@ -341,21 +342,20 @@ absl::Status IoUringBackend::Add(NativeHandle handle, Token token,
   return absl::OkStatus();
 }
 
-absl::Status IoUringBackend::Modify(NativeHandle handle, Token token,
-                                    Interest interest, Mode mode) {
+absl::Status IoUringPoller::Modify(NativeHandle handle, Token token,
+                                   Interest interest, Mode mode) {
   return ChangeRegistration(internal::Operation::kModify, handle, token,
                             interest, mode);
 }
 
-absl::Status IoUringBackend::Rearm(NativeHandle handle) {
+absl::Status IoUringPoller::Rearm(NativeHandle handle) {
   return ChangeRegistration(internal::Operation::kRearm, handle, 0,
                             Interest::kNone, Mode::kOneshot);
 }
 
-absl::Status IoUringBackend::ChangeRegistration(internal::Operation operation,
-                                                NativeHandle handle,
-                                                Token token, Interest interest,
-                                                Mode mode) {
+absl::Status IoUringPoller::ChangeRegistration(internal::Operation operation,
+                                               NativeHandle handle, Token token,
+                                               Interest interest, Mode mode) {
   if (handle == ring_fd_ || handle == signal_.fd()) {
     return OwnDescriptorError(handle);
   }
@@ -414,7 +414,7 @@ absl::Status IoUringBackend::ChangeRegistration(internal::Operation operation,
   return absl::OkStatus();
 }
 
-absl::Status IoUringBackend::Delete(NativeHandle handle) {
+absl::Status IoUringPoller::Delete(NativeHandle handle) {
   if (handle == ring_fd_ || handle == signal_.fd()) {
     return OwnDescriptorError(handle);
   }
@@ -469,8 +469,8 @@ absl::Status IoUringBackend::Delete(NativeHandle handle) {
   return status;
 }
 
-absl::StatusOr<WaitResult> IoUringBackend::Wait(absl::Span<Event> events,
-                                                absl::Duration timeout) {
+absl::StatusOr<WaitResult> IoUringPoller::Wait(absl::Span<Event> events,
+                                               absl::Duration timeout) {
   std::unique_lock<std::mutex> lock(mutex_);
   waiting_ = true;
   const std::uint64_t thread = ThisThread();

@@ -13,6 +13,7 @@
 
 #include "backends/io_uring/io_uring_backend.h"
 #include "backends/io_uring/io_uring_internal.h"
+#include "backends/io_uring/io_uring_poller.h"
 #include "poller/internal/errno_status.h"
 #include "poller/internal/syscall.h"
 
@@ -49,7 +50,7 @@ bool StillPriority(int fd) {
 
 }  // namespace
 
-io_uring_sqe* IoUringBackend::QueueLocked(const BatchEntry& entry) {
+io_uring_sqe* IoUringPoller::QueueLocked(const BatchEntry& entry) {
   if (batch_size_ == batch_capacity_) return nullptr;
   io_uring_sqe* sqe = io_uring_get_sqe(ring_.get());
   if (sqe == nullptr) return nullptr;
@@ -57,7 +58,7 @@ io_uring_sqe* IoUringBackend::QueueLocked(const BatchEntry& entry) {
   return sqe;
 }
 
-bool IoUringBackend::QueueArmLocked(int fd, const Registration& registration) {
+bool IoUringPoller::QueueArmLocked(int fd, const Registration& registration) {
   const std::uint32_t serial = next_serial_;
   io_uring_sqe* sqe = QueueLocked(
       BatchEntry{BatchEntry::Kind::kArm, fd, serial, registration.generation});
@@ -74,8 +75,8 @@ bool IoUringBackend::QueueArmLocked(int fd, const Registration& registration) {
   return true;
 }
 
-bool IoUringBackend::QueueCancelLocked(BatchEntry::Kind kind, int fd,
-                                       std::uint32_t serial) {
+bool IoUringPoller::QueueCancelLocked(BatchEntry::Kind kind, int fd,
+                                      std::uint32_t serial) {
   io_uring_sqe* sqe = QueueLocked(BatchEntry{kind, fd, serial});
   if (sqe == nullptr) return false;
   // IORING_OP_ASYNC_CANCEL, not IORING_OP_POLL_REMOVE: the latter fails with
@@ -90,7 +91,7 @@ bool IoUringBackend::QueueCancelLocked(BatchEntry::Kind kind, int fd,
   return true;
 }
 
-void IoUringBackend::QueueOrphansLocked() {
+void IoUringPoller::QueueOrphansLocked() {
   for (std::uint64_t user_data : orphans_) {
     io_uring_sqe* sqe =
         QueueLocked(BatchEntry{BatchEntry::Kind::kOrphanCancel, -1, 0});
@@ -103,7 +104,7 @@ void IoUringBackend::QueueOrphansLocked() {
   }
 }
 
-void IoUringBackend::CancelEverythingLocked() {
+void IoUringPoller::CancelEverythingLocked() {
   WithdrawUnsubmittedLocked();
   batch_size_ = 0;
   io_uring_sqe* sqe = io_uring_get_sqe(ring_.get());
@@ -120,7 +121,7 @@ void IoUringBackend::CancelEverythingLocked() {
                   [&] { return io_uring_submit_and_wait(ring_.get(), 1); });
 }
 
-void IoUringBackend::WithdrawUnsubmittedLocked() {
+void IoUringPoller::WithdrawUnsubmittedLocked() {
   // liburing has no call that takes queued entries back. Without an SQPOLL
   // thread the kernel reads the submission queue only inside an
   // io_uring_enter that submits, and only this backend makes those, under
@@ -133,7 +134,7 @@ void IoUringBackend::WithdrawUnsubmittedLocked() {
   __atomic_store_n(queue.ktail, head, __ATOMIC_RELEASE);
 }
 
-unsigned IoUringBackend::SubmitBatchLocked(int* error) {
+unsigned IoUringPoller::SubmitBatchLocked(int* error) {
   *error = 0;
   const unsigned queued = batch_size_;
   if (queued == 0) return 0;
@@ -158,7 +159,7 @@ unsigned IoUringBackend::SubmitBatchLocked(int* error) {
   return taken;
 }
 
-void IoUringBackend::CommitBatchLocked(unsigned taken) {
+void IoUringPoller::CommitBatchLocked(unsigned taken) {
   if (taken < batch_size_) WithdrawUnsubmittedLocked();
   size_t orphans_taken = 0;
   for (unsigned i = 0; i < batch_size_; ++i) {
@@ -218,13 +219,13 @@ void IoUringBackend::CommitBatchLocked(unsigned taken) {
   batch_size_ = 0;
 }
 
-void IoUringBackend::EnqueueLocked(int fd, Registration& registration) {
+void IoUringPoller::EnqueueLocked(int fd, Registration& registration) {
   if (registration.pending_index != 0) return;
   pending_.push_back(fd);
   registration.pending_index = pending_.size();
 }
 
-void IoUringBackend::DequeueLocked(Registration& registration) {
+void IoUringPoller::DequeueLocked(Registration& registration) {
   if (registration.pending_index == 0) return;
   const size_t index = registration.pending_index - 1;
   registration.pending_index = 0;
@@ -235,13 +236,13 @@ void IoUringBackend::DequeueLocked(Registration& registration) {
   registrations_.find(last)->second.pending_index = index + 1;
 }
 
-void IoUringBackend::EraseLocked(
+void IoUringPoller::EraseLocked(
     absl::flat_hash_map<int, Registration>::iterator found) {
   DequeueLocked(found->second);
   registrations_.erase(found);
 }
 
-void IoUringBackend::DropLocked(int fd) {
+void IoUringPoller::DropLocked(int fd) {
   auto found = registrations_.find(fd);
   if (found == registrations_.end()) return;
   if (found->second.live) {
@@ -250,7 +251,7 @@ void IoUringBackend::DropLocked(int fd) {
   EraseLocked(found);
 }
 
-void IoUringBackend::ReserveLocked() {
+void IoUringPoller::ReserveLocked() {
   // Wait queues work for a registration at most once (pending_) and never
   // allocates: room for every registration is made here.
   if (pending_.capacity() < registrations_.size()) {
@@ -258,12 +259,12 @@ void IoUringBackend::ReserveLocked() {
   }
 }
 
-void IoUringBackend::RearmLocked(int fd, Registration& registration) {
+void IoUringPoller::RearmLocked(int fd, Registration& registration) {
   registration.rearm = true;
   EnqueueLocked(fd, registration);
 }
 
-void IoUringBackend::ResubmitAllLocked() {
+void IoUringPoller::ResubmitAllLocked() {
   for (auto& [fd, registration] : registrations_) {
     if (registration.armed) {
       RearmLocked(fd, registration);
@@ -277,7 +278,7 @@ void IoUringBackend::ResubmitAllLocked() {
   }
 }
 
-absl::Status IoUringBackend::FlushLocked() {
+absl::Status IoUringPoller::FlushLocked() {
   int error = 0;
   absl::Status failure;
   // Submits the batch when it is (nearly) full: only the last one is left
@@ -374,10 +375,10 @@ absl::Status IoUringBackend::FlushLocked() {
   return failure;
 }
 
-bool IoUringBackend::CompletionReadinessLocked(int fd,
-                                               Registration& registration,
-                                               int result,
-                                               Readiness* readiness) {
+bool IoUringPoller::CompletionReadinessLocked(int fd,
+                                              Registration& registration,
+                                              int result,
+                                              Readiness* readiness) {
   if (result == -ECANCELED) {
     // Cancelled by the kernel (its submitting thread exited), not by us: ask
     // again, report nothing.
@@ -435,7 +436,7 @@ bool IoUringBackend::CompletionReadinessLocked(int fd,
   return true;
 }
 
-void IoUringBackend::ReapLocked(absl::Span<Event> events, WaitResult& result) {
+void IoUringPoller::ReapLocked(absl::Span<Event> events, WaitResult& result) {
   ++wait_serial_;
   unsigned head;
   unsigned consumed = 0;
