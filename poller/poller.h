@@ -277,7 +277,10 @@ class Poller {
   // Re-arms a oneshot or edge-oneshot registration that fired, as it is: the
   // same token, interest and mode, so a program need not keep them. Readiness
   // that is already there is reported by the next Wait, as after Modify. A
-  // registration that has not fired yet stays armed (nothing changes). On the
+  // registration that has not fired yet stays armed and nothing changes: an
+  // event the kernel already holds for it is still reported, so the next Wait
+  // may report readiness that came and went after the previous Wait began
+  // (io_uring posts it when the data comes; epoll and poll look again). On the
   // epoll backend it makes no system call unless the registration was found
   // ready while disarmed (see epoll_backend.h).
   //

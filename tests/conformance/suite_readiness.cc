@@ -27,6 +27,7 @@ namespace poller::conformance {
 namespace {
 
 using ::poller::testing::ConnectToLoopback;
+using ::poller::testing::DrainBytes;
 using ::poller::testing::MakePipe;
 using ::poller::testing::MakeSocketPair;
 using ::poller::testing::MakeTcpConnection;
@@ -37,6 +38,58 @@ using ::poller::testing::ReadableKind;
 using ::poller::testing::ReadableKinds;
 using ::poller::testing::ScopedFd;
 using ::poller::testing::SocketPair;
+using ::poller::testing::WriteBytes;
+
+TEST_P(ConformanceTest, ReadinessGoneBeforeAWaitIsNotReportedByALaterOne) {
+  RULE(
+      "an event reports readiness the handle had after the previous Wait "
+      "began: data that came and went before a Wait is not reported by the "
+      "Wait after it, in any mode");
+  int checked = 0;
+  for (Mode mode :
+       {Mode::kOneshot, Mode::kLevel, Mode::kEdge, Mode::kEdgeOneshot}) {
+    if (!poller_->SupportsMode(mode)) continue;
+    SCOPED_TRACE(ModeName(mode));
+    Pipe watched = MakePipe();
+    Pipe deleted = MakePipe();
+    Pipe late = MakePipe();
+    ASSERT_TRUE(
+        poller_->Add(watched.read_end.get(), 27, Interest::kReadable, mode)
+            .ok());
+    ASSERT_TRUE(poller_
+                    ->Add(deleted.read_end.get(), 28, Interest::kReadable,
+                          Mode::kOneshot)
+                    .ok());
+    ASSERT_TRUE(
+        poller_
+            ->Add(late.read_end.get(), 29, Interest::kReadable, Mode::kOneshot)
+            .ok());
+    Events events(8);
+    ASSERT_TRUE(WaitOnce(*poller_, events, absl::ZeroDuration()).ok());
+    // A Delete before the data comes and goes leaves the kernel something to
+    // say before the next Wait (on io_uring, the cancelled request's
+    // completion, already in the queue when that Wait looks).
+    ASSERT_TRUE(poller_->Delete(deleted.read_end.get()).ok());
+    WriteBytes(watched.write_end.get());
+    ASSERT_EQ(DrainBytes(watched.read_end.get()), 1u);
+
+    // This Wait may report the watched pipe (its data was there after the
+    // previous Wait began); the one after it may not.
+    auto first = WaitOnce(*poller_, events, absl::ZeroDuration());
+    ASSERT_TRUE(first.ok()) << first.status();
+    WriteBytes(late.write_end.get());
+    auto second = WaitOnce(*poller_, events, kPrompt);
+    ASSERT_TRUE(second.ok()) << second.status();
+    // Control: the second Wait reports what became ready before it.
+    EXPECT_EQ(second->count(29), 1u) << "the late pipe was not reported";
+    EXPECT_EQ(second->count(27), 0u)
+        << "reported data read before the previous Wait began";
+    ++checked;
+    ASSERT_TRUE(poller_->Delete(watched.read_end.get()).ok());
+    ASSERT_TRUE(poller_->Delete(late.read_end.get()).ok());
+  }
+  EXPECT_GT(checked, 0);
+}
 
 TEST_P(ConformanceTest, HangUpWhenPeerCloses) {
   RULE("hang-up is reported when the peer closes");

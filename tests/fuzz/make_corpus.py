@@ -155,6 +155,12 @@ SEEDS = {
     "hangup_pipe_after_delete_of_rearmed_multishot": [op(PIPE), add(0, R, EDGE),
                                                       add(1, W | PRI, LEVEL), wait(ZERO),
                                                       op(CLOSE, 1), wait()],
+    # Data that came and went while a oneshot registration was armed, then a Rearm of it (which
+    # changes nothing): io_uring's completion, posted when the data came, is still reported
+    # (found by the fuzzer; the model had taken the Rearm to start a new interval).
+    "rearm_of_unfired_after_data_came_and_went": [op(PIPE), add(0, R, EDGE_ONESHOT), wait(ZERO),
+                                                  write(1), op(READ, 0), op(REARM, 0),
+                                                  wait(ZERO)],
 }
 
 # Inputs the fuzzer found, kept byte for byte (base64) as it reported them.
@@ -168,6 +174,17 @@ FOUND = {
     "found_io_uring_hangup_lost_after_delete_of_rearmed_multishot":
         "AQAAAAIAABMIAtiAAstPbgJ/AAgC////AgAACAgAAAADAP//Av///wL/AQAC/52dAzCdnQL/nZ0C//89Av//"
         "agAA/50D////B8EYAABgAAAIBoAAAA==",
+    # io_uring: a new poller's first edge report came up to 50 ms late behind the teardown of a
+    # poller destroyed just before on the same thread (the kernel ran its cancellations as that
+    # thread's task work); the destructor now cancels every request itself.
+    "edge_first_report_after_destroyed_poller":
+        "AAAAAAYAAAAAAAAAAQAAAAIAAAkCAgECAgAAEwIDABsCBAARAgYACwIHM3YG64D///8QAAUDAAABBwAABQYAAAgC"
+        "AAAIAgAABgIAAAcBAAAIAgAACQAAAAgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAHBwAACAL/DwoAAAAIAgAA",
+    # A Modify with the registration's own arguments, after a completion the kernel had queued
+    # for it was drained: io_uring took it for a Rearm of an unfired registration (which
+    # changes nothing) and reported the completion, though Modify starts afresh.
+    "oneshot_modify_after_queued_completion_drained":
+        "AAAAAAIAABkFAQAACAIAAFN0OXR5urq6urq6urq6AAAGAAAAAwAAGQUW17ra/X8AAAEAAAgCAAAIAAAA",
 }
 
 

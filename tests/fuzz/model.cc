@@ -367,7 +367,8 @@ class Interpreter {
   }
 
   // Rearm is Modify with the registration's own token, interest and mode
-  // (poller.h), for oneshot modes only.
+  // (poller.h), for oneshot modes only, and changes nothing for a
+  // registration that has not fired.
   absl::Status Rearm(const Operation& operation) {
     const Target target = Resolve(operation.a);
     if (target.skip) return absl::OkStatus();
@@ -392,6 +393,11 @@ class Interpreter {
     }
     if (!status.ok()) return absl::OkStatus();
     Slot& slot = *target.slot;
+    // Not fired yet: nothing changes (poller.h), so the interval since the
+    // last report or arming goes on. An event the kernel already holds for it
+    // (on io_uring, a completion posted when data came, though the data has
+    // been read since) is still reported.
+    if (slot.armed) return absl::OkStatus();
     slot.armed = true;
     slot.edge_due = slot.Ready(slot.interest);
     slot.StartInterval();

@@ -70,7 +70,8 @@
 //       oneshot       armed and ready -> reported, then disarmed until Modify
 //                     or Rearm (Modify with the registration's own token,
 //                     interest and mode; FailedPrecondition for level and
-//                     edge registrations).
+//                     edge registrations; nothing changes, the interval
+//                     included, for a registration that has not fired).
 //       edge          must be reported after an edge: Add or Modify while
 //                     ready, new data (readable interest), or the peer closing
 //                     (readable interest). May also be reported whenever
