@@ -81,7 +81,7 @@ class IoUringPoller final : public Backend {
     // 1 + its index in pending_, or 0 when the waiter has nothing to do
     // for it.
     size_t pending_index = 0;
-    // The Wait (wait_serial_) that last reported it, and at which index, so
+    // The Wait (wait_sequence_) that last reported it, and at which index, so
     // completions within one Wait merge into one event.
     std::uint64_t reported_in_wait = 0;
     size_t event_index = 0;
@@ -198,7 +198,7 @@ class IoUringPoller final : public Backend {
   std::uint32_t signal_serial_ = 0;
   // The kernel dropped completions (EBADR): every request is armed again.
   bool resubmit_all_ = false;
-  std::uint64_t wait_serial_ = 0;
+  std::uint64_t wait_sequence_ = 0;
   // The process that made the ring: a forked child shares it, and must not
   // cancel its parent's requests.
   const pid_t pid_;

@@ -437,7 +437,7 @@ bool IoUringPoller::CompletionReadinessLocked(int fd,
 }
 
 void IoUringPoller::ReapLocked(absl::Span<Event> events, WaitResult& result) {
-  ++wait_serial_;
+  ++wait_sequence_;
   unsigned head;
   unsigned consumed = 0;
   io_uring_cqe* completion;
@@ -482,12 +482,12 @@ void IoUringPoller::ReapLocked(absl::Span<Event> events, WaitResult& result) {
     }
     // A multishot request may have completed more than once since the last
     // Wait: one event per handle per Wait, with the readiness merged.
-    if (registration.reported_in_wait == wait_serial_) {
+    if (registration.reported_in_wait == wait_sequence_) {
       Event& earlier = events[registration.event_index];
       earlier = Event(earlier.token(), earlier.readiness() | readiness);
       continue;
     }
-    registration.reported_in_wait = wait_serial_;
+    registration.reported_in_wait = wait_sequence_;
     registration.event_index = result.count;
     events[result.count++] = Event(registration.token, readiness);
   }

@@ -48,14 +48,22 @@
 //                 AFD poll. poll(2) keeps none: its table is rebuilt.
 //   serial        the number a request carries so that an event of a
 //                 registration since changed (Modify, Delete, a reused
-//                 number) is told apart and dropped; it changes with every
-//                 change of the registration.
-//   wait pass     one call of Backend::Wait; its count is the wait sequence.
+//                 number) is told apart and dropped. It changes at the step
+//                 the kernel can see: each Add and Modify (kqueue, poll),
+//                 each Add of a number (epoll, whose Modify replaces the
+//                 item's data in place; a Wait re-checks events older than
+//                 the change, `changed_at`), each poll request (io_uring,
+//                 whose `generation` counts the changes a request in flight
+//                 may predate).
+//   wait pass     one call of Backend::Wait; its count is the wait sequence
+//                 (wait_sequence_), by which a backend merges what one pass
+//                 reports of a registration into one event.
 //   kernel wait   the system call a wait pass blocks in, made through
 //                 internal::KernelWait (poller/internal/syscall.h).
 //   wake          Poller::Wake's request; the backend's wake source is what
-//                 Backend::Wake signals (an eventfd, a pipe, EVFILT_USER, an
-//                 io_uring NOP, a posted completion).
+//                 Backend::Wake signals (an eventfd, which io_uring watches
+//                 with a multishot poll request; a pipe; EVFILT_USER; a
+//                 posted completion).
 //   open file     what a descriptor number names at a given moment; a number
 //                 closed without Delete and reused names another open file
 //                 (poller/internal/open_file_set.h tells them apart).
