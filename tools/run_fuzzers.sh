@@ -13,6 +13,8 @@
 # Environment: POLLER_FUZZ_BACKENDS (the instances to fuzz, separated by spaces or commas; default
 # every one), POLLER_FUZZ_OUTPUT_BASE (Bazel output base for the clang build),
 # POLLER_FUZZ_WORKDIR (where corpora, logs and reproducers go; default a new temporary directory),
+# POLLER_FUZZ_SEED (libFuzzer's -seed: a fixed one repeats a run's sequence of inputs, as CI's
+# smoke run does; default a new random seed each run, as deeper runs should),
 # POLLER_FUZZ_ARGS (extra libFuzzer flags).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -71,7 +73,8 @@ for backend in "${backends[@]}"; do
   # shellcheck disable=SC2086
   POLLER_FUZZ_BACKEND="$backend" "$binary" "$corpus" \
     -max_total_time="$seconds" -max_len=512 -timeout=60 -rss_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix="$workdir/$backend-" ${POLLER_FUZZ_ARGS:-} \
+    -print_final_stats=1 -artifact_prefix="$workdir/$backend-" \
+    ${POLLER_FUZZ_SEED:+-seed="$POLLER_FUZZ_SEED"} ${POLLER_FUZZ_ARGS:-} \
     >"$log" 2>&1 || status=$?
   runs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+).*/\1/p' "$log" | tail -n 1)
   coverage=$(grep -oE 'cov: [0-9]+' "$log" | tail -n 1 | cut -d' ' -f2)
