@@ -73,6 +73,11 @@ class RawLoop final : public EventLoop {
   }
 
   bool Wake() override {
+    // Without this fence the flag may be read before the caller's own stores
+    // are visible, and a wake the waiter is taking at that moment is lost
+    // (poller.cc, "The wake protocol"; libev's ev_async_send has it too): the
+    // least a correct loop pays, so the baseline pays it.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     if (wake_pending_.load(std::memory_order_acquire) ||
         wake_pending_.exchange(true, std::memory_order_acq_rel)) {
       return true;
